@@ -1,0 +1,308 @@
+//! Name resolution: every declared name once, every reference to a name that
+//! exists.
+
+use super::Checker;
+use crate::syntax::ast::{Deflection, InboxKind, Message, Name, BUILTIN_STATUSES};
+use crate::syntax::diagnostic::{Code, Diagnostic};
+use crate::syntax::lower::did_you_mean;
+use crate::syntax::span::{Span, Spanned};
+use std::collections::HashMap;
+
+/// Each kind of name, mapped to the index of its declaration.
+#[derive(Default)]
+pub struct Symbols<'a> {
+    pub hours: HashMap<&'a str, usize>,
+    pub templates: HashMap<&'a str, usize>,
+    pub numbers: HashMap<&'a str, usize>,
+    pub teams: HashMap<&'a str, usize>,
+    pub agents: HashMap<&'a str, usize>,
+    pub inboxes: HashMap<&'a str, usize>,
+    /// Built-in statuses, then the tenant's own.
+    pub statuses: Vec<&'a str>,
+}
+
+/// Builds the symbol tables, reporting names declared twice.
+pub(super) fn collect<'a>(cx: &mut Checker<'a>) -> Symbols<'a> {
+    let ast = cx.ast;
+    let mut symbols = Symbols {
+        hours: table(
+            cx,
+            "hours",
+            ast.hours.iter().map(|h| (&h.name.value, h.name.span)),
+        ),
+        templates: table(
+            cx,
+            "template",
+            ast.templates.iter().map(|t| (&t.name.value, t.name.span)),
+        ),
+        numbers: table(
+            cx,
+            "number",
+            ast.numbers.iter().map(|n| (&n.number.value, n.number.span)),
+        ),
+        teams: table(
+            cx,
+            "team",
+            ast.teams.iter().map(|t| (&t.name.value, t.name.span)),
+        ),
+        agents: table(
+            cx,
+            "agent",
+            ast.agents.iter().map(|a| (&a.name.value, a.name.span)),
+        ),
+        inboxes: table(
+            cx,
+            "inbox",
+            ast.inboxes.iter().map(|i| (&i.name.value, i.name.span)),
+        ),
+        statuses: BUILTIN_STATUSES.to_vec(),
+    };
+    if let Some(tenant) = &ast.tenant {
+        for status in &tenant.statuses {
+            if symbols.statuses.contains(&status.value.as_str()) {
+                cx.push(
+                    Diagnostic::new(
+                        Code::DuplicateName,
+                        status.span,
+                        format!("status `{}` is listed twice", status.value),
+                    )
+                    .hint("list each status once"),
+                );
+            } else {
+                symbols.statuses.push(&status.value);
+            }
+        }
+    }
+    symbols
+}
+
+fn table<'a>(
+    cx: &mut Checker<'a>,
+    what: &str,
+    names: impl Iterator<Item = (&'a String, Span)>,
+) -> HashMap<&'a str, usize> {
+    let mut table = HashMap::new();
+    let mut spans: Vec<Span> = Vec::new();
+    for (index, (name, span)) in names.enumerate() {
+        spans.push(span);
+        if let Some(&first) = table.get(name.as_str()) {
+            cx.push(
+                Diagnostic::new(
+                    Code::DuplicateName,
+                    span,
+                    format!("{what} `{name}` is declared twice"),
+                )
+                .related(spans[first], "first declared")
+                .hint(format!("give each {what} its own name, or merge the two")),
+            );
+            continue;
+        }
+        table.insert(name.as_str(), index);
+    }
+    table
+}
+
+impl Checker<'_> {
+    /// Reports every reference to a name that is not declared.
+    pub(super) fn references(&mut self) {
+        let ast = self.ast;
+        for team in &ast.teams {
+            for member in &team.members {
+                self.expect(member, Kind::Agent);
+            }
+            self.deflection_refs(team.deflection.as_ref());
+        }
+        for agent in &ast.agents {
+            for team in &agent.teams {
+                self.expect(team, Kind::Team);
+            }
+            for status in agent.accepts.iter().flatten() {
+                self.status(status);
+            }
+            for (queue, _) in &agent.queue_max_sessions {
+                if self.expect(queue, Kind::Inbox) {
+                    let inbox = &ast.inboxes[self.symbols.inboxes[queue.value.as_str()]];
+                    if inbox.kind.value != InboxKind::Queue {
+                        self.push(
+                            Diagnostic::new(
+                                Code::WrongInboxKind,
+                                queue.span,
+                                format!(
+                                    "`{}` is a {} inbox, not a queue",
+                                    queue.value,
+                                    inbox.kind.value.as_str()
+                                ),
+                            )
+                            .hint("per-queue `max_sessions` names a queue inbox"),
+                        );
+                    }
+                }
+            }
+            self.deflection_refs(agent.deflection.as_ref());
+        }
+        for inbox in &ast.inboxes {
+            for team in &inbox.teams {
+                self.expect(team, Kind::Team);
+            }
+            for agent in inbox.agents.iter().chain(&inbox.agent) {
+                self.expect(agent, Kind::Agent);
+            }
+            if let Some(hours) = &inbox.hours {
+                self.expect(hours, Kind::Hours);
+            }
+            let messages = [
+                &inbox.after_hours,
+                &inbox.autoresponder,
+                &inbox.initiation_message,
+                &inbox.initiation_needed,
+                &inbox.termination_message,
+                &inbox.no_agents,
+            ];
+            for message in messages.into_iter().flatten() {
+                self.message(message);
+            }
+        }
+        self.deflection_refs(ast.deflection.as_ref());
+        if let Some(compliance) = &ast.compliance {
+            let replies = [
+                &compliance.opt_out_reply,
+                &compliance.opt_in_reply,
+                &compliance.help_reply,
+            ];
+            for message in replies.into_iter().flatten() {
+                self.message(message);
+            }
+        }
+    }
+
+    /// A deflection that is on needs its hours and its message.
+    fn deflection_refs(&mut self, deflection: Option<&Spanned<Deflection>>) {
+        let Some(Spanned {
+            value: Deflection::On { hours, message },
+            span,
+        }) = deflection
+        else {
+            return;
+        };
+        match hours {
+            Some(hours) => {
+                self.expect(hours, Kind::Hours);
+            }
+            None => self.push(
+                Diagnostic::new(Code::MissingSetting, *span, "this deflection has no hours")
+                    .hint("deflection applies outside its hours: add `hours office`"),
+            ),
+        }
+        match message {
+            Some(message) => self.message(message),
+            None => self.push(
+                Diagnostic::new(
+                    Code::MissingMessage,
+                    *span,
+                    "this deflection has no message",
+                )
+                .hint("add the text customers get after hours: `message \"We're closed...\"`"),
+            ),
+        }
+    }
+
+    fn message(&mut self, message: &Message) {
+        if let Message::Template(name) = message {
+            self.expect(name, Kind::Template);
+        }
+    }
+
+    /// A status an agent may accept new conversations in.
+    fn status(&mut self, status: &Name) {
+        if matches!(status.value.as_str(), "on_call" | "offline") {
+            let why = if status.value == "on_call" {
+                "agents cannot accept new conversations while on a call"
+            } else {
+                "an offline agent cannot accept new conversations"
+            };
+            self.push(
+                Diagnostic::new(Code::AcceptsOnCall, status.span, why)
+                    .hint("list the statuses that may accept, e.g. `accepts ready break`; owners may still reply to their conversations on a call"),
+            );
+            return;
+        }
+        if self.symbols.statuses.contains(&status.value.as_str()) {
+            return;
+        }
+        let hint = match did_you_mean(&status.value, &self.symbols.statuses) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!(
+                "declare custom statuses in the tenant: `statuses {}`",
+                status.value
+            ),
+        };
+        self.push(
+            Diagnostic::new(
+                Code::UnknownStatus,
+                status.span,
+                format!("unknown status `{}`", status.value),
+            )
+            .hint(hint),
+        );
+    }
+
+    /// Reports `name` if no declaration of `kind` has it.
+    pub(super) fn expect(&mut self, name: &Name, kind: Kind) -> bool {
+        let table = match kind {
+            Kind::Agent => &self.symbols.agents,
+            Kind::Team => &self.symbols.teams,
+            Kind::Inbox => &self.symbols.inboxes,
+            Kind::Hours => &self.symbols.hours,
+            Kind::Template => &self.symbols.templates,
+        };
+        if table.contains_key(name.value.as_str()) {
+            return true;
+        }
+        let known: Vec<&str> = table.keys().copied().collect();
+        let what = kind.as_str();
+        let hint = match did_you_mean(&name.value, &known) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("declare it: `{}`", kind.example(&name.value)),
+        };
+        self.push(
+            Diagnostic::new(
+                Code::UnknownName,
+                name.span,
+                format!("no {what} is named `{}`", name.value),
+            )
+            .hint(hint),
+        );
+        false
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(super) enum Kind {
+    Agent,
+    Team,
+    Inbox,
+    Hours,
+    Template,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Agent => "agent",
+            Kind::Team => "team",
+            Kind::Inbox => "inbox",
+            Kind::Hours => "hours",
+            Kind::Template => "template",
+        }
+    }
+
+    fn example(self, name: &str) -> String {
+        match self {
+            Kind::Agent => format!("agent {name} {{ teams ... }}"),
+            Kind::Team => format!("team {name} {{ members ... }}"),
+            Kind::Inbox => format!("inbox {name} queue {{ ... }}"),
+            Kind::Hours => format!("hours {name} {{ mon-fri 09:00-17:00 }}"),
+            Kind::Template => format!("template {name} \"...\""),
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! `switchboard check`: compile each policy and print its diagnostics.
+
+use super::files::{self, Read};
+use super::{exit, Format};
+use crate::syntax::{Code, Diagnostic, Diagnostics, Span};
+use crate::CheckOptions;
+use std::path::PathBuf;
+
+pub fn run(paths: &[PathBuf], format: Format) -> i32 {
+    let files = match files::policy_files(paths) {
+        Ok(files) => files,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::USAGE;
+        }
+    };
+    let (mut errors, mut warnings) = (0, 0);
+    let mut json = Vec::new();
+    for path in &files {
+        let name = path.display().to_string();
+        let (source, diagnostics) = check_file(path);
+        errors += diagnostics.errors().count();
+        warnings += diagnostics.warnings().count();
+        match format {
+            Format::Human => print!("{}", diagnostics.render(&name, &source)),
+            Format::Json => json.extend(diagnostics.to_json(&name, &source)),
+        }
+    }
+    match format {
+        Format::Human => {
+            let files = files.len();
+            println!(
+                "checked {files} {}: {errors} {}, {warnings} {}",
+                plural(files, "policy", "policies"),
+                plural(errors, "error", "errors"),
+                plural(warnings, "warning", "warnings"),
+            );
+        }
+        Format::Json => {
+            let report = serde_json::json!({
+                "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+                "errors": errors,
+                "warnings": warnings,
+                "diagnostics": json,
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+        }
+    }
+    if errors > 0 {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
+}
+
+/// Compiles one file: its text (for rendering) and its diagnostics.
+pub fn check_file(path: &std::path::Path) -> (String, Diagnostics) {
+    let mut diagnostics = Diagnostics::default();
+    let source = match files::read(path) {
+        Read::Text(text) => text,
+        Read::NotUtf8(at) => {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::NotUtf8,
+                    Span::new(0, 0),
+                    format!("this file is not UTF-8 text (at byte {at})"),
+                )
+                .hint("save the policy as UTF-8"),
+            );
+            return (String::new(), diagnostics);
+        }
+        Read::Failed(error) => {
+            diagnostics.push(Diagnostic::new(
+                Code::NotUtf8,
+                Span::new(0, 0),
+                format!("cannot read this file: {error}"),
+            ));
+            return (String::new(), diagnostics);
+        }
+    };
+    let options = CheckOptions {
+        base_dir: Some(path.parent().map_or_else(
+            || PathBuf::from("."),
+            |p| {
+                if p.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    p.to_path_buf()
+                }
+            },
+        )),
+    };
+    let diagnostics = match crate::compile_with(&source, &options) {
+        Ok(policy) => policy.warnings,
+        Err(diagnostics) => diagnostics,
+    };
+    (source, diagnostics)
+}
+
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}

@@ -1,0 +1,75 @@
+//! The `switchboard` command line: check, fmt.
+
+mod check;
+mod files;
+mod fmt;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// switchboard: a policy engine for business SMS.
+#[derive(Parser)]
+#[command(name = "switchboard", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check policy files like a compiler: every error, with its place and a hint.
+    ///
+    /// Exits 0 when there are no errors (warnings allowed), 1 when any file has
+    /// an error, 2 on a usage error.
+    Check {
+        /// Policy files, or folders to search for `*.policy` files.
+        #[arg(default_value = "policies")]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Rewrite policy files in canonical form.
+    ///
+    /// With --check, change nothing: list the files that would change and
+    /// exit 1 if there are any.
+    Fmt {
+        #[arg(default_value = "policies")]
+        paths: Vec<PathBuf>,
+        /// Only report files that are not formatted.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// Exit codes shared by every command.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FAILED: i32 = 1;
+    pub const USAGE: i32 = 2;
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+        }
+    };
+    match cli.command {
+        Command::Check { paths, format } => check::run(&paths, format),
+        Command::Fmt { paths, check } => fmt::run(&paths, check),
+    }
+}

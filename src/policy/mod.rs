@@ -1,0 +1,267 @@
+//! The compiled policy: everything a decision needs, resolved and indexed.
+//!
+//! Names are replaced by dense ids (`AgentId`, `InboxId`, ...), numbers map
+//! straight to their inbox, and each agent's deflection is resolved through
+//! user → team → global once, here, rather than on every message.
+
+pub mod compliance;
+pub mod hours;
+pub mod text;
+
+pub use compliance::Compliance;
+pub use hours::Schedule;
+pub use text::Text;
+
+use crate::syntax::ast::{Channel, ClaimMode, HookPoint, InboxKind};
+use crate::syntax::Diagnostics;
+use chrono_tz::Tz;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+macro_rules! id {
+    ($name:ident) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    };
+}
+
+id!(AgentId);
+id!(TeamId);
+id!(InboxId);
+id!(ScheduleId);
+id!(StatusId);
+
+/// The built-in statuses come first: ready, on_call, offline.
+pub const READY: StatusId = StatusId(0);
+pub const ON_CALL: StatusId = StatusId(1);
+pub const OFFLINE: StatusId = StatusId(2);
+
+/// A tenant's policy, compiled and ready to decide.
+#[derive(Debug)]
+pub struct Policy {
+    pub tenant: Tenant,
+    pub statuses: Vec<String>,
+    pub agents: Vec<Agent>,
+    pub teams: Vec<Team>,
+    pub inboxes: Vec<Inbox>,
+    pub schedules: Vec<Schedule>,
+    /// Every declared number, by its E.164 text.
+    pub numbers: HashMap<String, Number>,
+    pub compliance: Compliance,
+    pub hooks: Option<HookScript>,
+    /// Warnings the checker found; a policy with errors does not compile.
+    pub warnings: Diagnostics,
+    names: Names,
+}
+
+#[derive(Debug, Default)]
+struct Names {
+    agents: HashMap<String, AgentId>,
+    teams: HashMap<String, TeamId>,
+    inboxes: HashMap<String, InboxId>,
+    statuses: HashMap<String, StatusId>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Tenant {
+    pub name: String,
+    pub zone: Tz,
+    pub country: String,
+    pub sms: bool,
+    pub missed_chat_threshold: u32,
+    pub unresponsive_threshold: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Number {
+    pub number: String,
+    pub label: Option<String>,
+    pub channels: Vec<Channel>,
+    pub voice_queue: Option<String>,
+    pub inbox: Option<InboxId>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Team {
+    pub name: String,
+    pub members: Vec<AgentId>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Agent {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub teams: Vec<TeamId>,
+    /// Bit `n` set: the agent may accept new conversations in status `n`.
+    pub accepts: u64,
+    /// Max sessions per queue where the queue sets none of its own for them.
+    pub max_sessions: Option<u32>,
+    pub queue_max_sessions: Vec<(InboxId, u32)>,
+    pub deflection: Deflection,
+    pub edit_deflection: bool,
+}
+
+impl Agent {
+    pub fn accepts(&self, status: StatusId) -> bool {
+        status.0 < 64 && self.accepts & (1 << status.0) != 0
+    }
+}
+
+/// Where an effective deflection came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Global,
+    Team,
+    Agent,
+}
+
+/// An agent's effective after-hours deflection, resolved user → team → global.
+#[derive(Clone, Debug, Serialize)]
+pub struct Deflection {
+    /// The level that decided.
+    pub level: Level,
+    /// The team whose setting applied, when `level` is `Team`.
+    pub team: Option<TeamId>,
+    /// `None`: deflection is off.
+    pub rule: Option<DeflectionRule>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DeflectionRule {
+    pub hours: ScheduleId,
+    pub message: Text,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Inbox {
+    pub name: String,
+    pub kind: InboxKind,
+    pub numbers: Vec<String>,
+    /// Every agent who sees the inbox's conversations, sorted.
+    pub members: Vec<AgentId>,
+    pub teams: Vec<TeamId>,
+    /// A direct inbox's agent.
+    pub agent: Option<AgentId>,
+    pub hours: Option<ScheduleId>,
+    pub after_hours: Option<Text>,
+    pub claim: ClaimMode,
+    pub lock_secs: u64,
+    pub autoresponder: Option<Text>,
+    pub bot: Option<String>,
+    pub copy_team: bool,
+    pub alert_secs: u64,
+    pub keywords: Option<Keywords>,
+    /// A member's max sessions here, unless the agent sets their own.
+    pub max_sessions: Option<u32>,
+    pub session_timeout_secs: Option<u64>,
+    pub hooks: Vec<(HookPoint, String)>,
+}
+
+/// A keyword queue's words and messages.
+#[derive(Clone, Debug, Serialize)]
+pub struct Keywords {
+    pub initiation: Vec<String>,
+    pub initiation_message: Text,
+    pub initiation_needed: Text,
+    pub termination: Vec<String>,
+    pub termination_message: Option<Text>,
+    pub no_agents: Text,
+}
+
+#[derive(Clone, Debug)]
+pub struct HookScript {
+    pub path: PathBuf,
+    pub source: String,
+}
+
+/// Defaults the articles give.
+pub mod defaults {
+    /// Team SMS "agent assignment time limit".
+    pub const LOCK_SECS: u64 = 30 * 60;
+    /// Texting queues alert agents for 14 days.
+    pub const ALERT_SECS: u64 = 14 * 24 * 3600;
+    pub const MISSED_CHAT_THRESHOLD: u32 = 2;
+    pub const UNRESPONSIVE_THRESHOLD: u32 = 2;
+}
+
+impl Policy {
+    pub fn agent_id(&self, name: &str) -> Option<AgentId> {
+        self.names.agents.get(name).copied()
+    }
+
+    pub fn team_id(&self, name: &str) -> Option<TeamId> {
+        self.names.teams.get(name).copied()
+    }
+
+    pub fn inbox_id(&self, name: &str) -> Option<InboxId> {
+        self.names.inboxes.get(name).copied()
+    }
+
+    pub fn status_id(&self, name: &str) -> Option<StatusId> {
+        self.names.statuses.get(name).copied()
+    }
+
+    pub fn agent(&self, id: AgentId) -> &Agent {
+        &self.agents[id.index()]
+    }
+
+    pub fn inbox(&self, id: InboxId) -> &Inbox {
+        &self.inboxes[id.index()]
+    }
+
+    pub fn schedule(&self, id: ScheduleId) -> &Schedule {
+        &self.schedules[id.index()]
+    }
+
+    /// The inbox a business number routes to.
+    pub fn inbox_for_number(&self, number: &str) -> Option<InboxId> {
+        self.numbers.get(number).and_then(|n| n.inbox)
+    }
+
+    /// Builds the name indexes; the checker calls this once it has filled in
+    /// the rest.
+    pub(crate) fn index_names(&mut self) {
+        self.names = Names {
+            agents: enumerate(&self.agents, |a| &a.name, AgentId),
+            teams: enumerate(&self.teams, |t| &t.name, TeamId),
+            inboxes: enumerate(&self.inboxes, |i| &i.name, InboxId),
+            statuses: enumerate(&self.statuses, |s| s, StatusId),
+        };
+    }
+
+    pub(crate) fn empty(tenant: Tenant, compliance: Compliance) -> Policy {
+        Policy {
+            tenant,
+            statuses: Vec::new(),
+            agents: Vec::new(),
+            teams: Vec::new(),
+            inboxes: Vec::new(),
+            schedules: Vec::new(),
+            numbers: HashMap::new(),
+            compliance,
+            hooks: None,
+            warnings: Diagnostics::default(),
+            names: Names::default(),
+        }
+    }
+}
+
+fn enumerate<T, I>(
+    items: &[T],
+    name: impl Fn(&T) -> &String,
+    id: impl Fn(u32) -> I,
+) -> HashMap<String, I> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (name(item).clone(), id(i as u32)))
+        .collect()
+}

@@ -1,0 +1,316 @@
+//! The typed AST: a policy's declarations, each value parsed and spanned.
+//!
+//! Lowering (`super::lower`) builds this from the statement tree and reports
+//! what is malformed in a single statement (a bad duration, an unknown
+//! setting). What needs the whole policy (unknown names, a number in two
+//! inboxes) is the checker's job (`crate::check`).
+
+use super::span::{Span, Spanned};
+use chrono::NaiveDate;
+use serde::Serialize;
+
+pub type Name = Spanned<String>;
+
+/// Agent statuses every tenant has; a tenant declares its own besides.
+pub const BUILTIN_STATUSES: &[&str] = &["ready", "on_call", "offline"];
+
+/// Everything one policy file declares.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Policy {
+    pub tenant: Option<Tenant>,
+    pub hours: Vec<Hours>,
+    pub templates: Vec<Template>,
+    pub numbers: Vec<NumberDecl>,
+    pub teams: Vec<Team>,
+    pub agents: Vec<Agent>,
+    pub inboxes: Vec<Inbox>,
+    /// The global after-hours deflection for direct numbers.
+    pub deflection: Option<Spanned<Deflection>>,
+    pub compliance: Option<Compliance>,
+    pub hooks: Option<HookScript>,
+}
+
+/// `tenant acme { zone ...; country US; ... }`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Tenant {
+    pub name: Name,
+    pub zone: Option<Spanned<String>>,
+    pub country: Option<Spanned<String>>,
+    pub sms: Option<Spanned<bool>>,
+    /// Custom agent statuses, besides ready, on_call and offline.
+    pub statuses: Vec<Name>,
+    pub missed_chat_threshold: Option<Spanned<u32>>,
+    pub unresponsive_threshold: Option<Spanned<u32>>,
+    pub span: Span,
+}
+
+/// `hours office { mon-fri 09:00-17:00; holiday 2026-12-25 }`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Hours {
+    pub name: Name,
+    pub zone: Option<Spanned<String>>,
+    pub rules: Vec<HoursRule>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum HoursRule {
+    /// Open on these days during these intervals.
+    Weekly {
+        days: Spanned<Days>,
+        intervals: Vec<Spanned<Interval>>,
+    },
+    /// Open around the clock, every day.
+    Always(Span),
+    /// Closed all day on this date.
+    Holiday {
+        date: Spanned<NaiveDate>,
+        label: Option<Spanned<String>>,
+    },
+    /// Open only during these intervals on this date.
+    Special {
+        date: Spanned<NaiveDate>,
+        intervals: Vec<Spanned<Interval>>,
+    },
+}
+
+/// A set of weekdays; bit 0 is Monday.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Days(pub u8);
+
+impl Days {
+    pub fn contains(self, weekday: chrono::Weekday) -> bool {
+        self.0 & (1 << weekday.num_days_from_monday()) != 0
+    }
+}
+
+/// A daily interval in minutes since local midnight. `end` may be 1440
+/// (24:00). An `end` at or before `start` runs past midnight into the next day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Interval {
+    pub start: u16,
+    pub end: u16,
+}
+
+impl Interval {
+    pub fn is_overnight(self) -> bool {
+        self.end <= self.start
+    }
+}
+
+/// `template welcome "Hi {customer_name}!"`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Template {
+    pub name: Name,
+    pub text: Spanned<String>,
+    pub span: Span,
+}
+
+/// A message: a template's name or the text itself.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Message {
+    Template(Name),
+    Text(Spanned<String>),
+}
+
+impl Message {
+    pub fn span(&self) -> Span {
+        match self {
+            Message::Template(n) => n.span,
+            Message::Text(t) => t.span,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Sms,
+    Mms,
+    Whatsapp,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Mms => "mms",
+            Channel::Whatsapp => "whatsapp",
+        }
+    }
+}
+
+/// `number +14155550100 { label "Main"; channels sms mms }`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NumberDecl {
+    /// In E.164 form.
+    pub number: Spanned<String>,
+    pub label: Option<Spanned<String>>,
+    pub channels: Vec<Spanned<Channel>>,
+    /// The voice/IVR queue that also answers this number, if any.
+    pub voice_queue: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+/// `team sales { members alice bob; deflection inherit }`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Team {
+    pub name: Name,
+    pub members: Vec<Name>,
+    pub deflection: Option<Spanned<Deflection>>,
+    pub span: Span,
+}
+
+/// `agent alice { teams sales; accepts ready break; max_sessions 3 }`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Agent {
+    pub name: Name,
+    pub display_name: Option<Spanned<String>>,
+    pub teams: Vec<Name>,
+    /// Statuses in which the agent may accept new conversations.
+    pub accepts: Option<Vec<Name>>,
+    /// Max concurrent queue sessions, for every queue...
+    pub max_sessions: Option<Spanned<u32>>,
+    /// ...or for one queue.
+    pub queue_max_sessions: Vec<(Name, Spanned<u32>)>,
+    pub deflection: Option<Spanned<Deflection>>,
+    /// Whether the agent may edit their own deflection.
+    pub edit_deflection: Option<Spanned<bool>>,
+    pub span: Span,
+}
+
+/// After-hours deflection at one level (global, team or agent).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Deflection {
+    /// Use the level above ("reset to global").
+    Inherit,
+    /// No deflection at this level, whatever the level above says.
+    Off,
+    On {
+        hours: Option<Name>,
+        message: Option<Message>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InboxKind {
+    /// A team inbox shared by its members (Team SMS, Team Inbox).
+    Shared,
+    /// A queue: keyword-started sessions, or a direct number routed to all.
+    Queue,
+    /// One agent's own number.
+    Direct,
+}
+
+impl InboxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxKind::Shared => "shared",
+            InboxKind::Queue => "queue",
+            InboxKind::Direct => "direct",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaimMode {
+    Can,
+    Cannot,
+    Must,
+}
+
+/// A keyword as customers type it, normalised to upper case with single
+/// spaces.
+pub type Keyword = Spanned<String>;
+
+/// `inbox sales shared { numbers ...; teams sales; claim must }`
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Inbox {
+    pub name: Name,
+    pub kind: Spanned<InboxKind>,
+    pub numbers: Vec<Spanned<String>>,
+    pub teams: Vec<Name>,
+    pub agents: Vec<Name>,
+    /// The agent a direct inbox belongs to.
+    pub agent: Option<Name>,
+    pub hours: Option<Name>,
+    pub after_hours: Option<Message>,
+    pub claim: Option<Spanned<ClaimMode>>,
+    /// The assignment time limit: how long a reply locks the conversation.
+    pub lock: Option<Spanned<Duration>>,
+    pub autoresponder: Option<Message>,
+    pub bot: Option<Spanned<String>>,
+    pub copy_team: Option<Spanned<bool>>,
+    /// How long alerts and invites stay up.
+    pub alerts: Option<Spanned<Duration>>,
+    pub initiation_keywords: Vec<Keyword>,
+    pub initiation_message: Option<Message>,
+    pub initiation_needed: Option<Message>,
+    pub termination_keywords: Vec<Keyword>,
+    pub termination_message: Option<Message>,
+    pub no_agents: Option<Message>,
+    pub max_sessions: Option<Spanned<u32>>,
+    pub session_timeout: Option<Spanned<Duration>>,
+    pub hooks: Vec<HookRef>,
+    pub span: Span,
+}
+
+/// A length of time, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Duration(pub u64);
+
+/// `compliance { opt_out STOP QUIT; opt_out_reply "..." }`. Anything left out
+/// comes from the tenant country's defaults.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Compliance {
+    pub opt_out: Option<Vec<Keyword>>,
+    pub opt_out_reply: Option<Message>,
+    pub opt_in: Option<Vec<Keyword>>,
+    pub opt_in_reply: Option<Message>,
+    pub help: Option<Vec<Keyword>>,
+    pub help_reply: Option<Message>,
+    pub span: Span,
+}
+
+/// `hooks "acme.rhai"`: the tenant's hook script, relative to the policy.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HookScript {
+    pub path: Spanned<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HookPoint {
+    Routing,
+    Claim,
+    Autoresponder,
+    Escalation,
+}
+
+impl HookPoint {
+    pub const ALL: [HookPoint; 4] = [
+        HookPoint::Routing,
+        HookPoint::Claim,
+        HookPoint::Autoresponder,
+        HookPoint::Escalation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookPoint::Routing => "routing",
+            HookPoint::Claim => "claim",
+            HookPoint::Autoresponder => "autoresponder",
+            HookPoint::Escalation => "escalation",
+        }
+    }
+}
+
+/// `hook routing route_vip`: an inbox runs this script function at this point.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HookRef {
+    pub point: Spanned<HookPoint>,
+    pub function: Name,
+}

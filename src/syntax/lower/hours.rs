@@ -1,0 +1,224 @@
+//! `hours office { zone ...; mon-fri 09:00-17:00; holiday 2026-12-25 }`
+
+use super::Lowerer;
+use crate::syntax::ast::{Days, Hours, HoursRule, Interval};
+use crate::syntax::diagnostic::{Code, Diagnostic};
+use crate::syntax::document::Statement;
+use crate::syntax::span::Spanned;
+
+const EXAMPLE: &str = "hours office { mon-fri 09:00-17:00 }";
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const SETTINGS: &[&str] = &[
+    "zone", "always", "holiday", "special", "daily", "weekdays", "weekends", "mon", "tue", "wed",
+    "thu", "fri", "sat", "sun",
+];
+
+impl Lowerer {
+    pub(crate) fn hours(&mut self, s: &Statement) -> Option<Hours> {
+        let name = self.declared_name(s, EXAMPLE)?;
+        self.no_more_values(s, 1, EXAMPLE);
+        let mut hours = Hours {
+            name,
+            zone: None,
+            rules: Vec::new(),
+            span: s.span,
+        };
+        if !self.require_block(s, EXAMPLE) {
+            return Some(hours);
+        }
+        let mut zone_seen = false;
+        for rule in s.children() {
+            let key = rule.key();
+            if let Some(days) = parse_days(key) {
+                let intervals = self
+                    .some(rule, "09:00-17:00")
+                    .iter()
+                    .filter_map(|v| self.interval(v))
+                    .collect();
+                hours.rules.push(HoursRule::Weekly {
+                    days: Spanned::new(days, rule.key.span),
+                    intervals,
+                });
+                continue;
+            }
+            match key {
+                "zone" if zone_seen => self.push(
+                    Diagnostic::new(
+                        Code::RepeatedSetting,
+                        rule.key.span,
+                        "`zone` is set twice in these hours",
+                    )
+                    .hint("hours have one zone"),
+                ),
+                "zone" => {
+                    zone_seen = true;
+                    hours.zone = self.zone(rule);
+                }
+                "always" => {
+                    self.no_more_values(rule, 0, "always");
+                    hours.rules.push(HoursRule::Always(rule.key.span));
+                }
+                "holiday" => {
+                    let values = self.some(rule, "2026-12-25");
+                    let Some(first) = values.first() else {
+                        continue;
+                    };
+                    let Some(date) = self.date(first) else {
+                        continue;
+                    };
+                    let label = match values.get(1) {
+                        Some(v) => self.string(v, "a label in quotes"),
+                        None => None,
+                    };
+                    self.no_more_values(rule, 2, "holiday 2026-12-25 \"Christmas\"");
+                    hours.rules.push(HoursRule::Holiday { date, label });
+                }
+                "special" => {
+                    let values = self.some(rule, "2026-12-24 09:00-12:00");
+                    let Some(first) = values.first() else {
+                        continue;
+                    };
+                    let Some(date) = self.date(first) else {
+                        continue;
+                    };
+                    if values.len() < 2 {
+                        self.push(
+                            Diagnostic::new(
+                                Code::WrongArity,
+                                rule.span,
+                                "a special day needs its opening hours",
+                            )
+                            .hint("write `special 2026-12-24 09:00-12:00`, or `holiday 2026-12-24` to close all day"),
+                        );
+                        continue;
+                    }
+                    let intervals = values[1..]
+                        .iter()
+                        .filter_map(|v| self.interval(v))
+                        .collect();
+                    hours.rules.push(HoursRule::Special { date, intervals });
+                }
+                _ => {
+                    let looks_like_days = key.contains('-') || key.len() == 3;
+                    let (code, message, hint) = if looks_like_days {
+                        (
+                            Code::BadDays,
+                            format!("`{key}` is not a day or a day range"),
+                            "days are mon tue wed thu fri sat sun, a range such as mon-fri, or daily, weekdays, weekends".to_string(),
+                        )
+                    } else {
+                        let hint = match super::did_you_mean(key, SETTINGS) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => "hours take days (mon-fri 09:00-17:00), always, holiday, special and zone".into(),
+                        };
+                        (
+                            Code::UnknownSetting,
+                            format!("unknown setting `{key}` in hours"),
+                            hint,
+                        )
+                    };
+                    self.push(Diagnostic::new(code, rule.key.span, message).hint(hint));
+                }
+            }
+        }
+        self.overlaps(&hours);
+        Some(hours)
+    }
+
+    /// Reports two weekly intervals that overlap on one day.
+    fn overlaps(&mut self, hours: &Hours) {
+        for day in 0..7u8 {
+            let mut spans: Vec<(u16, u16, &Spanned<Interval>)> = Vec::new();
+            for rule in &hours.rules {
+                if let HoursRule::Weekly { days, intervals } = rule {
+                    for interval in intervals {
+                        let Interval { start, end } = interval.value;
+                        if days.value.0 & (1 << day) != 0 {
+                            let own_end = if interval.value.is_overnight() {
+                                1440
+                            } else {
+                                end
+                            };
+                            spans.push((start, own_end, interval));
+                        }
+                        let yesterday = (day + 6) % 7;
+                        if interval.value.is_overnight()
+                            && days.value.0 & (1 << yesterday) != 0
+                            && end > 0
+                        {
+                            spans.push((0, end, interval));
+                        }
+                    }
+                }
+            }
+            spans.sort_by_key(|(start, end, _)| (*start, *end));
+            for pair in spans.windows(2) {
+                let ((_, a_end, a), (b_start, _, b)) = (pair[0], pair[1]);
+                if b_start < a_end {
+                    self.push(
+                        Diagnostic::new(
+                            Code::OverlappingHours,
+                            b.span,
+                            format!("these hours overlap on {}", full_day(day)),
+                        )
+                        .related(a.span, "overlaps with")
+                        .hint("merge the two intervals into one"),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A day key: `mon`, `mon-fri` (ranges may wrap: `fri-mon`), `daily`,
+/// `weekdays`, `weekends`.
+pub fn parse_days(key: &str) -> Option<Days> {
+    let index = |d: &str| DAYS.iter().position(|x| *x == d);
+    match key {
+        "daily" => return Some(Days(0b111_1111)),
+        "weekdays" => return Some(Days(0b001_1111)),
+        "weekends" => return Some(Days(0b110_0000)),
+        _ => {}
+    }
+    if let Some(i) = index(key) {
+        return Some(Days(1 << i));
+    }
+    let (a, b) = key.split_once('-')?;
+    let (a, b) = (index(a)?, index(b)?);
+    let mut bits = 0u8;
+    let mut i = a;
+    loop {
+        bits |= 1 << i;
+        if i == b {
+            break;
+        }
+        i = (i + 1) % 7;
+    }
+    Some(Days(bits))
+}
+
+fn full_day(index: u8) -> &'static str {
+    [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ][usize::from(index)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_keys() {
+        assert_eq!(parse_days("mon-fri"), Some(Days(0b001_1111)));
+        assert_eq!(parse_days("fri-mon"), Some(Days(0b111_0001)));
+        assert_eq!(parse_days("sun"), Some(Days(0b100_0000)));
+        assert_eq!(parse_days("mon-xyz"), None);
+    }
+}
