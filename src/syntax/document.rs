@@ -5,15 +5,16 @@
 //! AST, is what lets `switchboard fmt` rewrite a file without losing a word.
 
 use super::span::{Span, Spanned};
+use serde::Serialize;
 
 /// A parsed policy file.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Document {
     pub items: Vec<Item>,
 }
 
 /// One line-level thing in a body.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Item {
     Statement(Statement),
     /// A comment on a line of its own, without the `#`.
@@ -25,7 +26,7 @@ pub enum Item {
 }
 
 /// `key value... { items }  # comment`
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Statement {
     pub key: Spanned<String>,
     pub values: Vec<Value>,
@@ -35,7 +36,7 @@ pub struct Statement {
     pub span: Span,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Block {
     /// A comment after the opening `{`.
     pub comment: Option<Spanned<String>>,
@@ -45,7 +46,7 @@ pub struct Block {
 
 /// One value as written. `text` is the source text, except for strings, whose
 /// text is the decoded content (escapes resolved).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Value {
     pub kind: ValueKind,
     pub text: Spanned<String>,
@@ -58,7 +59,7 @@ impl Value {
 }
 
 /// The shape of a value, as the grammar recognised it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum ValueKind {
     String,
     TimeRange,

@@ -28,11 +28,7 @@ impl From<pest::Span<'_>> for Span {
 }
 
 /// A value and the span it was written at.
-///
-/// Two spanned values are equal when their values are: a span says where
-/// something was written, not what it means. This is what lets the formatter
-/// promise `parse(fmt(x)) == parse(x)`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Spanned<T> {
     pub value: T,
     pub span: Span,
@@ -43,14 +39,6 @@ impl<T> Spanned<T> {
         Spanned { value, span }
     }
 }
-
-impl<T: PartialEq> PartialEq for Spanned<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.value == other.value
-    }
-}
-
-impl<T: Eq> Eq for Spanned<T> {}
 
 impl<T> std::ops::Deref for Spanned<T> {
     type Target = T;

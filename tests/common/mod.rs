@@ -1,0 +1,50 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// A tree with every span removed and blank lines dropped: what a policy
+/// means, not where its parts sit.
+pub fn without_layout<T: serde::Serialize>(tree: &T) -> Value {
+    fn strip(value: Value) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .filter(|(k, _)| k != "span")
+                    .map(|(k, v)| (k, strip(v)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(
+                items
+                    .into_iter()
+                    .filter(|v| v.as_str() != Some("Blank"))
+                    .map(strip)
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    strip(serde_json::to_value(tree).expect("trees serialize"))
+}
+
+/// Every example policy under policies/.
+pub fn example_policies() -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "policy") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    assert!(!found.is_empty(), "policies/ holds example policies");
+    found
+}
