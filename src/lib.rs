@@ -40,6 +40,8 @@ pub mod cli;
 pub mod hooks;
 pub mod policy;
 pub mod syntax;
+#[doc(hidden)]
+pub mod synth;
 
 pub use check::CheckOptions;
 pub use policy::Policy;

@@ -36,12 +36,14 @@ pub(super) fn build(
         .iter()
         .map(|i| b.inbox(i, &policy.teams))
         .collect();
+    let mut inbox_of = std::collections::HashMap::new();
+    for (i, inbox) in ast.inboxes.iter().enumerate() {
+        for n in &inbox.numbers {
+            inbox_of.insert(n.value.as_str(), InboxId(i as u32));
+        }
+    }
     for number in &ast.numbers {
-        let inbox = ast
-            .inboxes
-            .iter()
-            .position(|i| i.numbers.iter().any(|n| n.value == number.number.value))
-            .map(|i| InboxId(i as u32));
+        let inbox = inbox_of.get(number.number.value.as_str()).copied();
         policy.numbers.insert(
             number.number.value.clone(),
             Number {

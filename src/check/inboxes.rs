@@ -46,21 +46,18 @@ impl Checker<'_> {
         }
     }
 
-    /// Agents who would see the inbox: its agents and its teams' members
-    /// (declared on the team or on the agent).
+    /// Agents who would see the inbox: its agents and its teams' members.
     fn member_count(&self, inbox: &Inbox) -> usize {
-        let ast = self.ast;
-        let mut members: Vec<&str> = inbox.agents.iter().map(|a| a.value.as_str()).collect();
+        let symbols = &self.symbols;
+        let mut members: Vec<usize> = inbox
+            .agents
+            .iter()
+            .filter_map(|a| symbols.agents.get(a.value.as_str()).copied())
+            .collect();
         for team in &inbox.teams {
-            if let Some(t) = ast.teams.iter().find(|t| t.name.value == team.value) {
-                members.extend(t.members.iter().map(|m| m.value.as_str()));
+            if let Some(&t) = symbols.teams.get(team.value.as_str()) {
+                members.extend(&symbols.team_members[t]);
             }
-            members.extend(
-                ast.agents
-                    .iter()
-                    .filter(|a| a.teams.iter().any(|t| t.value == team.value))
-                    .map(|a| a.name.value.as_str()),
-            );
         }
         members.sort_unstable();
         members.dedup();

@@ -19,6 +19,11 @@ pub struct Symbols<'a> {
     pub inboxes: HashMap<&'a str, usize>,
     /// Built-in statuses, then the tenant's own.
     pub statuses: Vec<&'a str>,
+    /// Each team's members (by agent index), whether the team lists the
+    /// agent or the agent names the team; sorted.
+    pub team_members: Vec<Vec<usize>>,
+    /// Each agent's teams (by team index); sorted.
+    pub agent_teams: Vec<Vec<usize>>,
 }
 
 /// Builds the symbol tables, reporting names declared twice.
@@ -56,7 +61,33 @@ pub(super) fn collect<'a>(cx: &mut Checker<'a>) -> Symbols<'a> {
             ast.inboxes.iter().map(|i| (&i.name.value, i.name.span)),
         ),
         statuses: BUILTIN_STATUSES.to_vec(),
+        team_members: vec![Vec::new(); ast.teams.len()],
+        agent_teams: vec![Vec::new(); ast.agents.len()],
     };
+    for (t, team) in ast.teams.iter().enumerate() {
+        for member in &team.members {
+            if let Some(&a) = symbols.agents.get(member.value.as_str()) {
+                symbols.team_members[t].push(a);
+                symbols.agent_teams[a].push(t);
+            }
+        }
+    }
+    for (a, agent) in ast.agents.iter().enumerate() {
+        for team in &agent.teams {
+            if let Some(&t) = symbols.teams.get(team.value.as_str()) {
+                symbols.team_members[t].push(a);
+                symbols.agent_teams[a].push(t);
+            }
+        }
+    }
+    for list in symbols
+        .team_members
+        .iter_mut()
+        .chain(symbols.agent_teams.iter_mut())
+    {
+        list.sort_unstable();
+        list.dedup();
+    }
     if let Some(tenant) = &ast.tenant {
         for status in &tenant.statuses {
             if symbols.statuses.contains(&status.value.as_str()) {
