@@ -63,7 +63,10 @@ pub fn compile(source: &str) -> Result<Policy, Diagnostics> {
 pub fn compile_with(source: &str, options: &CheckOptions) -> Result<Policy, Diagnostics> {
     let (ast, mut diagnostics) = syntax::parse(source);
     let (policy, checked) = check::check(&ast, options);
-    diagnostics.extend(checked);
+    // A statement that could not be read is missing from the AST, which
+    // would make warnings about it (hours never open, a team unused) wrong.
+    let read_cleanly = !diagnostics.has_errors();
+    diagnostics.extend(checked.into_iter().filter(|d| read_cleanly || d.is_error()));
     diagnostics.sort();
     match policy {
         Some(mut policy) if !diagnostics.has_errors() => {

@@ -127,3 +127,19 @@ fn every_code_has_a_fixture() {
         .collect();
     assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
 }
+
+/// Policies at the edge of a rule that must compile with no diagnostic at all.
+#[test]
+fn valid_policies_compile_cleanly() {
+    insta::glob!("fixtures/valid/*.policy", |path| {
+        let (source, result) = check(path);
+        match result {
+            Ok(policy) => assert!(
+                policy.warnings.is_empty(),
+                "{}",
+                policy.warnings.render(&display_name(path), &source)
+            ),
+            Err(d) => panic!("{}", d.render(&display_name(path), &source)),
+        }
+    });
+}

@@ -34,18 +34,22 @@ impl Checker<'_> {
         let help = set(declared.and_then(|c| c.help.as_ref()), defaults.help);
 
         let mut seen: HashMap<&str, (&str, Span)> = HashMap::new();
-        for (set_name, set) in [("opt_out", &opt_out), ("opt_in", &opt_in), ("help", &help)] {
+        for (set_name, set) in [("opt-out", &opt_out), ("opt-in", &opt_in), ("help", &help)] {
             for (keyword, span) in set {
                 if let Some((other, first)) = seen.get(keyword.as_str()) {
                     let at = if span.end > 0 { *span } else { *first };
                     let mut d = Diagnostic::new(
                         Code::DuplicateComplianceKeyword,
                         at,
-                        format!("`{keyword}` is both an {other} and an {set_name} keyword"),
+                        format!(
+                            "`{keyword}` is both {} and {} keyword",
+                            with_article(other),
+                            with_article(set_name)
+                        ),
                     )
                     .hint("a keyword can do one thing; remove it from one set");
                     if first.end > 0 && span.end > 0 {
-                        d = d.related(*first, format!("in {other}"));
+                        d = d.related(*first, format!("listed in {other}"));
                     } else {
                         d = d.note(format!(
                             "`{keyword}` is a default {} keyword for {country}",
@@ -114,8 +118,10 @@ impl Checker<'_> {
                         Code::KeywordIsCompliance,
                         keyword.span,
                         format!(
-                            "`{}` is an {set} keyword, so queue `{}` would never see it",
-                            keyword.value, inbox.name.value
+                            "`{}` is {} keyword, so queue `{}` would never see it",
+                            keyword.value,
+                            with_article(set),
+                            inbox.name.value
                         ),
                     )
                     .hint("compliance keywords are handled before routing; pick another keyword"),
@@ -123,4 +129,14 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// "an opt-out", "a help".
+fn with_article(set: &str) -> String {
+    let article = if set.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {set}")
 }

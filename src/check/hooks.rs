@@ -109,13 +109,19 @@ impl Checker<'_> {
         let source = match std::fs::read_to_string(&full) {
             Ok(source) => source,
             Err(error) => {
+                let why = match error.kind() {
+                    std::io::ErrorKind::NotFound => "there is no such file",
+                    std::io::ErrorKind::PermissionDenied => "permission denied",
+                    std::io::ErrorKind::InvalidData => "it is not UTF-8 text",
+                    _ => "it cannot be read",
+                };
                 self.push(
                     Diagnostic::new(
                         Code::HookFileMissing,
                         span,
-                        format!("hook script `{path}` cannot be read: {error}"),
+                        format!("hook script `{path}`: {why}"),
                     )
-                    .hint(format!("create it at {}", full.display())),
+                    .hint("hook scripts live in the policy's folder; the path is relative to it"),
                 );
                 return None;
             }

@@ -23,11 +23,37 @@ impl Checker<'_> {
                     }
                 }
                 InboxKind::Shared | InboxKind::Queue => {
-                    if self.member_count(inbox) == 0 {
-                        let why = if inbox.teams.is_empty() && inbox.agents.is_empty() {
-                            "it names no teams or agents"
+                    let symbols = &self.symbols;
+                    let all_known = inbox
+                        .teams
+                        .iter()
+                        .all(|t| symbols.teams.contains_key(t.value.as_str()))
+                        && inbox
+                            .agents
+                            .iter()
+                            .all(|a| symbols.agents.contains_key(a.value.as_str()));
+                    // An unknown name is reported already; its members are unknowable.
+                    if all_known && self.member_count(inbox) == 0 {
+                        let names_none = inbox.teams.is_empty() && inbox.agents.is_empty();
+                        let (why, hint) = if names_none {
+                            (
+                                "it names no teams or agents",
+                                "add `teams sales` or `agents alice bob`, so someone can answer"
+                                    .to_string(),
+                            )
                         } else {
-                            "its teams have no members"
+                            let teams: Vec<String> = inbox
+                                .teams
+                                .iter()
+                                .map(|t| format!("`{}`", t.value))
+                                .collect();
+                            (
+                                "its teams have no members",
+                                format!(
+                                    "give team {} members, or add agents to the inbox with `agents alice`",
+                                    teams.join(", ")
+                                ),
+                            )
                         };
                         self.push(
                             Diagnostic::new(
@@ -35,7 +61,7 @@ impl Checker<'_> {
                                 inbox.name.span,
                                 format!("inbox `{}` has no members: {why}", inbox.name.value),
                             )
-                            .hint("add `teams sales` or `agents alice bob`, so someone can answer"),
+                            .hint(hint),
                         );
                     }
                 }

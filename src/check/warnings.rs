@@ -67,7 +67,12 @@ impl Checker<'_> {
         }
 
         for team in &ast.teams {
-            if !used_teams.contains(team.name.value.as_str()) {
+            // A team's deflection shapes its members' direct numbers.
+            let sets_deflection = team
+                .deflection
+                .as_ref()
+                .is_some_and(|d| d.value != Deflection::Inherit);
+            if !sets_deflection && !used_teams.contains(team.name.value.as_str()) {
                 self.push(
                     Diagnostic::new(
                         Code::UnusedTeam,

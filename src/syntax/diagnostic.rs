@@ -86,7 +86,7 @@ codes! {
     BadDays = "E0406", "a day or day range that is not understood";
     OverlappingHours = "E0407", "two intervals of one schedule that overlap";
     // Inboxes and agents.
-    MissingMessage = "E0501", "a keyword queue missing a required message";
+    MissingMessage = "E0501", "a required message is missing (keyword queue, deflection)";
     DuplicateKeyword = "E0502", "a keyword used twice in one queue";
     KeywordIsCompliance = "E0503", "a queue keyword that is also a compliance keyword";
     DirectWithoutAgent = "E0504", "a direct inbox without an agent";

@@ -34,6 +34,10 @@ pub struct Statement {
     /// A comment after the statement (after the closing `}` for a block).
     pub comment: Option<Spanned<String>>,
     pub span: Span,
+    /// Part of the line could not be read (and was reported): later stages
+    /// stay quiet about what is missing from it.
+    #[serde(skip)]
+    pub damaged: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -186,6 +186,7 @@ impl Builder<'_> {
             block: None,
             comment: None,
             span,
+            damaged: false,
         };
         for part in inner {
             match part.as_rule() {
@@ -194,7 +195,10 @@ impl Builder<'_> {
                 }
                 Rule::block => statement.block = Some(self.block(part)),
                 Rule::comment => statement.comment = Some(comment_text(part)),
-                Rule::junk => self.junk(&statement, part.as_span().into()),
+                Rule::junk => {
+                    self.junk(&statement, part.as_span().into());
+                    statement.damaged = true;
+                }
                 _ => {}
             }
         }

@@ -38,7 +38,7 @@ impl Lowerer {
                     _ => {}
                 }
             }
-            return Some(Spanned::new(Deflection::On { hours, message }, s.span));
+            return Some(Spanned::new(Deflection::On { hours, message }, s.key.span));
         }
         let v = self.one(s, "inherit")?;
         let deflection = match v.text.value.as_str() {
@@ -67,6 +67,6 @@ impl Lowerer {
                 return None;
             }
         };
-        Some(Spanned::new(deflection, s.span))
+        Some(Spanned::new(deflection, s.key.span))
     }
 }

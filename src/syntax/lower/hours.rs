@@ -99,7 +99,10 @@ impl Lowerer {
                     hours.rules.push(HoursRule::Special { date, intervals });
                 }
                 _ => {
-                    let looks_like_days = key.contains('-') || key.len() == 3;
+                    let close_setting =
+                        super::did_you_mean(key, &["zone", "always", "holiday", "special"]);
+                    let looks_like_days =
+                        close_setting.is_none() && (key.contains('-') || key.len() == 3);
                     let (code, message, hint) = if looks_like_days {
                         (
                             Code::BadDays,
@@ -125,8 +128,38 @@ impl Lowerer {
         Some(hours)
     }
 
-    /// Reports two weekly intervals that overlap on one day.
+    /// Reports two intervals that overlap on one weekday or one dated day.
     fn overlaps(&mut self, hours: &Hours) {
+        for rule in &hours.rules {
+            if let HoursRule::Special { date, intervals } = rule {
+                let mut spans: Vec<(u16, u16, &Spanned<Interval>)> = intervals
+                    .iter()
+                    .map(|i| {
+                        (
+                            i.value.start,
+                            if i.value.is_overnight() {
+                                1440
+                            } else {
+                                i.value.end
+                            },
+                            i,
+                        )
+                    })
+                    .collect();
+                spans.sort_by_key(|(start, end, _)| (*start, *end));
+                if let Some(pair) = spans.windows(2).find(|p| p[1].0 < p[0].1) {
+                    self.push(
+                        Diagnostic::new(
+                            Code::OverlappingHours,
+                            pair[1].2.span,
+                            format!("these hours overlap on {}", date.value),
+                        )
+                        .related(pair[0].2.span, "the other interval is")
+                        .hint("merge the two intervals into one"),
+                    );
+                }
+            }
+        }
         for day in 0..7u8 {
             let mut spans: Vec<(u16, u16, &Spanned<Interval>)> = Vec::new();
             for rule in &hours.rules {
@@ -161,7 +194,7 @@ impl Lowerer {
                             b.span,
                             format!("these hours overlap on {}", full_day(day)),
                         )
-                        .related(a.span, "overlaps with")
+                        .related(a.span, "the other interval is")
                         .hint("merge the two intervals into one"),
                     );
                     return;

@@ -16,8 +16,8 @@ const SETTINGS: &[&str] = &[
 
 impl Lowerer {
     pub(crate) fn tenant(&mut self, s: &Statement) -> Option<Tenant> {
-        let name = self.declared_name(s, "tenant acme { zone America/New_York }")?;
-        self.no_more_values(s, 1, "tenant acme { zone America/New_York }");
+        let name = self.declared_name(s, "tenant acme { zone America/New_York; country US }")?;
+        self.no_more_values(s, 1, "tenant acme { zone America/New_York; country US }");
         let mut tenant = Tenant {
             name,
             zone: None,
@@ -28,7 +28,7 @@ impl Lowerer {
             unresponsive_threshold: None,
             span: s.span,
         };
-        if !self.require_block(s, "tenant acme { zone America/New_York }") {
+        if !self.require_block(s, "tenant acme { zone America/New_York; country US }") {
             return Some(tenant);
         }
         for setting in self.settings(s, "a tenant", SETTINGS, &[]) {

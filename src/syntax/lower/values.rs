@@ -27,6 +27,7 @@ impl Lowerer {
     pub(crate) fn one<'s>(&mut self, s: &'s Statement, expected: &str) -> Option<&'s Value> {
         match s.values.as_slice() {
             [v] => Some(v),
+            _ if s.damaged => None,
             [] => {
                 self.push(
                     Diagnostic::new(
@@ -34,7 +35,7 @@ impl Lowerer {
                         s.key.span,
                         format!("`{}` needs a value", s.key()),
                     )
-                    .hint(format!("write `{} {expected}`", s.key())),
+                    .hint(format!("for example: `{} {expected}`", s.key())),
                 );
                 None
             }
@@ -46,7 +47,7 @@ impl Lowerer {
                         span,
                         format!("`{}` takes one value", s.key()),
                     )
-                    .hint(format!("write `{} {expected}`", s.key())),
+                    .hint(format!("for example: `{} {expected}`", s.key())),
                 );
                 None
             }
@@ -55,14 +56,14 @@ impl Lowerer {
 
     /// The statement's values, reporting an empty list.
     pub(crate) fn some<'s>(&mut self, s: &'s Statement, expected: &str) -> &'s [Value] {
-        if s.values.is_empty() {
+        if s.values.is_empty() && !s.damaged {
             self.push(
                 Diagnostic::new(
                     Code::WrongArity,
                     s.key.span,
                     format!("`{}` needs at least one value", s.key()),
                 )
-                .hint(format!("write `{} {expected}`", s.key())),
+                .hint(format!("for example: `{} {expected}`", s.key())),
             );
         }
         &s.values
@@ -112,7 +113,7 @@ impl Lowerer {
     /// A message: a template name, or text in quotes. Placeholders in the
     /// text are checked here.
     pub(crate) fn message(&mut self, s: &Statement) -> Option<Message> {
-        let v = self.one(s, "\"text\" or a template name")?;
+        let v = self.one(s, "\"...\"")?;
         match v.kind {
             ValueKind::String => {
                 self.placeholders(&v.text);
@@ -149,7 +150,7 @@ impl Lowerer {
             if !PLACEHOLDERS.contains(&name) {
                 let mut d = Diagnostic::new(
                     Code::UnknownPlaceholder,
-                    text.span,
+                    placeholder_span(text, offset + open, close + 1),
                     format!("unknown placeholder `{{{name}}}`"),
                 );
                 d = match super::did_you_mean(name, PLACEHOLDERS) {
@@ -255,8 +256,9 @@ impl Lowerer {
             return None;
         }
         let (a, b) = v.text.value.split_once('-')?;
-        let start = self.clock(a, v.span(), false)?;
-        let end = self.clock(b, v.span(), true)?;
+        let at = v.span().start;
+        let start = self.clock(a, Span::new(at, at + a.len()), false)?;
+        let end = self.clock(b, Span::new(at + a.len() + 1, v.span().end), true)?;
         if start == end {
             self.push(
                 Diagnostic::new(
@@ -433,18 +435,37 @@ impl Lowerer {
     pub(crate) fn country(&mut self, s: &Statement) -> Option<Spanned<String>> {
         let v = self.one(s, "US")?;
         let text = v.text.value.as_str();
-        if text.len() == 2 && text.chars().all(|c| c.is_ascii_alphabetic()) {
-            return Some(Spanned::new(text.to_ascii_uppercase(), v.span()));
+        let upper = text.to_ascii_uppercase();
+        if crate::policy::compliance::is_country(&upper) {
+            return Some(Spanned::new(upper, v.span()));
         }
+        let hint = match upper.as_str() {
+            "UK" => "the United Kingdom's code is GB".to_string(),
+            "EL" => "Greece's code is GR".to_string(),
+            _ => "use the two-letter ISO 3166 code, e.g. US, CA, GB".to_string(),
+        };
         self.push(
             Diagnostic::new(
                 Code::UnknownCountry,
                 v.span(),
                 format!("`{text}` is not a country code"),
             )
-            .hint("use the two-letter ISO 3166 code, e.g. US, CA, GB"),
+            .hint(hint),
         );
         None
+    }
+}
+
+/// Where `len` bytes at `offset` of a string's text sit in the source: exact
+/// when the string has no escapes (its text is its source), else the whole
+/// string.
+fn placeholder_span(text: &Spanned<String>, offset: usize, len: usize) -> Span {
+    let quoted_len = text.span.end - text.span.start;
+    if quoted_len == text.value.len() + 2 {
+        let start = text.span.start + 1 + offset;
+        Span::new(start, start + len)
+    } else {
+        text.span
     }
 }
 
