@@ -62,12 +62,16 @@ pub fn compile(source: &str) -> Result<Policy, Diagnostics> {
 /// Compiles a policy's text with explicit options (where its hook scripts are).
 pub fn compile_with(source: &str, options: &CheckOptions) -> Result<Policy, Diagnostics> {
     let (ast, mut diagnostics) = syntax::parse(source);
+    if diagnostics.items.iter().any(|d| d.code.is_fatal()) {
+        return Err(diagnostics);
+    }
     let (policy, checked) = check::check(&ast, options);
     // A statement that could not be read is missing from the AST, which
     // would make warnings about it (hours never open, a team unused) wrong.
     let read_cleanly = !diagnostics.has_errors();
     diagnostics.extend(checked.into_iter().filter(|d| read_cleanly || d.is_error()));
     diagnostics.sort();
+    diagnostics.limit(syntax::diagnostic::MAX_DIAGNOSTICS);
     match policy {
         Some(mut policy) if !diagnostics.has_errors() => {
             policy.warnings = diagnostics;

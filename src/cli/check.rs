@@ -19,8 +19,8 @@ pub fn run(paths: &[PathBuf], format: Format) -> i32 {
     for path in &files {
         let name = path.display().to_string();
         let (source, diagnostics) = check_file(path);
-        errors += diagnostics.errors().count();
-        warnings += diagnostics.warnings().count();
+        errors += diagnostics.error_count();
+        warnings += diagnostics.warning_count();
         match format {
             Format::Human => print!("{}", diagnostics.render(&name, &source)),
             Format::Json => json.extend(diagnostics.to_json(&name, &source)),

@@ -117,6 +117,12 @@ codes! {
 }
 
 impl Code {
+    /// Whether the file was refused outright, so nothing past this is worth
+    /// checking.
+    pub fn is_fatal(self) -> bool {
+        matches!(self, Code::TooLarge | Code::TooDeep)
+    }
+
     pub fn severity(self) -> Severity {
         if self.as_str().starts_with('W') {
             Severity::Warning
@@ -200,7 +206,14 @@ pub struct Related {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Diagnostics {
     pub items: Vec<Diagnostic>,
+    /// Errors and warnings left out by [`Diagnostics::limit`].
+    pub omitted_errors: usize,
+    pub omitted_warnings: usize,
 }
+
+/// The most diagnostics reported for one file; past this, the rest are
+/// counted, not listed (a hostile file could otherwise produce millions).
+pub const MAX_DIAGNOSTICS: usize = 100;
 
 impl Diagnostics {
     pub fn push(&mut self, diagnostic: Diagnostic) {
@@ -212,7 +225,28 @@ impl Diagnostics {
     }
 
     pub fn has_errors(&self) -> bool {
-        self.items.iter().any(Diagnostic::is_error)
+        self.omitted_errors > 0 || self.items.iter().any(Diagnostic::is_error)
+    }
+
+    /// How many errors there are, listed or not.
+    pub fn error_count(&self) -> usize {
+        self.errors().count() + self.omitted_errors
+    }
+
+    /// How many warnings there are, listed or not.
+    pub fn warning_count(&self) -> usize {
+        self.warnings().count() + self.omitted_warnings
+    }
+
+    /// Keeps the first `max` diagnostics (in source order) and counts the
+    /// rest.
+    pub fn limit(&mut self, max: usize) {
+        for d in self.items.drain(max.min(self.items.len())..) {
+            match d.severity {
+                Severity::Error => self.omitted_errors += 1,
+                Severity::Warning => self.omitted_warnings += 1,
+            }
+        }
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
@@ -233,8 +267,7 @@ impl Diagnostics {
 
     /// Orders by position, then code, and drops exact repeats.
     pub fn sort(&mut self) {
-        self.items
-            .sort_by(|a, b| (a.span, a.code).cmp(&(b.span, b.code)));
+        self.items.sort_by_key(|d| (d.span, d.code));
         self.items.dedup();
     }
 
@@ -245,6 +278,14 @@ impl Diagnostics {
         let mut out = String::new();
         for d in &self.items {
             render_one(&mut out, d, file, &index);
+        }
+        let omitted = self.omitted_errors + self.omitted_warnings;
+        if omitted > 0 {
+            let _ = writeln!(
+                out,
+                "{file}: {omitted} more diagnostics not shown ({} errors, {} warnings); fix the ones above first\n",
+                self.omitted_errors, self.omitted_warnings
+            );
         }
         out
     }
@@ -285,6 +326,46 @@ impl IntoIterator for Diagnostics {
     }
 }
 
+/// How much of a long line to show on each side of a diagnostic.
+const CONTEXT_BYTES: usize = 60;
+
+/// The source line to show (cut to a window around the span on very long
+/// lines), the white space that leads up to the caret, and the caret's width
+/// (the span, clipped to its first line).
+fn snippet(index: &LineIndex<'_>, line: usize, span: Span) -> (String, String, usize) {
+    let (line_start, line_end) = index.line_bounds(line);
+    let source = index.source();
+    let start = span.start.clamp(line_start, line_end);
+    let mut from = start.saturating_sub(CONTEXT_BYTES).max(line_start);
+    while !source.is_char_boundary(from) {
+        from -= 1;
+    }
+    let mut to = (span.end.max(start) + CONTEXT_BYTES).min(line_end);
+    while !source.is_char_boundary(to) {
+        to += 1;
+    }
+    let cut_before = from > line_start;
+    let cut_after = to < line_end;
+    let mut shown = String::new();
+    let mut lead = String::new();
+    if cut_before {
+        shown.push('…');
+        lead.push(' ');
+    }
+    shown.push_str(&source[from..to]);
+    if cut_after {
+        shown.push('…');
+    }
+    lead.extend(
+        source[from..start]
+            .chars()
+            .map(|c| if c == '\t' { '\t' } else { ' ' }),
+    );
+    let caret_end = span.end.clamp(start, to);
+    let width = source[start..caret_end].chars().count().max(1);
+    (shown, lead, width)
+}
+
 fn render_one(out: &mut String, d: &Diagnostic, file: &str, index: &LineIndex<'_>) {
     let start = index.position(d.span.start);
     let severity = match d.severity {
@@ -296,23 +377,11 @@ fn render_one(out: &mut String, d: &Diagnostic, file: &str, index: &LineIndex<'_
         "{file}:{}:{}: {severity}[{}]: {}",
         start.line, start.column, d.code, d.message
     );
-    let line = index.line_text(start.line);
     let gutter = start.line.to_string().len();
     let pad = " ".repeat(gutter);
-    // Caret under the span, clipped to its first line.
-    let end = index.position(d.span.end);
-    let width = if end.line == start.line {
-        end.column.saturating_sub(start.column).max(1)
-    } else {
-        line.chars().count().saturating_sub(start.column - 1).max(1)
-    };
-    let lead: String = line
-        .chars()
-        .take(start.column - 1)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
+    let (snippet, lead, width) = snippet(index, start.line, d.span);
     let _ = writeln!(out, "{pad} |");
-    let _ = writeln!(out, "{} | {}", start.line, line);
+    let _ = writeln!(out, "{} | {snippet}", start.line);
     let _ = writeln!(out, "{pad} | {lead}{}", "^".repeat(width));
     for note in &d.notes {
         let _ = writeln!(out, "{pad} = note: {note}");

@@ -86,6 +86,21 @@ impl<'a> LineIndex<'a> {
         }
     }
 
+    /// The byte range of a one-based line, without its line ending.
+    pub fn line_bounds(&self, line: usize) -> (usize, usize) {
+        let start = self.line_starts[line - 1];
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.source.len(), |&next| next);
+        let text = self.source[start..end].trim_end_matches(['\n', '\r']);
+        (start, start + text.len())
+    }
+
+    pub fn source(&self) -> &'a str {
+        self.source
+    }
+
     /// The text of a one-based line, without its line ending.
     pub fn line_text(&self, line: usize) -> &'a str {
         let start = self.line_starts[line - 1];

@@ -1,0 +1,179 @@
+//! The `switchboard` binary as a user runs it: exit codes, output formats,
+//! and `fmt` rewriting files safely.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn switchboard(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh scratch folder under the target dir.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn check_passes_on_the_example_policies() {
+    let out = switchboard(&["check", "policies"], &root());
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(" 0 errors, 0 warnings"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn check_fails_with_located_errors() {
+    let out = switchboard(
+        &[
+            "check",
+            "tests/fixtures/invalid/number_in_two_inboxes.policy",
+        ],
+        &root(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("number_in_two_inboxes.policy:"), "{text}");
+    assert!(text.contains("error[E0302]"), "{text}");
+    assert!(text.contains("= hint:"), "{text}");
+}
+
+#[test]
+fn check_json_lists_diagnostics() {
+    let out = switchboard(
+        &[
+            "check",
+            "--format",
+            "json",
+            "tests/fixtures/invalid/unknown_zone.policy",
+        ],
+        &root(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["errors"], 1);
+    let first = &report["diagnostics"][0];
+    assert_eq!(first["code"], "E0401");
+    assert_eq!(first["severity"], "error");
+    assert!(first["line"].as_u64().unwrap() > 0);
+    assert!(first["hint"].is_string());
+}
+
+#[test]
+fn warnings_alone_exit_zero() {
+    let out = switchboard(
+        &["check", "tests/fixtures/warnings/unused_team.policy"],
+        &root(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("warning[W0002]"));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    let missing = switchboard(&["check", "no/such/policy.policy"], &root());
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("no such file or folder"));
+    let bad_flag = switchboard(&["check", "--colour"], &root());
+    assert_eq!(bad_flag.status.code(), Some(2));
+    let empty = scratch("empty-folder");
+    let out = switchboard(&["check", "."], &empty);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no .policy files"));
+}
+
+#[test]
+fn non_utf8_policies_are_errors_not_crashes() {
+    let dir = scratch("binary");
+    std::fs::write(dir.join("junk.policy"), [0xff, 0xfe, 0x00, 0x80, b'\n']).unwrap();
+    let out = switchboard(&["check", "junk.policy"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("error[E0008]"), "{}", stdout(&out));
+    let fmt = switchboard(&["fmt", "junk.policy"], &dir);
+    assert_eq!(fmt.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read(dir.join("junk.policy")).unwrap(),
+        [0xff, 0xfe, 0x00, 0x80, b'\n']
+    );
+}
+
+#[test]
+fn fmt_check_lists_then_fmt_rewrites() {
+    let dir = scratch("fmt");
+    let messy = "tenant acme{zone UTC;country GB}\nnumber +442071838750\nagent a\ninbox main shared { numbers +442071838750; agents a }\n";
+    std::fs::write(dir.join("acme.policy"), messy).unwrap();
+
+    let check = switchboard(&["fmt", "--check", "."], &dir);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        stdout(&check).contains("would reformat"),
+        "{}",
+        stdout(&check)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("acme.policy")).unwrap(),
+        messy,
+        "--check writes nothing"
+    );
+
+    let fmt = switchboard(&["fmt", "."], &dir);
+    assert_eq!(fmt.status.code(), Some(0), "{}", stderr(&fmt));
+    let formatted = std::fs::read_to_string(dir.join("acme.policy")).unwrap();
+    assert_eq!(
+        formatted,
+        "tenant acme {\n  zone UTC\n  country GB\n}\n\nnumber +442071838750\nagent a\n\ninbox main shared {\n  numbers +442071838750\n  agents a\n}\n"
+    );
+    let check = switchboard(&["check", "acme.policy"], &dir);
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+
+    let again = switchboard(&["fmt", "--check", "."], &dir);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(!dir.join("acme.policy.fmt-tmp").exists());
+}
+
+#[test]
+fn fmt_leaves_files_with_syntax_errors_alone() {
+    let dir = scratch("fmt-broken");
+    let broken = "tenant acme {\n  zone = UTC\n";
+    std::fs::write(dir.join("broken.policy"), broken).unwrap();
+    let out = switchboard(&["fmt", "broken.policy"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not formatted"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("broken.policy")).unwrap(),
+        broken
+    );
+}
+
+#[test]
+fn check_refuses_hostile_files_with_a_code() {
+    let dir = scratch("hostile");
+    std::fs::write(dir.join("deep.policy"), "a {".repeat(10_000)).unwrap();
+    std::fs::write(dir.join("huge.policy"), "#".repeat(5 << 20)).unwrap();
+    let out = switchboard(&["check", "."], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("error[E0006]"), "{text}");
+    assert!(text.contains("error[E0005]"), "{text}");
+}
