@@ -25,11 +25,12 @@ pub(super) fn build(
         .iter()
         .map(|h| b.schedule(h, policy.tenant.zone))
         .collect();
-    policy.teams = ast.teams.iter().map(|t| b.team(t)).collect();
+    policy.teams = ast.teams.iter().enumerate().map(|(i, t)| b.team(i, t)).collect();
     policy.agents = ast
         .agents
         .iter()
-        .map(|a| b.agent(a, &policy.statuses))
+        .enumerate()
+        .map(|(i, a)| b.agent(i, a, &policy.statuses))
         .collect();
     policy.inboxes = ast
         .inboxes
@@ -125,34 +126,21 @@ impl Builder<'_> {
     }
 
     /// A team's members: those it lists and those who list it.
-    fn team(&self, team: &ast::Team) -> Team {
-        let mut members: Vec<AgentId> = team
-            .members
-            .iter()
-            .map(|m| self.agent_id(&m.value))
-            .collect();
-        for (i, agent) in self.ast.agents.iter().enumerate() {
-            if agent.teams.iter().any(|t| t.value == team.name.value) {
-                members.push(AgentId(i as u32));
-            }
-        }
-        members.sort_unstable();
-        members.dedup();
+    fn team(&self, index: usize, team: &ast::Team) -> Team {
         Team {
             name: team.name.value.clone(),
-            members,
+            members: self.symbols.team_members[index]
+                .iter()
+                .map(|&a| AgentId(a as u32))
+                .collect(),
         }
     }
 
-    fn agent(&self, agent: &ast::Agent, statuses: &[String]) -> Agent {
-        let mut teams: Vec<TeamId> = agent.teams.iter().map(|t| self.team_id(&t.value)).collect();
-        for (i, team) in self.ast.teams.iter().enumerate() {
-            if team.members.iter().any(|m| m.value == agent.name.value) {
-                teams.push(TeamId(i as u32));
-            }
-        }
-        teams.sort_unstable();
-        teams.dedup();
+    fn agent(&self, index: usize, agent: &ast::Agent, statuses: &[String]) -> Agent {
+        let teams: Vec<TeamId> = self.symbols.agent_teams[index]
+            .iter()
+            .map(|&t| TeamId(t as u32))
+            .collect();
         let accepts = match &agent.accepts {
             Some(list) => list.iter().fold(0u64, |bits, s| {
                 let id = statuses.iter().position(|x| *x == s.value).unwrap_or(64);
