@@ -25,7 +25,12 @@ pub(super) fn build(
         .iter()
         .map(|h| b.schedule(h, policy.tenant.zone))
         .collect();
-    policy.teams = ast.teams.iter().enumerate().map(|(i, t)| b.team(i, t)).collect();
+    policy.teams = ast
+        .teams
+        .iter()
+        .enumerate()
+        .map(|(i, t)| b.team(i, t))
+        .collect();
     policy.agents = ast
         .agents
         .iter()
