@@ -37,8 +37,10 @@
 
 pub mod check;
 pub mod cli;
+pub mod engine;
 pub mod hooks;
 pub mod policy;
+pub mod scenario;
 pub mod syntax;
 #[doc(hidden)]
 pub mod synth;

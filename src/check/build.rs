@@ -9,6 +9,7 @@ use crate::policy::{
 };
 use crate::syntax::ast::{self, ClaimMode, HoursRule, InboxKind, Message};
 use chrono_tz::Tz;
+use smol_str::SmolStr;
 
 pub(super) fn build(
     ast: &ast::Policy,
@@ -53,7 +54,7 @@ pub(super) fn build(
         policy.numbers.insert(
             number.number.value.clone(),
             Number {
-                number: number.number.value.clone(),
+                number: number.number.value.as_str().into(),
                 label: number.label.as_ref().map(|l| l.value.clone()),
                 channels: number.channels.iter().map(|c| c.value).collect(),
                 voice_queue: number.voice_queue.as_ref().map(|v| v.value.clone()),
@@ -75,7 +76,7 @@ impl Builder<'_> {
     fn tenant(&self) -> Tenant {
         let t = self.ast.tenant.as_ref();
         Tenant {
-            name: t.map_or_else(String::new, |t| t.name.value.clone()),
+            name: t.map_or_else(SmolStr::default, |t| t.name.value.as_str().into()),
             zone: t
                 .and_then(|t| t.zone.as_ref())
                 .and_then(|z| z.value.parse().ok())
@@ -133,7 +134,7 @@ impl Builder<'_> {
     /// A team's members: those it lists and those who list it.
     fn team(&self, index: usize, team: &ast::Team) -> Team {
         Team {
-            name: team.name.value.clone(),
+            name: team.name.value.as_str().into(),
             members: self.symbols.team_members[index]
                 .iter()
                 .map(|&a| AgentId(a as u32))
@@ -158,7 +159,7 @@ impl Builder<'_> {
                 .fold(0u64, |bits, s| bits | 1 << s.0),
         };
         Agent {
-            name: agent.name.value.clone(),
+            name: agent.name.value.as_str().into(),
             display_name: agent.display_name.as_ref().map(|n| n.value.clone()),
             deflection: self.deflection_for(agent, &teams),
             teams,
@@ -270,7 +271,7 @@ impl Builder<'_> {
             no_agents: text(&inbox.no_agents).unwrap_or_else(|| Text::parse("")),
         });
         Inbox {
-            name: inbox.name.value.clone(),
+            name: inbox.name.value.as_str().into(),
             kind: inbox.kind.value,
             numbers: inbox.numbers.iter().map(|n| n.value.clone()).collect(),
             members,

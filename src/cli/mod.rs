@@ -1,8 +1,10 @@
-//! The `switchboard` command line: check, fmt.
+//! The `switchboard` command line: check, fmt, simulate, test.
 
 mod check;
 mod files;
 mod fmt;
+mod simulate;
+mod test;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -40,6 +42,28 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Decide a stream of events: one JSON decision per line of JSON events.
+    ///
+    /// State is carried from one event to the next. EVENTS may be `-` for
+    /// standard input.
+    Simulate {
+        policy: PathBuf,
+        events: PathBuf,
+        /// Add human-readable reasons to each decision.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Run scenario files (*.scenario.yaml) against their policies.
+    ///
+    /// Prints each failure as a diff and ends with `N passed, N failed`;
+    /// exits 1 if any failed.
+    Test {
+        #[arg(default_value = "policies")]
+        paths: Vec<PathBuf>,
+        /// Rewrite the expectations from what the engine decides.
+        #[arg(long)]
+        update: bool,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,5 +95,11 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Check { paths, format } => check::run(&paths, format),
         Command::Fmt { paths, check } => fmt::run(&paths, check),
+        Command::Simulate {
+            policy,
+            events,
+            explain,
+        } => simulate::run(&policy, &events, explain),
+        Command::Test { paths, update } => test::run(&paths, update),
     }
 }

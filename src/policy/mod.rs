@@ -16,6 +16,7 @@ use crate::syntax::ast::{Channel, ClaimMode, HookPoint, InboxKind};
 use crate::syntax::Diagnostics;
 use chrono_tz::Tz;
 use serde::Serialize;
+use smol_str::SmolStr;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -71,7 +72,7 @@ struct Names {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Tenant {
-    pub name: String,
+    pub name: SmolStr,
     pub zone: Tz,
     pub country: String,
     pub sms: bool,
@@ -81,7 +82,7 @@ pub struct Tenant {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Number {
-    pub number: String,
+    pub number: SmolStr,
     pub label: Option<String>,
     pub channels: Vec<Channel>,
     pub voice_queue: Option<String>,
@@ -90,13 +91,13 @@ pub struct Number {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Team {
-    pub name: String,
+    pub name: SmolStr,
     pub members: Vec<AgentId>,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Agent {
-    pub name: String,
+    pub name: SmolStr,
     pub display_name: Option<String>,
     pub teams: Vec<TeamId>,
     /// Bit `n` set: the agent may accept new conversations in status `n`.
@@ -142,7 +143,7 @@ pub struct DeflectionRule {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Inbox {
-    pub name: String,
+    pub name: SmolStr,
     pub kind: InboxKind,
     pub numbers: Vec<String>,
     /// Every agent who sees the inbox's conversations, sorted.
@@ -221,6 +222,18 @@ impl Policy {
         &self.schedules[id.index()]
     }
 
+    /// An agent's max concurrent sessions in a queue: their own limit for
+    /// that queue, else the queue's, else their default. `None`: no limit.
+    pub fn max_sessions(&self, agent: AgentId, inbox: InboxId) -> Option<u32> {
+        let a = self.agent(agent);
+        a.queue_max_sessions
+            .iter()
+            .find(|(q, _)| *q == inbox)
+            .map(|(_, n)| *n)
+            .or(self.inbox(inbox).max_sessions)
+            .or(a.max_sessions)
+    }
+
     /// The inbox a business number routes to.
     pub fn inbox_for_number(&self, number: &str) -> Option<InboxId> {
         self.numbers.get(number).and_then(|n| n.inbox)
@@ -230,10 +243,10 @@ impl Policy {
     /// the rest.
     pub(crate) fn index_names(&mut self) {
         self.names = Names {
-            agents: enumerate(&self.agents, |a| &a.name, AgentId),
-            teams: enumerate(&self.teams, |t| &t.name, TeamId),
-            inboxes: enumerate(&self.inboxes, |i| &i.name, InboxId),
-            statuses: enumerate(&self.statuses, |s| s, StatusId),
+            agents: enumerate(&self.agents, |a| a.name.as_str(), AgentId),
+            teams: enumerate(&self.teams, |t| t.name.as_str(), TeamId),
+            inboxes: enumerate(&self.inboxes, |i| i.name.as_str(), InboxId),
+            statuses: enumerate(&self.statuses, |s| s.as_str(), StatusId),
         };
     }
 
@@ -256,12 +269,12 @@ impl Policy {
 
 fn enumerate<T, I>(
     items: &[T],
-    name: impl Fn(&T) -> &String,
+    name: impl Fn(&T) -> &str,
     id: impl Fn(u32) -> I,
 ) -> HashMap<String, I> {
     items
         .iter()
         .enumerate()
-        .map(|(i, item)| (name(item).clone(), id(i as u32)))
+        .map(|(i, item)| (name(item).to_string(), id(i as u32)))
         .collect()
 }

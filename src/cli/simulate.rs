@@ -1,0 +1,78 @@
+//! `switchboard simulate`: one decision per event, state carried between.
+
+use super::exit;
+use crate::engine::{Engine, Event, State};
+use crate::CheckOptions;
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+pub fn run(policy_path: &Path, events_path: &Path, explain: bool) -> i32 {
+    let source = match std::fs::read_to_string(policy_path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}: {e}", policy_path.display());
+            return exit::USAGE;
+        }
+    };
+    let options = CheckOptions {
+        base_dir: Some(policy_path.parent().unwrap_or(Path::new(".")).to_path_buf()),
+    };
+    let policy = match crate::compile_with(&source, &options) {
+        Ok(p) => p,
+        Err(d) => {
+            eprint!("{}", d.render(&policy_path.display().to_string(), &source));
+            eprintln!("error: the policy does not check");
+            return exit::FAILED;
+        }
+    };
+    let events: Box<dyn BufRead> = if events_path == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(events_path) {
+            Ok(f) => Box::new(std::io::BufReader::new(f)),
+            Err(e) => {
+                eprintln!("error: {}: {e}", events_path.display());
+                return exit::USAGE;
+            }
+        }
+    };
+    let engine = Engine::new(policy);
+    let mut state = State::new();
+    let mut out = std::io::stdout().lock();
+    let mut failed = false;
+    for (number, line) in events.lines().enumerate() {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: {}: {e}", events_path.display());
+                return exit::FAILED;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = match serde_json::from_str::<Event>(&line) {
+            Ok(event) => {
+                let decision = engine.step(&mut state, &event);
+                let mut value = serde_json::to_value(&decision).unwrap_or_default();
+                if explain {
+                    value["reasons"] = serde_json::json!(decision.reasons());
+                }
+                value
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {}:{}: {e}", events_path.display(), number + 1);
+                serde_json::json!({"error": format!("line {}: {e}", number + 1)})
+            }
+        };
+        if writeln!(out, "{result}").is_err() {
+            return exit::FAILED;
+        }
+    }
+    if failed {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
+}

@@ -1,0 +1,488 @@
+//! Agents' actions on conversations: reply, note, claim, release, accept,
+//! decline, hide, close; and status changes.
+
+use super::decision::{Change, Decision, Denial, Outcome, SessionEnd, Step, Why};
+use super::event::{AgentAction, StatusChange};
+use super::inbound::session_type;
+use super::state::{ConversationId, Lock, State};
+use super::text::send;
+use super::Cx;
+use crate::policy::{AgentId, InboxId};
+use crate::syntax::ast::{ClaimMode, InboxKind};
+use chrono::{DateTime, Duration, Utc};
+use smol_str::SmolStr;
+
+/// The agent, conversation and inbox an action names; `None` after
+/// rejecting the event.
+struct Target {
+    agent: AgentId,
+    name: SmolStr,
+    id: ConversationId,
+    inbox: InboxId,
+}
+
+fn target(cx: &Cx<'_>, state: &State, a: &AgentAction, d: &mut Decision) -> Option<Target> {
+    let Some(agent) = cx.policy.agent_id(&a.agent) else {
+        d.outcome = Outcome::Rejected;
+        d.denial = Some(Denial::UnknownAgent {
+            agent: a.agent.clone(),
+        });
+        return None;
+    };
+    let conversation = match (&a.conversation, &a.number, &a.customer) {
+        (Some(id), _, _) => state.conversation(id),
+        (None, Some(number), Some(customer)) => state.open_conversation(number, customer),
+        _ => {
+            d.outcome = Outcome::Rejected;
+            d.denial = Some(Denial::NoConversationNamed);
+            return None;
+        }
+    };
+    let Some(conversation) = conversation else {
+        d.outcome = Outcome::Rejected;
+        let named = a.conversation.clone().unwrap_or_else(|| {
+            SmolStr::new(format!(
+                "{} / {}",
+                a.number.as_deref().unwrap_or(""),
+                a.customer.as_deref().unwrap_or("")
+            ))
+        });
+        d.denial = Some(Denial::UnknownConversation {
+            conversation: named,
+        });
+        return None;
+    };
+    d.conversation = Some(conversation.id.clone());
+    d.inbox = Some(conversation.inbox.clone());
+    let Some(inbox) = cx.policy.inbox_id(&conversation.inbox) else {
+        d.outcome = Outcome::Denied;
+        d.denial = Some(Denial::NotAMember {
+            inbox: conversation.inbox.clone(),
+        });
+        return None;
+    };
+    if !cx.is_member(cx.policy.inbox(inbox), agent) {
+        d.outcome = Outcome::Denied;
+        d.denial = Some(Denial::NotAMember {
+            inbox: conversation.inbox.clone(),
+        });
+        return None;
+    }
+    Some(Target {
+        agent,
+        name: cx.agent_name(agent),
+        id: conversation.id.clone(),
+        inbox,
+    })
+}
+
+fn deny(d: &mut Decision, denial: Denial) {
+    d.outcome = Outcome::Denied;
+    d.denial = Some(denial);
+}
+
+/// An agent's message to the customer.
+pub(crate) fn reply(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+    let Some(body) = a.body.as_deref().filter(|b| !b.trim().is_empty()) else {
+        d.outcome = Outcome::Rejected;
+        d.denial = Some(Denial::EmptyBody);
+        return;
+    };
+    let Some(t) = target(cx, state, a, d) else {
+        return;
+    };
+    let inbox = cx.policy.inbox(t.inbox);
+    let c = &state.conversations[&t.id];
+    if !c.is_open() {
+        return deny(d, Denial::Closed);
+    }
+    if state.is_opted_out(&c.customer) {
+        return deny(d, Denial::OptedOut);
+    }
+    match (&c.owner, inbox.kind) {
+        (Some(owner), _) if *owner != t.name => {
+            return deny(
+                d,
+                Denial::OwnedBy {
+                    owner: owner.clone(),
+                },
+            );
+        }
+        (Some(_), _) => {}
+        (None, InboxKind::Shared) => {
+            if c.claim == ClaimMode::Must {
+                return deny(d, Denial::MustClaim);
+            }
+            if let Some(lock) = c.lock_at(cx.at) {
+                if lock.holder != t.name {
+                    return deny(
+                        d,
+                        Denial::Locked {
+                            holder: lock.holder.clone(),
+                            until: lock.until,
+                        },
+                    );
+                }
+            }
+        }
+        // A direct number's own agent: replying accepts the conversation.
+        (None, InboxKind::Direct) => {}
+        (None, InboxKind::Queue) => return deny(d, Denial::MustAccept),
+    }
+
+    let (to, from) = (c.customer.clone(), c.number.clone());
+    let claimed = c.owner.is_some();
+    let lock_secs = inbox.lock_secs as i64;
+    let at = cx.at;
+    let mut lock = None;
+    state.update(&t.id, |c| {
+        c.outbound += 1;
+        c.unanswered = 0;
+        if inbox.kind == InboxKind::Shared && !claimed {
+            // The first reply locks the thread to its author; each reply
+            // from the holder renews the assignment time limit.
+            let until = at + Duration::seconds(lock_secs);
+            c.lock = Some(Lock {
+                holder: t.name.clone(),
+                until,
+            });
+            lock = Some(until);
+        }
+        if inbox.kind == InboxKind::Direct && c.owner.is_none() {
+            c.owner = Some(t.name.clone());
+            c.alerts = None;
+        }
+        if let (Some(session), Some(secs)) = (&mut c.session, inbox.session_timeout_secs) {
+            session.expires_at = Some(at + Duration::seconds(secs as i64));
+        }
+    });
+    if let Some(until) = lock {
+        d.changes.push(Change::Locked {
+            holder: t.name.clone(),
+            until,
+        });
+    }
+    state.counters_mut(&inbox.name).outbound += 1;
+    d.session_type = Some(session_type(inbox, false));
+    if inbox.copy_team {
+        d.copied_to = cx
+            .member_names(inbox)
+            .into_iter()
+            .filter(|m| *m != t.name)
+            .collect();
+    }
+    send(
+        state,
+        d,
+        &to,
+        &from,
+        body.to_string(),
+        Some(t.name),
+        Why::Reply,
+    );
+}
+
+/// An internal note: any member, at any time, lock or no lock; it never
+/// reaches the customer and takes no lock.
+pub(crate) fn note(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+    if a.body.as_deref().is_none_or(|b| b.trim().is_empty()) {
+        d.outcome = Outcome::Rejected;
+        d.denial = Some(Denial::EmptyBody);
+        return;
+    }
+    let Some(t) = target(cx, state, a, d) else {
+        return;
+    };
+    d.visible_to = visible_to(cx, state, &t.id, t.inbox);
+    if let Some(lock) = state.conversations[&t.id].lock_at(cx.at) {
+        d.explanation.steps.push(Step::Lock {
+            holder: lock.holder.clone(),
+            until: lock.until,
+        });
+    }
+}
+
+fn visible_to(cx: &Cx<'_>, state: &State, id: &str, inbox: InboxId) -> Vec<SmolStr> {
+    match state.conversations.get(id).and_then(|c| c.owner.clone()) {
+        Some(owner) => vec![owner],
+        None => cx.member_names(cx.policy.inbox(inbox)),
+    }
+}
+
+/// Claiming a shared-inbox conversation makes the claimer its only worker.
+pub(crate) fn claim(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+    let Some(t) = target(cx, state, a, d) else {
+        return;
+    };
+    let inbox = cx.policy.inbox(t.inbox);
+    let c = &state.conversations[&t.id];
+    d.explanation.steps.push(Step::Claim { mode: c.claim });
+    if !c.is_open() {
+        return deny(d, Denial::Closed);
+    }
+    if inbox.kind != InboxKind::Shared || c.claim == ClaimMode::Cannot {
+        return deny(d, Denial::ClaimNotAllowed);
+    }
+    match &c.owner {
+        Some(owner) if *owner == t.name => {
+            d.visible_to = vec![t.name];
+            return;
+        }
+        Some(owner) => {
+            return deny(
+                d,
+                Denial::OwnedBy {
+                    owner: owner.clone(),
+                },
+            )
+        }
+        None => {}
+    }
+    if let Some(lock) = c.lock_at(cx.at) {
+        if lock.holder != t.name {
+            return deny(
+                d,
+                Denial::Locked {
+                    holder: lock.holder.clone(),
+                    until: lock.until,
+                },
+            );
+        }
+    }
+    state.update(&t.id, |c| {
+        c.owner = Some(t.name.clone());
+        c.lock = None;
+        c.unanswered = 0;
+    });
+    d.changes.push(Change::Claimed {
+        owner: t.name.clone(),
+    });
+    d.visible_to = vec![t.name];
+}
+
+/// The owner gives a claimed conversation back to the whole team.
+pub(crate) fn release(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+    let Some(t) = target(cx, state, a, d) else {
+        return;
+    };
+    let c = &state.conversations[&t.id];
+    match &c.owner {
+        None => return deny(d, Denial::NotClaimed),
+        Some(owner) if *owner != t.name => return deny(d, Denial::NotOwner),
+        Some(_) => {}
+    }
+    state.update(&t.id, |c| c.owner = None);
+    d.changes.push(Change::Released { by: t.name.clone() });
+    d.visible_to = visible_to(cx, state, &t.id, t.inbox);
+}
+
+/// Accepting an alert or invite makes the agent the owner; the others'
+/// alerts go away.
+pub(crate) fn accept(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+    let Some(t) = target(cx, state, a, d) else {
+        return;
+    };
+    let inbox = cx.policy.inbox(t.inbox);
+    let c = &state.conversations[&t.id];
+    if !c.is_open() {
+        return deny(d, Denial::Closed);
+    }
+    match &c.owner {
+        Some(owner) if *owner == t.name => {
+            d.visible_to = vec![t.name];
+            return;
+        }
+        Some(owner) => {
+            return deny(
+                d,
+                Denial::OwnedBy {
+                    owner: owner.clone(),
+                },
+            )
+        }
+        None => {}
+    }
+    if !c
+        .alerts
+        .as_ref()
+        .is_some_and(|al| al.agents.contains(&t.name))
+    {
+        return deny(d, Denial::NoOffer);
+    }
+    let status = state.status_of(&t.name);
+    let accepting = cx
+        .policy
+        .status_id(status)
+        .is_some_and(|s| cx.policy.agent(t.agent).accepts(s));
+    if !accepting {
+        return deny(
+            d,
+            Denial::NotAccepting {
+                status: SmolStr::new(status),
+            },
+        );
+    }
+    if let Some(max) = cx.policy.max_sessions(t.agent, t.inbox) {
+        // The pending invite being accepted is already part of the load.
+        let owned = state.load(&inbox.name, &t.name).saturating_sub(1);
+        if owned >= max {
+            return deny(d, Denial::AtCapacity { load: owned, max });
+        }
+    }
+    let at = cx.at;
+    state.update(&t.id, |c| {
+        c.owner = Some(t.name.clone());
+        c.alerts = None;
+        c.unanswered = 0;
+        if let Some(session) = &mut c.session {
+            session.accepted_at = Some(at);
+        }
+    });
+    let agent = state.agent_mut(&t.name);
+    agent.missed_in_a_row = 0;
+    d.changes.push(Change::Accepted {
+        owner: t.name.clone(),
+    });
+    d.visible_to = vec![t.name];
+}
+
+/// Declining removes this agent's alert or invite.
+pub(crate) fn decline(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+    let Some(t) = target(cx, state, a, d) else {
+        return;
+    };
+    let c = &state.conversations[&t.id];
+    if !c
+        .alerts
+        .as_ref()
+        .is_some_and(|al| al.agents.contains(&t.name))
+    {
+        return deny(d, Denial::NoOffer);
+    }
+    state.update(&t.id, |c| {
+        if let Some(alerts) = &mut c.alerts {
+            alerts.agents.retain(|x| *x != t.name);
+            alerts.hidden.retain(|x| *x != t.name);
+            if alerts.agents.is_empty() {
+                c.alerts = None;
+            }
+        }
+    });
+    d.changes.push(Change::Declined {
+        agent: t.name.clone(),
+    });
+}
+
+/// Hiding takes the alert off the agent's screen; it stays pending, so the
+/// pending count does not change.
+pub(crate) fn hide(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+    let Some(t) = target(cx, state, a, d) else {
+        return;
+    };
+    let c = &state.conversations[&t.id];
+    if !c
+        .alerts
+        .as_ref()
+        .is_some_and(|al| al.agents.contains(&t.name))
+    {
+        return deny(d, Denial::NoOffer);
+    }
+    state.update(&t.id, |c| {
+        if let Some(alerts) = &mut c.alerts {
+            if !alerts.hidden.contains(&t.name) {
+                alerts.hidden.push(t.name.clone());
+            }
+        }
+    });
+    d.changes.push(Change::Hidden {
+        agent: t.name.clone(),
+        pending: state.pending_alerts(&t.name),
+    });
+}
+
+/// Closing archives the conversation and ends its owner's ownership (and a
+/// keyword-queue session); the customer's next message starts a new one.
+pub(crate) fn close(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+    let Some(t) = target(cx, state, a, d) else {
+        return;
+    };
+    let c = &state.conversations[&t.id];
+    if !c.is_open() {
+        return deny(d, Denial::Closed);
+    }
+    if c.owner.as_ref().is_some_and(|o| *o != t.name) {
+        return deny(d, Denial::NotOwner);
+    }
+    if c.session.is_some() {
+        end_session(state, &t.id, cx.at, SessionEnd::Agent, d);
+    } else {
+        let at = cx.at;
+        state.update(&t.id, |c| {
+            c.closed_at = Some(at);
+            c.owner = None;
+            c.lock = None;
+            c.alerts = None;
+        });
+    }
+    d.changes.push(Change::Closed { by: t.name.clone() });
+}
+
+/// Ends a keyword-queue session and archives its conversation; counts it
+/// as handled if an agent had accepted it.
+pub(crate) fn end_session(
+    state: &mut State,
+    id: &str,
+    at: DateTime<Utc>,
+    by: SessionEnd,
+    d: &mut Decision,
+) {
+    let ended = state.update(id, |c| {
+        let session = c.session.take();
+        c.closed_at = Some(at);
+        c.owner = None;
+        c.lock = None;
+        c.alerts = None;
+        let handle = session
+            .and_then(|s| s.accepted_at)
+            .map(|accepted| (at - accepted).num_seconds().max(0) as u64);
+        (c.inbox.clone(), handle)
+    });
+    let Some((inbox, handle)) = ended else { return };
+    if let Some(secs) = handle {
+        let counters = state.counters_mut(&inbox);
+        counters.sessions_handled += 1;
+        counters.handle_secs += secs;
+    }
+    d.changes.push(Change::SessionEnded {
+        conversation: SmolStr::new(id),
+        by,
+        handle_secs: handle,
+    });
+}
+
+/// An agent's status: ready, on_call, offline, or one of the tenant's own.
+/// Setting a status clears an unavailability the engine imposed.
+pub(crate) fn status(cx: &Cx<'_>, state: &mut State, s: &StatusChange, d: &mut Decision) {
+    if cx.policy.agent_id(&s.agent).is_none() {
+        d.outcome = Outcome::Rejected;
+        d.denial = Some(Denial::UnknownAgent {
+            agent: s.agent.clone(),
+        });
+        return;
+    }
+    if cx.policy.status_id(&s.status).is_none() {
+        d.outcome = Outcome::Rejected;
+        d.denial = Some(Denial::UnknownStatus {
+            status: s.status.clone(),
+        });
+        return;
+    }
+    let agent = state.agent_mut(&s.agent);
+    agent.status = s.status.clone();
+    agent.unavailable = None;
+    agent.missed_in_a_row = 0;
+    d.changes.push(Change::Status {
+        agent: s.agent.clone(),
+        status: s.status.clone(),
+    });
+}

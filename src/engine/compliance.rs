@@ -1,0 +1,105 @@
+//! Opt-out, opt-in and help keywords, answered before any routing.
+
+use super::decision::{Change, Decision, Outcome, Step, Why};
+use super::event::Inbound;
+use super::state::State;
+use super::text::{send, Fill};
+use super::Cx;
+use crate::policy::Text;
+use smol_str::SmolStr;
+
+/// Which set a message's keyword is in, if the whole message is one.
+pub(crate) fn classify<'p>(cx: &Cx<'p>, body: &str) -> Option<(&'p str, &'static str)> {
+    let c = &cx.policy.compliance;
+    let sets: [(&Vec<String>, &'static str); 3] = [
+        (&c.opt_out, "opt-out"),
+        (&c.opt_in, "opt-in"),
+        (&c.help, "help"),
+    ];
+    for (set, name) in sets {
+        if let Some(keyword) = set.iter().find(|k| keyword_matches(body, k)) {
+            return Some((keyword.as_str(), name));
+        }
+    }
+    None
+}
+
+/// Whether a message is exactly the keyword, ignoring case and spacing.
+/// Keywords are stored upper case with single spaces.
+pub fn keyword_matches(body: &str, keyword: &str) -> bool {
+    let mut words = body.split_whitespace();
+    let mut expected = keyword.split(' ');
+    loop {
+        match (words.next(), expected.next()) {
+            (None, None) => return true,
+            (Some(w), Some(k)) if w.chars().flat_map(char::to_uppercase).eq(k.chars()) => {}
+            _ => return false,
+        }
+    }
+}
+
+pub(crate) fn handle(
+    cx: &Cx<'_>,
+    state: &mut State,
+    e: &Inbound,
+    keyword: &str,
+    set: &'static str,
+    d: &mut Decision,
+) {
+    d.outcome = Outcome::Compliance;
+    d.conversation = state
+        .open_conversation(&e.to, &e.from)
+        .map(|c| c.id.clone());
+    d.explanation.steps.push(Step::Compliance {
+        keyword: SmolStr::new(keyword),
+        set,
+    });
+    let c = &cx.policy.compliance;
+    let (reply, why): (&Text, Why) = match set {
+        "opt-out" => {
+            if !state.opted_out.insert(e.from.clone()) {
+                // Confirmed once already; say nothing more.
+                return;
+            }
+            d.changes.push(Change::OptedOut {
+                customer: e.from.clone(),
+            });
+            (&c.opt_out_reply, Why::OptOut)
+        }
+        "opt-in" => {
+            if state.opted_out.remove(&e.from) {
+                d.changes.push(Change::OptedIn {
+                    customer: e.from.clone(),
+                });
+            }
+            (&c.opt_in_reply, Why::OptIn)
+        }
+        _ => (&c.help_reply, Why::Help),
+    };
+    let inbox = d.inbox.clone().unwrap_or_default();
+    let fill = Fill {
+        tenant: &cx.policy.tenant.name,
+        customer_number: &e.from,
+        customer: &e.customer,
+        inbox: &inbox,
+        business_number: &e.to,
+        agent: None,
+        next_open: None,
+    };
+    let text = fill.render(reply);
+    send(state, d, &e.from, &e.to, text, None, why);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keyword_matches;
+
+    #[test]
+    fn keywords_ignore_case_and_spacing() {
+        assert!(keyword_matches("  stop ", "STOP"));
+        assert!(keyword_matches("Stop\tAll", "STOP ALL"));
+        assert!(!keyword_matches("stop please", "STOP"));
+        assert!(!keyword_matches("", "STOP"));
+        assert!(keyword_matches("arrêt", "ARRÊT"));
+    }
+}

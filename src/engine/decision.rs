@@ -1,0 +1,532 @@
+//! Decisions: what the engine answers for one event, and why.
+//!
+//! A decision is plain serializable data. Reasons are codes with their facts
+//! (`locked` by `bob` until 14:32); [`Decision::reasons`] renders them as
+//! sentences for people.
+
+use super::state::ConversationId;
+use crate::policy::Level;
+use crate::syntax::ast::ClaimMode;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use smol_str::SmolStr;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Decision {
+    pub at: DateTime<Utc>,
+    /// The event's type.
+    pub event: &'static str,
+    pub outcome: Outcome,
+    /// Why an action was denied or an event rejected, with the facts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub denial: Option<Denial>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<ConversationId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inbox: Option<SmolStr>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub new_conversation: bool,
+    /// What agents see of the customer: a known number's name and status
+    /// (lead or customer); an unknown one, only the number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<CustomerCard>,
+    /// Agents who can see the conversation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub visible_to: Vec<SmolStr>,
+    /// Agents alerted or invited by this event.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub offered_to: Vec<SmolStr>,
+    /// Messages to send to the customer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<Outbound>,
+    /// Agents who get a copy of an outbound message (copy_team).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copied_to: Vec<SmolStr>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+    /// The reporting label of the message, e.g. "Messaging Inbound (SMS Direct)".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_type: Option<&'static str>,
+    /// When the engine next needs a tick.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_tick: Option<DateTime<Utc>>,
+    pub explanation: Explanation,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// An inbound message went to an inbox.
+    Routed,
+    /// A compliance keyword was answered before any routing.
+    Compliance,
+    /// A keyword queue answered without a session (initiation needed, no agents).
+    Answered,
+    /// An agent's action is allowed.
+    Allowed,
+    /// An agent's action is denied; see `denial`.
+    Denied,
+    /// The event names something the policy or state does not have.
+    Rejected,
+    /// Time passed.
+    Ticked,
+}
+
+/// A denial's code and the facts behind it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Denial {
+    /// Another agent holds the reply lock.
+    Locked {
+        holder: SmolStr,
+        until: DateTime<Utc>,
+    },
+    /// The conversation is claimed or owned by another agent.
+    OwnedBy {
+        owner: SmolStr,
+    },
+    /// The inbox says conversations must be claimed before a reply.
+    MustClaim,
+    /// A queue conversation must be accepted before a reply.
+    MustAccept,
+    /// The inbox says conversations cannot be claimed.
+    ClaimNotAllowed,
+    /// The agent is not a member of the conversation's inbox.
+    NotAMember {
+        inbox: SmolStr,
+    },
+    /// The agent's status does not allow accepting new conversations.
+    NotAccepting {
+        status: SmolStr,
+    },
+    /// The agent already works as many sessions as they may.
+    AtCapacity {
+        load: u32,
+        max: u32,
+    },
+    /// The customer opted out; nothing may be sent to them.
+    OptedOut,
+    /// The agent has no pending alert or invite for the conversation.
+    NoOffer,
+    /// Only the owner can do this.
+    NotOwner,
+    /// The conversation is closed.
+    Closed,
+    /// The conversation is not claimed, so there is nothing to release.
+    NotClaimed,
+    /// A reply or note needs a body.
+    EmptyBody,
+    UnknownAgent {
+        agent: SmolStr,
+    },
+    UnknownConversation {
+        conversation: SmolStr,
+    },
+    UnknownNumber {
+        number: SmolStr,
+    },
+    UnknownStatus {
+        status: SmolStr,
+    },
+    /// The number takes no messages on this channel.
+    ChannelNotEnabled {
+        channel: SmolStr,
+    },
+    /// The number is declared but in no inbox.
+    NotRouted {
+        number: SmolStr,
+    },
+    /// Events must name a conversation by id or by number and customer.
+    NoConversationNamed,
+}
+
+/// A message the engine sends.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Outbound {
+    pub to: SmolStr,
+    pub from: SmolStr,
+    pub text: String,
+    /// The bot or agent name the message is signed with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender: Option<SmolStr>,
+    pub why: Why,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Why {
+    Reply,
+    Autoresponder,
+    AfterHours,
+    Deflection,
+    Initiation,
+    InitiationNeeded,
+    Termination,
+    NoAgents,
+    OptOut,
+    OptIn,
+    Help,
+}
+
+/// What agents are shown about the customer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CustomerCard {
+    pub number: SmolStr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<SmolStr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<super::event::CustomerStatus>,
+}
+
+/// A change the event made to the state.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    Opened,
+    Closed {
+        by: SmolStr,
+    },
+    Locked {
+        holder: SmolStr,
+        until: DateTime<Utc>,
+    },
+    LockExpired {
+        conversation: ConversationId,
+        holder: SmolStr,
+    },
+    Claimed {
+        owner: SmolStr,
+    },
+    Released {
+        by: SmolStr,
+    },
+    Accepted {
+        owner: SmolStr,
+    },
+    Declined {
+        agent: SmolStr,
+    },
+    Hidden {
+        agent: SmolStr,
+        pending: u32,
+    },
+    AlertsExpired {
+        conversation: ConversationId,
+        agents: Vec<SmolStr>,
+    },
+    SessionStarted,
+    SessionEnded {
+        conversation: ConversationId,
+        by: SessionEnd,
+        handle_secs: Option<u64>,
+    },
+    OptedOut {
+        customer: SmolStr,
+    },
+    OptedIn {
+        customer: SmolStr,
+    },
+    Status {
+        agent: SmolStr,
+        status: SmolStr,
+    },
+    /// The engine set an agent unavailable (missed-chat threshold).
+    Unavailable {
+        agent: SmolStr,
+        missed: u32,
+    },
+    /// An owner left the customer unanswered too often; the conversation
+    /// went back to the inbox.
+    Unresponsive {
+        conversation: ConversationId,
+        agent: SmolStr,
+        unanswered: u32,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionEnd {
+    Keyword,
+    Agent,
+    Timeout,
+}
+
+/// Why the decision came out as it did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Explanation {
+    pub steps: Vec<Step>,
+    /// Members of the inbox who were not offered the conversation, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_offered: Vec<NotOffered>,
+}
+
+/// One rule that took part in the decision.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Step {
+    /// The business number matched an inbox.
+    Number {
+        number: SmolStr,
+        inbox: SmolStr,
+    },
+    /// A compliance keyword was recognised.
+    Compliance {
+        keyword: SmolStr,
+        set: &'static str,
+    },
+    /// The customer opted out, so automatic messages were held back.
+    Suppressed {
+        why: Why,
+    },
+    Hours {
+        hours: SmolStr,
+        open: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_open: Option<DateTime<Utc>>,
+    },
+    /// The deflection that applies to a direct number's agent.
+    Deflection {
+        agent: SmolStr,
+        level: Level,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        team: Option<SmolStr>,
+        on: bool,
+    },
+    Claim {
+        mode: ClaimMode,
+    },
+    /// The first message of a new conversation on a channel that gets the
+    /// autoresponder, or not.
+    Autoresponder {
+        sent: bool,
+        channel: SmolStr,
+    },
+    Keyword {
+        keyword: SmolStr,
+        action: &'static str,
+    },
+    Lock {
+        holder: SmolStr,
+        until: DateTime<Utc>,
+    },
+    Owner {
+        owner: SmolStr,
+    },
+    /// The conversation continues an open one.
+    Existing,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NotOffered {
+    pub agent: SmolStr,
+    #[serde(flatten)]
+    pub reason: NotOfferedReason,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NotOfferedReason {
+    /// The agent's status does not take new conversations.
+    Status {
+        status: SmolStr,
+    },
+    AtCapacity {
+        load: u32,
+        max: u32,
+    },
+    /// The conversation is owned by someone else.
+    OwnedBy {
+        owner: SmolStr,
+    },
+    /// The agent was set unavailable by the engine.
+    Unavailable,
+}
+
+impl Decision {
+    pub(crate) fn new(at: DateTime<Utc>, event: &'static str, outcome: Outcome) -> Self {
+        Decision {
+            at,
+            event,
+            outcome,
+            denial: None,
+            conversation: None,
+            inbox: None,
+            new_conversation: false,
+            customer: None,
+            visible_to: Vec::new(),
+            offered_to: Vec::new(),
+            messages: Vec::new(),
+            copied_to: Vec::new(),
+            changes: Vec::new(),
+            session_type: None,
+            next_tick: None,
+            explanation: Explanation::default(),
+        }
+    }
+
+    pub fn is_allowed(&self) -> bool {
+        matches!(self.outcome, Outcome::Allowed)
+    }
+
+    /// The decision's reasons as sentences, for `--explain` and logs.
+    pub fn reasons(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for step in &self.explanation.steps {
+            out.push(step.describe());
+        }
+        if let Some(denial) = &self.denial {
+            out.push(denial.describe());
+        }
+        for n in &self.explanation.not_offered {
+            out.push(format!(
+                "{} was not offered it: {}",
+                n.agent,
+                n.reason.describe()
+            ));
+        }
+        out
+    }
+}
+
+fn time(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+impl Denial {
+    pub fn describe(&self) -> String {
+        match self {
+            Denial::Locked { holder, until } => {
+                format!("denied: locked by {holder} until {}", time(until))
+            }
+            Denial::OwnedBy { owner } => format!("denied: the conversation belongs to {owner}"),
+            Denial::MustClaim => {
+                "denied: this inbox's conversations must be claimed before a reply".into()
+            }
+            Denial::MustAccept => "denied: accept the conversation before replying".into(),
+            Denial::ClaimNotAllowed => {
+                "denied: this inbox's conversations cannot be claimed".into()
+            }
+            Denial::NotAMember { inbox } => format!("denied: not a member of inbox {inbox}"),
+            Denial::NotAccepting { status } => {
+                format!("denied: agents cannot accept new conversations while {status}")
+            }
+            Denial::AtCapacity { load, max } => {
+                format!("denied: already at {load} of {max} sessions")
+            }
+            Denial::OptedOut => "denied: the customer opted out".into(),
+            Denial::NoOffer => "denied: no pending alert or invite for this agent".into(),
+            Denial::NotOwner => "denied: only the owner can do this".into(),
+            Denial::Closed => "denied: the conversation is closed".into(),
+            Denial::NotClaimed => "denied: the conversation is not claimed".into(),
+            Denial::EmptyBody => "rejected: the message has no body".into(),
+            Denial::UnknownAgent { agent } => format!("rejected: no agent {agent} in the policy"),
+            Denial::UnknownConversation { conversation } => {
+                format!("rejected: no conversation {conversation}")
+            }
+            Denial::UnknownNumber { number } => {
+                format!("rejected: {number} is not a number of this tenant")
+            }
+            Denial::UnknownStatus { status } => {
+                format!("rejected: {status} is not a status of this tenant")
+            }
+            Denial::ChannelNotEnabled { channel } => {
+                format!("rejected: the number does not take {channel}")
+            }
+            Denial::NotRouted { number } => format!("rejected: {number} is in no inbox"),
+            Denial::NoConversationNamed => {
+                "rejected: name the conversation, or the number and customer".into()
+            }
+        }
+    }
+}
+
+impl Step {
+    pub fn describe(&self) -> String {
+        match self {
+            Step::Number { number, inbox } => format!("{number} belongs to inbox {inbox}"),
+            Step::Compliance { keyword, set } => {
+                let article = if set.starts_with('o') { "an" } else { "a" };
+                format!("{keyword} is {article} {set} keyword, handled before routing")
+            }
+            Step::Suppressed { why } => format!(
+                "the customer opted out, so no {} message was sent",
+                why_name(*why)
+            ),
+            Step::Hours {
+                hours, open: true, ..
+            } => format!("hours {hours} are open"),
+            Step::Hours {
+                hours,
+                open: false,
+                next_open,
+            } => match next_open {
+                Some(at) => format!("hours {hours} are closed until {}", time(at)),
+                None => format!("hours {hours} are closed"),
+            },
+            Step::Deflection {
+                agent,
+                level,
+                team,
+                on,
+            } => {
+                let from = match (level, team) {
+                    (Level::Agent, _) => format!("{agent}'s own setting"),
+                    (Level::Team, Some(team)) => format!("team {team}"),
+                    _ => "the global setting".into(),
+                };
+                format!(
+                    "deflection for {agent} is {} by {from}",
+                    if *on { "on" } else { "off" }
+                )
+            }
+            Step::Claim { mode } => format!(
+                "claim mode: {}",
+                match mode {
+                    ClaimMode::Can => "can be claimed",
+                    ClaimMode::Cannot => "cannot be claimed",
+                    ClaimMode::Must => "must be claimed before a reply",
+                }
+            ),
+            Step::Autoresponder {
+                sent: true,
+                channel,
+            } => format!("first message on {channel}: autoresponder sent"),
+            Step::Autoresponder {
+                sent: false,
+                channel,
+            } => format!("first message on {channel}: no autoresponder on this channel"),
+            Step::Keyword { keyword, action } => format!("keyword {keyword} {action}"),
+            Step::Lock { holder, until } => format!("locked by {holder} until {}", time(until)),
+            Step::Owner { owner } => format!("owned by {owner}"),
+            Step::Existing => "continues the open conversation".into(),
+        }
+    }
+}
+
+fn why_name(why: Why) -> &'static str {
+    match why {
+        Why::Reply => "reply",
+        Why::Autoresponder => "autoresponder",
+        Why::AfterHours => "after-hours",
+        Why::Deflection => "deflection",
+        Why::Initiation => "initiation",
+        Why::InitiationNeeded => "initiation-needed",
+        Why::Termination => "termination",
+        Why::NoAgents => "no-agents",
+        Why::OptOut => "opt-out",
+        Why::OptIn => "opt-in",
+        Why::Help => "help",
+    }
+}
+
+impl NotOfferedReason {
+    pub fn describe(&self) -> String {
+        match self {
+            NotOfferedReason::Status { status } => format!("status {status}"),
+            NotOfferedReason::AtCapacity { load, max } => format!("at capacity ({load} of {max})"),
+            NotOfferedReason::OwnedBy { owner } => format!("owned by {owner}"),
+            NotOfferedReason::Unavailable => "set unavailable after missed chats".into(),
+        }
+    }
+}

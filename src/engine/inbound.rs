@@ -1,0 +1,599 @@
+//! A customer's message: compliance first, then the number's inbox decides.
+
+use super::compliance;
+use super::decision::{
+    Change, CustomerCard, Decision, Denial, NotOffered, NotOfferedReason, Outcome, Step, Why,
+};
+use super::event::Inbound;
+use super::state::{Alerts, Conversation, ConversationId, Session, State};
+use super::text::{send, Fill};
+use super::Cx;
+use crate::policy::{Inbox, InboxId, ScheduleId, Text};
+use crate::syntax::ast::{Channel, InboxKind};
+use chrono::{DateTime, Duration, Utc};
+use smol_str::SmolStr;
+
+pub(crate) fn inbound(cx: &Cx<'_>, state: &mut State, e: &Inbound, d: &mut Decision) {
+    let policy = cx.policy;
+    let Some(number) = policy.numbers.get(e.to.as_str()) else {
+        d.outcome = Outcome::Rejected;
+        d.denial = Some(Denial::UnknownNumber {
+            number: e.to.clone(),
+        });
+        return;
+    };
+    if !number.channels.contains(&e.channel) {
+        d.outcome = Outcome::Rejected;
+        d.denial = Some(Denial::ChannelNotEnabled {
+            channel: SmolStr::new_static(e.channel.as_str()),
+        });
+        return;
+    }
+    let Some(inbox_id) = number.inbox else {
+        d.outcome = Outcome::Rejected;
+        d.denial = Some(Denial::NotRouted {
+            number: e.to.clone(),
+        });
+        return;
+    };
+    let inbox = policy.inbox(inbox_id);
+    d.outcome = Outcome::Routed;
+    d.inbox = Some(inbox.name.clone());
+    d.explanation.steps.push(Step::Number {
+        number: e.to.clone(),
+        inbox: inbox.name.clone(),
+    });
+    if let Some((keyword, set)) = compliance::classify(cx, &e.body) {
+        compliance::handle(cx, state, e, keyword, set, d);
+        return;
+    }
+    d.customer = Some(CustomerCard {
+        number: e.from.clone(),
+        name: e.customer.name.clone(),
+        status: e.customer.status,
+    });
+    d.session_type = Some(session_type(inbox, true));
+    match inbox.kind {
+        InboxKind::Shared => shared(cx, state, e, inbox, d),
+        InboxKind::Queue if inbox.keywords.is_some() => keyword_queue(cx, state, e, inbox_id, d),
+        InboxKind::Queue => queue(cx, state, e, inbox_id, d),
+        InboxKind::Direct => direct(cx, state, e, inbox, d),
+    }
+}
+
+/// The reporting label of a message to or from an inbox.
+pub(crate) fn session_type(inbox: &Inbox, inbound: bool) -> &'static str {
+    match (inbox.kind, inbox.keywords.is_some(), inbound) {
+        (InboxKind::Shared, _, true) => "Messaging Inbound (Team Inbox)",
+        (InboxKind::Shared, _, false) => "Messaging Outbound (Team Inbox)",
+        (InboxKind::Queue, true, true) => "Messaging Inbound (SMS Queue)",
+        (InboxKind::Queue, true, false) => "Messaging Outbound (SMS Queue)",
+        (_, _, true) => "Messaging Inbound (SMS Direct)",
+        (_, _, false) => "Messaging Outbound (SMS Direct)",
+    }
+}
+
+/// Team SMS and team inboxes: every member sees the conversation until one
+/// claims it.
+fn shared(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox: &Inbox, d: &mut Decision) {
+    let (id, new) = open_or_create(cx, state, e, inbox, None, d);
+    let conversation = &state.conversations[&id];
+    d.explanation.steps.push(Step::Claim {
+        mode: conversation.claim,
+    });
+    if let Some(lock) = conversation.lock_at(cx.at) {
+        d.explanation.steps.push(Step::Lock {
+            holder: lock.holder.clone(),
+            until: lock.until,
+        });
+    }
+    d.visible_to = match &conversation.owner {
+        Some(owner) => {
+            d.explanation.steps.push(Step::Owner {
+                owner: owner.clone(),
+            });
+            vec![owner.clone()]
+        }
+        None => cx.member_names(inbox),
+    };
+    if !after_hours(cx, state, e, inbox, &id, d) && new {
+        autoresponder(cx, state, e, inbox, d);
+    }
+}
+
+/// A queue without keywords (texting queues, direct numbers on a queue):
+/// a new conversation alerts the members; the owner alone after acceptance.
+fn queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mut Decision) {
+    let inbox = cx.policy.inbox(inbox_id);
+    let (id, new) = open_or_create(cx, state, e, inbox, None, d);
+    if new {
+        let offered = offer(cx, state, inbox_id, false, d);
+        alert(cx, state, &id, inbox, &offered);
+        d.offered_to = offered;
+    } else {
+        unresponsive(cx, state, &id, inbox_id, d);
+        let conversation = &state.conversations[&id];
+        d.offered_to = match (&conversation.owner, &conversation.alerts) {
+            (Some(owner), _) => vec![owner.clone()],
+            (None, Some(alerts)) => alerts.agents.clone(),
+            (None, None) => Vec::new(),
+        };
+    }
+    d.visible_to = visible(cx, state, &id, inbox);
+    if !after_hours(cx, state, e, inbox, &id, d) && new {
+        autoresponder(cx, state, e, inbox, d);
+    }
+}
+
+/// A keyword queue (SMS for call queues): a keyword starts a session, which
+/// invites the available members; another ends it.
+fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mut Decision) {
+    let inbox = cx.policy.inbox(inbox_id);
+    let Some(keywords) = &inbox.keywords else {
+        return;
+    };
+    let existing = state
+        .open_conversation(&e.to, &e.from)
+        .map(|c| c.id.clone());
+    let fill = |next_open| Fill {
+        tenant: &cx.policy.tenant.name,
+        customer_number: &e.from,
+        customer: &e.customer,
+        inbox: &inbox.name,
+        business_number: &e.to,
+        agent: None,
+        next_open,
+    };
+
+    if let Some(id) = existing {
+        if let Some(keyword) = keywords
+            .termination
+            .iter()
+            .find(|k| compliance::keyword_matches(&e.body, k))
+        {
+            d.explanation.steps.push(Step::Keyword {
+                keyword: SmolStr::new(keyword),
+                action: "ends the session",
+            });
+            touch(state, &id, e, cx.at);
+            d.conversation = Some(id.clone());
+            super::actions::end_session(state, &id, cx.at, super::decision::SessionEnd::Keyword, d);
+            if let Some(text) = &keywords.termination_message {
+                send(
+                    state,
+                    d,
+                    &e.from,
+                    &e.to,
+                    fill(None).render(text),
+                    None,
+                    Why::Termination,
+                );
+            }
+            return;
+        }
+        d.conversation = Some(id.clone());
+        d.explanation.steps.push(Step::Existing);
+        touch(state, &id, e, cx.at);
+        refresh_session(cx, state, &id, inbox);
+        unresponsive(cx, state, &id, inbox_id, d);
+        let conversation = &state.conversations[&id];
+        d.offered_to = match (&conversation.owner, &conversation.alerts) {
+            (Some(owner), _) => vec![owner.clone()],
+            (None, Some(alerts)) => alerts.agents.clone(),
+            (None, None) => Vec::new(),
+        };
+        d.visible_to = visible(cx, state, &id, inbox);
+        return;
+    }
+
+    let Some(keyword) = keywords
+        .initiation
+        .iter()
+        .find(|k| compliance::keyword_matches(&e.body, k))
+    else {
+        d.outcome = Outcome::Answered;
+        if let Some(schedule) = inbox.hours.filter(|_| inbox.after_hours.is_some()) {
+            if let Some(next) = closed(cx, schedule, d) {
+                let text = fill(next.map(|n| (n, cx.policy.schedule(schedule).zone)))
+                    .render(inbox.after_hours.as_ref().expect("filtered"));
+                send(state, d, &e.from, &e.to, text, None, Why::AfterHours);
+                return;
+            }
+        }
+        send(
+            state,
+            d,
+            &e.from,
+            &e.to,
+            fill(None).render(&keywords.initiation_needed),
+            None,
+            Why::InitiationNeeded,
+        );
+        return;
+    };
+    d.explanation.steps.push(Step::Keyword {
+        keyword: SmolStr::new(keyword),
+        action: "starts a session",
+    });
+    if let Some(schedule) = inbox.hours {
+        if let Some(next) = closed(cx, schedule, d) {
+            d.outcome = Outcome::Answered;
+            if let Some(text) = &inbox.after_hours {
+                let text = fill(next.map(|n| (n, cx.policy.schedule(schedule).zone))).render(text);
+                send(state, d, &e.from, &e.to, text, None, Why::AfterHours);
+            }
+            return;
+        }
+    }
+    let offered = offer(cx, state, inbox_id, true, d);
+    if offered.is_empty() {
+        d.outcome = Outcome::Answered;
+        send(
+            state,
+            d,
+            &e.from,
+            &e.to,
+            fill(None).render(&keywords.no_agents),
+            None,
+            Why::NoAgents,
+        );
+        return;
+    }
+    let session = Session {
+        started_at: cx.at,
+        accepted_at: None,
+        expires_at: inbox
+            .session_timeout_secs
+            .map(|s| cx.at + Duration::seconds(s as i64)),
+    };
+    let (id, _) = open_or_create(cx, state, e, inbox, Some(session), d);
+    d.changes.push(Change::SessionStarted);
+    alert(cx, state, &id, inbox, &offered);
+    d.offered_to = offered;
+    d.visible_to = visible(cx, state, &id, inbox);
+    send(
+        state,
+        d,
+        &e.from,
+        &e.to,
+        fill(None).render(&keywords.initiation_message),
+        None,
+        Why::Initiation,
+    );
+}
+
+/// One agent's own number: routed to that agent alone, deflected after
+/// their hours.
+fn direct(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox: &Inbox, d: &mut Decision) {
+    let Some(agent_id) = inbox.agent else { return };
+    let agent = cx.policy.agent(agent_id);
+    let (id, new) = open_or_create(cx, state, e, inbox, None, d);
+    if new {
+        alert(cx, state, &id, inbox, std::slice::from_ref(&agent.name));
+    }
+    d.offered_to = vec![agent.name.clone()];
+    d.visible_to = vec![agent.name.clone()];
+
+    let deflection = &agent.deflection;
+    d.explanation.steps.push(Step::Deflection {
+        agent: agent.name.clone(),
+        level: deflection.level,
+        team: deflection
+            .team
+            .map(|t| cx.policy.teams[t.index()].name.clone()),
+        on: deflection.rule.is_some(),
+    });
+    if let Some(rule) = &deflection.rule {
+        if let Some(next) = closed(cx, rule.hours, d) {
+            let zone = cx.policy.schedule(rule.hours).zone;
+            let name = agent.display_name.as_deref().unwrap_or(&agent.name);
+            away_notice(
+                cx,
+                state,
+                e,
+                inbox,
+                &id,
+                &rule.message,
+                next.map(|n| (n, zone)),
+                Some(name),
+                Why::Deflection,
+                d,
+            );
+            return;
+        }
+    }
+    after_hours(cx, state, e, inbox, &id, d);
+}
+
+/// The open conversation for this customer and number, or a new one.
+fn open_or_create(
+    cx: &Cx<'_>,
+    state: &mut State,
+    e: &Inbound,
+    inbox: &Inbox,
+    session: Option<Session>,
+    d: &mut Decision,
+) -> (ConversationId, bool) {
+    if let Some(c) = state.open_conversation(&e.to, &e.from) {
+        let id = c.id.clone();
+        d.conversation = Some(id.clone());
+        d.explanation.steps.push(Step::Existing);
+        touch(state, &id, e, cx.at);
+        return (id, false);
+    }
+    let id = state.new_id();
+    state.put(Conversation {
+        id: id.clone(),
+        inbox: inbox.name.clone(),
+        number: e.to.clone(),
+        customer: e.from.clone(),
+        channel: e.channel,
+        customer_info: e.customer.clone(),
+        opened_at: cx.at,
+        last_inbound_at: cx.at,
+        closed_at: None,
+        claim: inbox.claim,
+        owner: None,
+        lock: None,
+        session,
+        alerts: None,
+        away_until: None,
+        inbound: 1,
+        outbound: 0,
+        unanswered: 0,
+    });
+    let counters = state.counters_mut(&inbox.name);
+    counters.conversations += 1;
+    counters.inbound += 1;
+    d.conversation = Some(id.clone());
+    d.new_conversation = true;
+    d.changes.push(Change::Opened);
+    (id, true)
+}
+
+/// Records another customer message on an open conversation.
+fn touch(state: &mut State, id: &str, e: &Inbound, at: DateTime<Utc>) {
+    let inbox = state.update(id, |c| {
+        c.inbound += 1;
+        c.last_inbound_at = at;
+        if c.owner.is_some() {
+            c.unanswered += 1;
+        }
+        if !e.customer.is_empty() {
+            c.customer_info = e.customer.clone();
+        }
+        c.inbox.clone()
+    });
+    if let Some(inbox) = inbox {
+        state.counters_mut(&inbox).inbound += 1;
+    }
+}
+
+fn refresh_session(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox) {
+    if let Some(secs) = inbox.session_timeout_secs {
+        state.update(id, |c| {
+            if let Some(session) = &mut c.session {
+                session.expires_at = Some(cx.at + Duration::seconds(secs as i64));
+            }
+        });
+    }
+}
+
+/// Who sees the conversation: its owner once it has one, else every member.
+fn visible(cx: &Cx<'_>, state: &State, id: &str, inbox: &Inbox) -> Vec<SmolStr> {
+    match state.conversations.get(id).and_then(|c| c.owner.clone()) {
+        Some(owner) => vec![owner],
+        None => cx.member_names(inbox),
+    }
+}
+
+/// The members a new conversation (or session) is offered to. With
+/// `available`, only those whose status accepts new conversations; always,
+/// only those below their max sessions in this queue.
+fn offer(
+    cx: &Cx<'_>,
+    state: &State,
+    inbox_id: InboxId,
+    available: bool,
+    d: &mut Decision,
+) -> Vec<SmolStr> {
+    let inbox = cx.policy.inbox(inbox_id);
+    let mut offered = Vec::with_capacity(inbox.members.len());
+    for &member in &inbox.members {
+        let agent = cx.policy.agent(member);
+        let reason = if available {
+            let agent_state = state.agent(&agent.name);
+            let status = state.status_of(&agent.name);
+            if agent_state.is_some_and(|a| a.unavailable.is_some()) {
+                Some(NotOfferedReason::Unavailable)
+            } else if !cx
+                .policy
+                .status_id(status)
+                .is_some_and(|s| agent.accepts(s))
+            {
+                Some(NotOfferedReason::Status {
+                    status: SmolStr::new(status),
+                })
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        let reason = reason.or_else(|| {
+            let max = cx.policy.max_sessions(member, inbox_id)?;
+            let load = state.load(&inbox.name, &agent.name);
+            (load >= max).then_some(NotOfferedReason::AtCapacity { load, max })
+        });
+        match reason {
+            Some(reason) => d.explanation.not_offered.push(NotOffered {
+                agent: agent.name.clone(),
+                reason,
+            }),
+            None => offered.push(agent.name.clone()),
+        }
+    }
+    offered
+}
+
+/// Puts up alerts (or invites) for these agents, for the inbox's alert
+/// lifetime.
+fn alert(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox, agents: &[SmolStr]) {
+    if agents.is_empty() {
+        return;
+    }
+    let until = cx.at + Duration::seconds(inbox.alert_secs as i64);
+    state.update(id, |c| {
+        c.alerts = Some(Alerts {
+            until,
+            agents: agents.to_vec(),
+            hidden: Vec::new(),
+        });
+    });
+}
+
+/// The unresponsive threshold: an owner who leaves this many customer
+/// messages unanswered loses the conversation back to the queue.
+fn unresponsive(cx: &Cx<'_>, state: &mut State, id: &str, inbox_id: InboxId, d: &mut Decision) {
+    let threshold = cx.policy.tenant.unresponsive_threshold;
+    let Some(c) = state.conversations.get(id) else {
+        return;
+    };
+    let (Some(owner), true) = (c.owner.clone(), c.unanswered >= threshold) else {
+        return;
+    };
+    let unanswered = c.unanswered;
+    state.update(id, |c| {
+        c.owner = None;
+        c.unanswered = 0;
+    });
+    d.changes.push(Change::Unresponsive {
+        conversation: SmolStr::new(id),
+        agent: owner.clone(),
+        unanswered,
+    });
+    let inbox = cx.policy.inbox(inbox_id);
+    let available = inbox.keywords.is_some();
+    let offered: Vec<SmolStr> = offer(cx, state, inbox_id, available, d)
+        .into_iter()
+        .filter(|a| *a != owner)
+        .collect();
+    alert(cx, state, id, inbox, &offered);
+}
+
+/// `Some(next opening)` if the schedule is closed now.
+fn closed(cx: &Cx<'_>, schedule: ScheduleId, d: &mut Decision) -> Option<Option<DateTime<Utc>>> {
+    let s = cx.policy.schedule(schedule);
+    let open = s.is_open(cx.at);
+    let next_open = if open { None } else { s.next_open(cx.at) };
+    d.explanation.steps.push(Step::Hours {
+        hours: SmolStr::new(&s.name),
+        open,
+        next_open,
+    });
+    (!open).then_some(next_open)
+}
+
+/// Sends the after-hours reply if the inbox is closed; true if it is.
+fn after_hours(
+    cx: &Cx<'_>,
+    state: &mut State,
+    e: &Inbound,
+    inbox: &Inbox,
+    id: &str,
+    d: &mut Decision,
+) -> bool {
+    let Some(schedule) = inbox.hours else {
+        return false;
+    };
+    let Some(next) = closed(cx, schedule, d) else {
+        return false;
+    };
+    if let Some(text) = &inbox.after_hours {
+        let zone = cx.policy.schedule(schedule).zone;
+        away_notice(
+            cx,
+            state,
+            e,
+            inbox,
+            id,
+            text,
+            next.map(|n| (n, zone)),
+            None,
+            Why::AfterHours,
+            d,
+        );
+    }
+    true
+}
+
+/// An after-hours or deflection message, sent once per closed period.
+#[allow(clippy::too_many_arguments)]
+fn away_notice(
+    cx: &Cx<'_>,
+    state: &mut State,
+    e: &Inbound,
+    inbox: &Inbox,
+    id: &str,
+    text: &Text,
+    next_open: Option<(DateTime<Utc>, chrono_tz::Tz)>,
+    agent: Option<&str>,
+    why: Why,
+    d: &mut Decision,
+) {
+    let already = state
+        .conversations
+        .get(id)
+        .and_then(|c| c.away_until)
+        .is_some_and(|until| cx.at < until);
+    if already {
+        return;
+    }
+    let until = next_open.map_or(DateTime::<Utc>::MAX_UTC, |(at, _)| at);
+    state.update(id, |c| c.away_until = Some(until));
+    let fill = Fill {
+        tenant: &cx.policy.tenant.name,
+        customer_number: &e.from,
+        customer: &e.customer,
+        inbox: &inbox.name,
+        business_number: &e.to,
+        agent,
+        next_open,
+    };
+    send(state, d, &e.from, &e.to, fill.render(text), None, why);
+}
+
+/// The autoresponder answers the first message of a new conversation, on
+/// SMS and MMS only (WhatsApp has its own templates), signed with the bot name.
+fn autoresponder(cx: &Cx<'_>, state: &State, e: &Inbound, inbox: &Inbox, d: &mut Decision) {
+    let Some(text) = &inbox.autoresponder else {
+        return;
+    };
+    let sent = e.channel != Channel::Whatsapp;
+    d.explanation.steps.push(Step::Autoresponder {
+        sent,
+        channel: SmolStr::new_static(e.channel.as_str()),
+    });
+    if !sent {
+        return;
+    }
+    let fill = Fill {
+        tenant: &cx.policy.tenant.name,
+        customer_number: &e.from,
+        customer: &e.customer,
+        inbox: &inbox.name,
+        business_number: &e.to,
+        agent: None,
+        next_open: None,
+    };
+    let bot = inbox.bot.as_deref().map(SmolStr::new);
+    send(
+        state,
+        d,
+        &e.from,
+        &e.to,
+        fill.render(text),
+        bot,
+        Why::Autoresponder,
+    );
+}

@@ -1,0 +1,131 @@
+//! The decision engine: a compiled policy answers events.
+//!
+//! ```text
+//! (policy, state, event) ──step──▶ decision + changed state
+//! ```
+//!
+//! `step` is pure and deterministic: it reads no clock (the event carries
+//! `at`) and no global randomness, so the same policy, state and events give
+//! the same decisions, every time. First it lets time pass to `at` (locks,
+//! alerts, invites and sessions due by then expire, in deadline order), then
+//! it handles the event.
+
+mod actions;
+mod compliance;
+pub mod decision;
+pub mod event;
+mod inbound;
+pub mod state;
+mod text;
+mod timers;
+pub mod view;
+
+pub use decision::{Change, Decision, Denial, Outbound, Outcome, Step, Why};
+pub use event::Event;
+pub use state::{Conversation, State};
+
+use crate::policy::{AgentId, Inbox, Policy};
+use chrono::{DateTime, Utc};
+use smol_str::SmolStr;
+use std::sync::Arc;
+
+/// A compiled policy, ready to decide. Cheap to clone; share it across
+/// threads.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    policy: Arc<Policy>,
+}
+
+impl Engine {
+    pub fn new(policy: Policy) -> Self {
+        Engine {
+            policy: Arc::new(policy),
+        }
+    }
+
+    pub fn from_shared(policy: Arc<Policy>) -> Self {
+        Engine { policy }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Decides one event and applies its changes to `state`.
+    ///
+    /// ```
+    /// use switchboard::engine::{Engine, Event, State};
+    /// let policy = switchboard::compile(
+    ///     "tenant a { zone UTC; country US }\n\
+    ///      number +14155550100\nagent ana\n\
+    ///      inbox main shared { numbers +14155550100; agents ana }",
+    /// ).unwrap();
+    /// let engine = Engine::new(policy);
+    /// let mut state = State::new();
+    /// let event: Event = serde_json::from_str(
+    ///     r#"{"type":"inbound","at":"2026-03-02T10:00:00Z","from":"+14155551234","to":"+14155550100","body":"Hi"}"#,
+    /// ).unwrap();
+    /// let decision = engine.step(&mut state, &event);
+    /// assert_eq!(decision.inbox.as_deref(), Some("main"));
+    /// assert_eq!(decision.visible_to, vec!["ana"]);
+    /// ```
+    pub fn step(&self, state: &mut State, event: &Event) -> Decision {
+        let at = event.at();
+        let mut d = Decision::new(at, event.kind(), Outcome::Allowed);
+        timers::advance(&self.policy, state, at, &mut d);
+        let cx = Cx {
+            policy: &self.policy,
+            at,
+        };
+        match event {
+            Event::Inbound(e) => inbound::inbound(&cx, state, e, &mut d),
+            Event::Reply(a) => actions::reply(&cx, state, a, &mut d),
+            Event::Note(a) => actions::note(&cx, state, a, &mut d),
+            Event::Claim(a) => actions::claim(&cx, state, a, &mut d),
+            Event::Release(a) => actions::release(&cx, state, a, &mut d),
+            Event::Accept(a) => actions::accept(&cx, state, a, &mut d),
+            Event::Decline(a) => actions::decline(&cx, state, a, &mut d),
+            Event::Hide(a) => actions::hide(&cx, state, a, &mut d),
+            Event::Close(a) => actions::close(&cx, state, a, &mut d),
+            Event::Status(s) => actions::status(&cx, state, s, &mut d),
+            Event::Tick(_) => d.outcome = Outcome::Ticked,
+        }
+        if state.clock.is_none_or(|c| c < at) {
+            state.clock = Some(at);
+        }
+        d.next_tick = state.next_deadline();
+        d
+    }
+}
+
+/// What every handler needs besides the state.
+pub(crate) struct Cx<'p> {
+    pub policy: &'p Policy,
+    pub at: DateTime<Utc>,
+}
+
+impl Cx<'_> {
+    pub fn is_member(&self, inbox: &Inbox, agent: AgentId) -> bool {
+        inbox.members.binary_search(&agent).is_ok()
+    }
+
+    pub fn agent_name(&self, agent: AgentId) -> SmolStr {
+        self.policy.agent(agent).name.clone()
+    }
+
+    /// Every member's name, in declaration order.
+    pub fn member_names(&self, inbox: &Inbox) -> Vec<SmolStr> {
+        inbox.members.iter().map(|&a| self.agent_name(a)).collect()
+    }
+}
+
+/// A stable 64-bit seed for anything a decision picks at random: the same
+/// conversation always gets the same choice.
+pub fn seed(conversation: &str) -> u64 {
+    // FNV-1a: simple, fast, and the same on every platform and release.
+    conversation
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
+}

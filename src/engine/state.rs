@@ -1,0 +1,459 @@
+//! Conversation state: plain data the engine reads and returns.
+//!
+//! State serializes to JSON (sorted, so equal states print equal) and back
+//! unchanged. The indexes that make lookups fast (open conversation by
+//! number and customer, deadlines in time order) are derived: they are not
+//! serialized, and are rebuilt when a state is read.
+
+use super::event::Customer;
+use crate::syntax::ast::{Channel, ClaimMode};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+pub type ConversationId = SmolStr;
+
+/// Everything the engine remembers for one tenant.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    pub(crate) conversations: HashMap<ConversationId, Conversation>,
+    pub(crate) agents: HashMap<SmolStr, AgentState>,
+    /// Customers who opted out of the tenant's messages.
+    pub(crate) opted_out: HashSet<SmolStr>,
+    /// Reporting counters per inbox.
+    pub(crate) counters: BTreeMap<SmolStr, Counters>,
+    /// The number the next conversation id takes.
+    pub(crate) next_id: u64,
+    /// The latest time the engine has seen.
+    pub(crate) clock: Option<DateTime<Utc>>,
+    /// Derived: the open conversation of a business number and customer.
+    pub(crate) open: HashMap<(SmolStr, SmolStr), ConversationId>,
+    /// Derived: each conversation's next deadline, in time order.
+    pub(crate) deadlines: BTreeSet<(DateTime<Utc>, ConversationId)>,
+    /// Derived: per inbox and agent, the open conversations the agent owns
+    /// or has a pending offer for.
+    pub(crate) loads: HashMap<(SmolStr, SmolStr), u32>,
+    /// Derived: per agent, pending alerts and invites (hidden ones too).
+    pub(crate) pending: HashMap<SmolStr, u32>,
+}
+
+/// What a conversation adds to its agents' loads.
+#[derive(PartialEq)]
+struct Load {
+    open: bool,
+    owner: Option<SmolStr>,
+    offered: Vec<SmolStr>,
+}
+
+impl Load {
+    fn of(c: &Conversation) -> Load {
+        Load {
+            open: c.is_open(),
+            owner: c.owner.clone(),
+            offered: c
+                .alerts
+                .as_ref()
+                .map(|a| a.agents.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// One conversation between a customer and a business number.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub inbox: SmolStr,
+    /// The business number.
+    pub number: SmolStr,
+    pub customer: SmolStr,
+    pub channel: Channel,
+    #[serde(default, skip_serializing_if = "Customer::is_empty")]
+    pub customer_info: Customer,
+    pub opened_at: DateTime<Utc>,
+    pub last_inbound_at: DateTime<Utc>,
+    /// Set when the conversation is closed and archived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<DateTime<Utc>>,
+    pub claim: ClaimMode,
+    /// Who works the conversation: the claimer, the agent who accepted, or a
+    /// direct number's agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<SmolStr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock: Option<Lock>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<Session>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<Alerts>,
+    /// An after-hours or deflection notice went out; none again before this
+    /// (the next opening).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub away_until: Option<DateTime<Utc>>,
+    pub inbound: u32,
+    pub outbound: u32,
+    /// Customer messages since the owner last replied.
+    #[serde(default)]
+    pub unanswered: u32,
+}
+
+/// A reply lock: only `holder` may reply until `until` (exclusive).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lock {
+    pub holder: SmolStr,
+    pub until: DateTime<Utc>,
+}
+
+/// A keyword-queue session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub started_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<DateTime<Utc>>,
+    /// When the session ends for want of messages, if the queue has a timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Pending new-conversation alerts or queue invites.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alerts {
+    pub until: DateTime<Utc>,
+    /// Agents with a pending alert, in offer order.
+    pub agents: Vec<SmolStr>,
+    /// Of those, the ones who hid it from their view (still pending).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden: Vec<SmolStr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentState {
+    pub status: SmolStr,
+    /// Offers let expire since the agent last accepted one.
+    #[serde(default)]
+    pub missed_in_a_row: u32,
+    /// Why the engine set the agent unavailable, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<SmolStr>,
+}
+
+impl Default for AgentState {
+    fn default() -> Self {
+        AgentState {
+            status: SmolStr::new_static("ready"),
+            missed_in_a_row: 0,
+            unavailable: None,
+        }
+    }
+}
+
+/// Reporting counters for one inbox.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub conversations: u64,
+    pub inbound: u64,
+    pub outbound: u64,
+    /// Keyword-queue sessions an agent handled to the end (SMS_VOL).
+    pub sessions_handled: u64,
+    /// Their total handling time, from acceptance to end, in seconds.
+    pub handle_secs: u64,
+}
+
+impl Counters {
+    /// Average handle time in seconds (SMS_AHT), if any session was handled.
+    pub fn average_handle_secs(&self) -> Option<f64> {
+        (self.sessions_handled > 0).then(|| self.handle_secs as f64 / self.sessions_handled as f64)
+    }
+}
+
+impl Conversation {
+    pub fn is_open(&self) -> bool {
+        self.closed_at.is_none()
+    }
+
+    /// The earliest time something about this conversation expires.
+    pub fn deadline(&self) -> Option<DateTime<Utc>> {
+        [
+            self.lock.as_ref().map(|l| l.until),
+            self.alerts.as_ref().map(|a| a.until),
+            self.session.as_ref().and_then(|s| s.expires_at),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The lock, if it is still held at `now`.
+    pub fn lock_at(&self, now: DateTime<Utc>) -> Option<&Lock> {
+        self.lock.as_ref().filter(|l| now < l.until)
+    }
+}
+
+impl State {
+    pub fn new() -> Self {
+        State::default()
+    }
+
+    pub fn conversation(&self, id: &str) -> Option<&Conversation> {
+        self.conversations.get(id)
+    }
+
+    /// Every conversation, open or archived, in no particular order.
+    pub fn conversations(&self) -> impl Iterator<Item = &Conversation> {
+        self.conversations.values()
+    }
+
+    /// The open conversation between a business number and a customer.
+    pub fn open_conversation(&self, number: &str, customer: &str) -> Option<&Conversation> {
+        let key = (SmolStr::new(number), SmolStr::new(customer));
+        self.open
+            .get(&key)
+            .and_then(|id| self.conversations.get(id))
+    }
+
+    pub fn agent(&self, name: &str) -> Option<&AgentState> {
+        self.agents.get(name)
+    }
+
+    /// An agent's status; an agent with no status event yet is ready.
+    pub fn status_of(&self, agent: &str) -> &str {
+        self.agents
+            .get(agent)
+            .map_or("ready", |a| a.status.as_str())
+    }
+
+    pub fn is_opted_out(&self, customer: &str) -> bool {
+        self.opted_out.contains(customer)
+    }
+
+    pub fn counters(&self, inbox: &str) -> Option<&Counters> {
+        self.counters.get(inbox)
+    }
+
+    pub fn clock(&self) -> Option<DateTime<Utc>> {
+        self.clock
+    }
+
+    /// The next time anything expires: when the engine wants a tick.
+    pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        self.deadlines.first().map(|(at, _)| *at)
+    }
+
+    pub fn open_count(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Stores a new conversation and indexes it.
+    pub(crate) fn put(&mut self, conversation: Conversation) {
+        Self::count(
+            &mut self.loads,
+            &mut self.pending,
+            &conversation.inbox,
+            &Load::of(&conversation),
+            1,
+        );
+        if let Some(old) = self.conversations.get(&conversation.id) {
+            Self::count(
+                &mut self.loads,
+                &mut self.pending,
+                &old.inbox,
+                &Load::of(old),
+                -1,
+            );
+            if let Some(at) = old.deadline() {
+                self.deadlines.remove(&(at, old.id.clone()));
+            }
+            if old.is_open() && !conversation.is_open() {
+                self.open
+                    .remove(&(old.number.clone(), old.customer.clone()));
+            }
+        }
+        if conversation.is_open() {
+            self.open.insert(
+                (conversation.number.clone(), conversation.customer.clone()),
+                conversation.id.clone(),
+            );
+        }
+        if let Some(at) = conversation.deadline() {
+            self.deadlines.insert((at, conversation.id.clone()));
+        }
+        self.conversations
+            .insert(conversation.id.clone(), conversation);
+    }
+
+    /// Changes a stored conversation in place, keeping the indexes in step.
+    pub(crate) fn update<R>(
+        &mut self,
+        id: &str,
+        f: impl FnOnce(&mut Conversation) -> R,
+    ) -> Option<R> {
+        let conversation = self.conversations.get_mut(id)?;
+        let (deadline, was_open) = (conversation.deadline(), conversation.is_open());
+        let before = Load::of(conversation);
+        let result = f(conversation);
+        let after = Load::of(conversation);
+        if before != after {
+            let inbox = conversation.inbox.clone();
+            Self::count(&mut self.loads, &mut self.pending, &inbox, &before, -1);
+            Self::count(&mut self.loads, &mut self.pending, &inbox, &after, 1);
+        }
+        let conversation = self.conversations.get_mut(id)?;
+        let (next, open) = (conversation.deadline(), conversation.is_open());
+        if deadline != next {
+            if let Some(at) = deadline {
+                self.deadlines.remove(&(at, conversation.id.clone()));
+            }
+            if let Some(at) = next {
+                self.deadlines.insert((at, conversation.id.clone()));
+            }
+        }
+        if was_open && !open {
+            self.open
+                .remove(&(conversation.number.clone(), conversation.customer.clone()));
+        }
+        Some(result)
+    }
+
+    pub(crate) fn new_id(&mut self) -> ConversationId {
+        self.next_id += 1;
+        SmolStr::new(format!("c{}", self.next_id))
+    }
+
+    pub(crate) fn agent_mut(&mut self, name: &SmolStr) -> &mut AgentState {
+        self.agents.entry(name.clone()).or_default()
+    }
+
+    pub(crate) fn counters_mut(&mut self, inbox: &SmolStr) -> &mut Counters {
+        if !self.counters.contains_key(inbox) {
+            self.counters.insert(inbox.clone(), Counters::default());
+        }
+        self.counters.get_mut(inbox).expect("inserted above")
+    }
+
+    /// Open conversations in `inbox` that `agent` owns or is offered.
+    pub fn load(&self, inbox: &str, agent: &str) -> u32 {
+        let key = (SmolStr::new(inbox), SmolStr::new(agent));
+        self.loads.get(&key).copied().unwrap_or(0)
+    }
+
+    /// The agent's pending alerts and invites, hidden ones included.
+    pub fn pending_alerts(&self, agent: &str) -> u32 {
+        self.pending.get(agent).copied().unwrap_or(0)
+    }
+
+    fn count(
+        loads: &mut HashMap<(SmolStr, SmolStr), u32>,
+        pending: &mut HashMap<SmolStr, u32>,
+        inbox: &SmolStr,
+        load: &Load,
+        delta: i64,
+    ) {
+        if !load.open {
+            return;
+        }
+        let mut bump = |map_key: (SmolStr, SmolStr)| {
+            let n = loads.entry(map_key).or_insert(0);
+            *n = (i64::from(*n) + delta).max(0) as u32;
+        };
+        if let Some(owner) = &load.owner {
+            bump((inbox.clone(), owner.clone()));
+        }
+        for agent in &load.offered {
+            if load.owner.as_ref() != Some(agent) {
+                bump((inbox.clone(), agent.clone()));
+            }
+            let n = pending.entry(agent.clone()).or_insert(0);
+            *n = (i64::from(*n) + delta).max(0) as u32;
+        }
+    }
+
+    fn rebuild_indexes(&mut self) {
+        self.open.clear();
+        self.deadlines.clear();
+        self.loads.clear();
+        self.pending.clear();
+        for c in self.conversations.values() {
+            Self::count(
+                &mut self.loads,
+                &mut self.pending,
+                &c.inbox,
+                &Load::of(c),
+                1,
+            );
+            if c.is_open() {
+                self.open
+                    .insert((c.number.clone(), c.customer.clone()), c.id.clone());
+            }
+            if let Some(at) = c.deadline() {
+                self.deadlines.insert((at, c.id.clone()));
+            }
+        }
+    }
+}
+
+impl PartialEq for State {
+    /// Equal when the stored data is; the indexes follow from it.
+    fn eq(&self, other: &Self) -> bool {
+        self.conversations == other.conversations
+            && self.agents == other.agents
+            && self.opted_out == other.opted_out
+            && self.counters == other.counters
+            && self.next_id == other.next_id
+            && self.clock == other.clock
+    }
+}
+
+/// The serialized form: the stored data, sorted.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateData {
+    #[serde(default)]
+    next_id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clock: Option<DateTime<Utc>>,
+    #[serde(default)]
+    conversations: BTreeMap<ConversationId, Conversation>,
+    #[serde(default)]
+    agents: BTreeMap<SmolStr, AgentState>,
+    #[serde(default)]
+    opted_out: BTreeSet<SmolStr>,
+    #[serde(default)]
+    counters: BTreeMap<SmolStr, Counters>,
+}
+
+impl Serialize for State {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let conversations: BTreeMap<_, _> = self.conversations.iter().collect();
+        let agents: BTreeMap<_, _> = self.agents.iter().collect();
+        let opted_out: BTreeSet<_> = self.opted_out.iter().collect();
+        let mut s = serializer.serialize_struct("State", 6)?;
+        s.serialize_field("next_id", &self.next_id)?;
+        if let Some(clock) = &self.clock {
+            s.serialize_field("clock", clock)?;
+        }
+        s.serialize_field("conversations", &conversations)?;
+        s.serialize_field("agents", &agents)?;
+        s.serialize_field("opted_out", &opted_out)?;
+        s.serialize_field("counters", &self.counters)?;
+        s.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for State {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let data = StateData::deserialize(deserializer)?;
+        let mut state = State {
+            conversations: data.conversations.into_iter().collect(),
+            agents: data.agents.into_iter().collect(),
+            opted_out: data.opted_out.into_iter().collect(),
+            counters: data.counters,
+            next_id: data.next_id,
+            clock: data.clock,
+            ..State::default()
+        };
+        state.rebuild_indexes();
+        Ok(state)
+    }
+}

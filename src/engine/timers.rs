@@ -1,0 +1,88 @@
+//! Letting time pass: everything due by `now` expires, in deadline order.
+//!
+//! A deadline is exclusive: a lock held until 10:30 is free at 10:30.
+
+use super::decision::{Change, Decision, SessionEnd};
+use super::state::State;
+use crate::policy::Policy;
+use chrono::{DateTime, Utc};
+use smol_str::SmolStr;
+
+pub(crate) fn advance(policy: &Policy, state: &mut State, now: DateTime<Utc>, d: &mut Decision) {
+    while let Some((at, id)) = state.deadlines.first().cloned() {
+        if at > now {
+            break;
+        }
+        let mut missed: Vec<SmolStr> = Vec::new();
+        let mut ended: Option<(SmolStr, Option<u64>)> = None;
+        let found = state.update(&id, |c| {
+            if c.lock.as_ref().is_some_and(|l| l.until <= now) {
+                if let Some(lock) = c.lock.take() {
+                    d.changes.push(Change::LockExpired {
+                        conversation: c.id.clone(),
+                        holder: lock.holder,
+                    });
+                }
+            }
+            if c.alerts.as_ref().is_some_and(|a| a.until <= now) {
+                if let Some(alerts) = c.alerts.take() {
+                    missed.clone_from(&alerts.agents);
+                    d.changes.push(Change::AlertsExpired {
+                        conversation: c.id.clone(),
+                        agents: alerts.agents,
+                    });
+                }
+            }
+            if c.session
+                .as_ref()
+                .is_some_and(|s| s.expires_at.is_some_and(|e| e <= now))
+            {
+                if let Some(session) = c.session.take() {
+                    let end = session.expires_at.unwrap_or(now);
+                    let handle = session
+                        .accepted_at
+                        .map(|a| (end - a).num_seconds().max(0) as u64);
+                    c.closed_at = Some(end);
+                    c.owner = None;
+                    c.alerts = None;
+                    c.lock = None;
+                    d.changes.push(Change::SessionEnded {
+                        conversation: c.id.clone(),
+                        by: SessionEnd::Timeout,
+                        handle_secs: handle,
+                    });
+                    ended = Some((c.inbox.clone(), handle));
+                }
+            }
+        });
+        if found.is_none() {
+            // An index entry without its conversation: drop it.
+            state.deadlines.remove(&(at, id));
+            continue;
+        }
+        if let Some((inbox, Some(secs))) = ended {
+            let counters = state.counters_mut(&inbox);
+            counters.sessions_handled += 1;
+            counters.handle_secs += secs;
+        }
+        for agent in missed {
+            missed_chat(policy, state, &agent, d);
+        }
+    }
+}
+
+/// An agent let an alert or invite expire: at the tenant's missed-chat
+/// threshold, the engine sets them unavailable (offline) and says why.
+fn missed_chat(policy: &Policy, state: &mut State, agent: &SmolStr, d: &mut Decision) {
+    let threshold = policy.tenant.missed_chat_threshold;
+    let a = state.agent_mut(agent);
+    a.missed_in_a_row += 1;
+    if a.missed_in_a_row >= threshold && a.unavailable.is_none() {
+        a.status = SmolStr::new_static("offline");
+        a.unavailable = Some(SmolStr::new_static("missed_chats"));
+        d.changes.push(Change::Unavailable {
+            agent: agent.clone(),
+            missed: a.missed_in_a_row,
+        });
+    }
+}

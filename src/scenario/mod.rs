@@ -1,0 +1,207 @@
+//! Scenario files: a tenant's tests, kept beside its policy.
+//!
+//! A scenario is YAML: a description, optional starting statuses, and steps.
+//! A step is an event (its JSON fields, as YAML) or a query, with what the
+//! decision must contain:
+//!
+//! ```yaml
+//! description: T2, the first reply locks the conversation to its author.
+//! steps:
+//!   - type: inbound
+//!     at: 2026-03-02T17:00:00Z
+//!     from: "+14155551234"
+//!     to: "+14155550100"
+//!     body: Is the sale still on?
+//!     expect:
+//!       outcome: routed
+//!       visible_to: [ana, ben, cho]
+//!   - type: reply
+//!     at: 2026-03-02T17:05:00Z
+//!     agent: ana
+//!     conversation: c1
+//!     body: It is!
+//!     expect:
+//!       outcome: allowed
+//!       changes:
+//!         - {change: locked, holder: ana, until: 2026-03-02T17:35:00Z}
+//! ```
+//!
+//! `expect` lists only what matters: each key must be in the decision with
+//! that value; objects match key by key, lists item by item. Queries ask for
+//! an agent's conversation list (`query: view`) or an inbox's reporting
+//! counters (`query: counters`).
+
+mod run;
+
+pub use run::{run_file, Failure, Outcome, StepResult};
+
+use crate::engine::Event;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A scenario file as written.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub description: String,
+    /// The policy file, relative to the scenario; default: the one `.policy`
+    /// file in the scenario's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Agents' statuses before the first step (default: ready).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub statuses: BTreeMap<String, String>,
+    pub steps: Vec<RawStep>,
+}
+
+/// A step as written: event or query fields, plus `expect` and `note`.
+pub type RawStep = serde_json::Map<String, Value>;
+
+/// A step, read.
+#[derive(Clone, Debug)]
+pub enum Step {
+    Event(Box<Event>),
+    /// The conversations an agent sees.
+    View {
+        agent: String,
+        inbox: Option<String>,
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// An inbox's reporting counters.
+    Counters {
+        inbox: String,
+    },
+}
+
+impl Step {
+    /// Reads a step's own fields (not `expect` or `note`).
+    pub fn parse(raw: &RawStep) -> Result<Step, String> {
+        let mut fields = raw.clone();
+        fields.remove("expect");
+        fields.remove("note");
+        match fields.remove("query") {
+            None => serde_json::from_value::<Event>(Value::Object(fields))
+                .map(|e| Step::Event(Box::new(e)))
+                .map_err(|e| format!("not an event: {e}")),
+            Some(Value::String(q)) if q == "view" => {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct View {
+                    agent: String,
+                    inbox: Option<String>,
+                    at: chrono::DateTime<chrono::Utc>,
+                }
+                let v: View = serde_json::from_value(Value::Object(fields))
+                    .map_err(|e| format!("bad view query: {e}"))?;
+                Ok(Step::View {
+                    agent: v.agent,
+                    inbox: v.inbox,
+                    at: v.at,
+                })
+            }
+            Some(Value::String(q)) if q == "counters" => {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Counters {
+                    inbox: String,
+                }
+                let c: Counters = serde_json::from_value(Value::Object(fields))
+                    .map_err(|e| format!("bad counters query: {e}"))?;
+                Ok(Step::Counters { inbox: c.inbox })
+            }
+            Some(other) => Err(format!(
+                "unknown query {other}; queries are `view` and `counters`"
+            )),
+        }
+    }
+}
+
+/// Reads a scenario from YAML (JSON is YAML too).
+pub fn parse(text: &str) -> Result<Scenario, String> {
+    serde_yaml_ng::from_str(text).map_err(|e| e.to_string())
+}
+
+/// Writes a scenario back as YAML.
+pub fn write(scenario: &Scenario) -> String {
+    serde_yaml_ng::to_string(scenario).unwrap_or_default()
+}
+
+/// Whether `actual` contains everything `expected` says: objects key by key,
+/// lists item by item, anything else equal. Differences go to `out` as
+/// `(path, expected, actual)`.
+pub fn contains(
+    expected: &Value,
+    actual: &Value,
+    path: &str,
+    out: &mut Vec<(String, Value, Value)>,
+) {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (key, ev) in e {
+                let p = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                match a.get(key) {
+                    Some(av) => contains(ev, av, &p, out),
+                    None if ev.is_null() => {}
+                    None => out.push((p, ev.clone(), Value::Null)),
+                }
+            }
+        }
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => {
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                contains(ev, av, &format!("{path}[{i}]"), out);
+            }
+        }
+        (Value::Number(e), Value::Number(a)) if e.as_f64() == a.as_f64() => {}
+        (e, a) if e == a => {}
+        (e, a) => out.push((path.to_string(), e.clone(), a.clone())),
+    }
+}
+
+/// `expected` with every value replaced by the actual one at the same path:
+/// what `--update` writes.
+pub fn refresh(expected: &Value, actual: &Value) -> Value {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => Value::Object(
+            e.iter()
+                .map(|(k, ev)| {
+                    (
+                        k.clone(),
+                        a.get(k).map_or(Value::Null, |av| refresh(ev, av)),
+                    )
+                })
+                .collect(),
+        ),
+        _ => actual.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn expectations_are_subsets() {
+        let actual = json!({"a": 1, "b": {"c": [1, 2], "d": "x"}, "e": "extra"});
+        let mut diffs = Vec::new();
+        contains(&json!({"b": {"d": "x"}}), &actual, "", &mut diffs);
+        assert!(diffs.is_empty());
+        contains(&json!({"b": {"c": [1]}}), &actual, "", &mut diffs);
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].0, "b.c");
+    }
+
+    #[test]
+    fn refresh_keeps_the_chosen_keys() {
+        let actual = json!({"a": 2, "b": {"c": 3, "d": 4}});
+        assert_eq!(
+            refresh(&json!({"b": {"c": 0}}), &actual),
+            json!({"b": {"c": 3}})
+        );
+    }
+}

@@ -1,0 +1,232 @@
+//! Running a scenario file against its policy.
+
+use super::{contains, refresh, Scenario, Step};
+use crate::engine::{Engine, State};
+use crate::CheckOptions;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// What running one scenario file found.
+#[derive(Debug)]
+pub struct Outcome {
+    pub path: PathBuf,
+    pub description: String,
+    /// Every step's input and output: the scenario's transcript.
+    pub steps: Vec<StepResult>,
+    /// Steps whose output did not contain what they expected.
+    pub failures: Vec<Failure>,
+    /// The scenario could not run at all (bad file, bad policy, bad step).
+    pub error: Option<String>,
+    /// `--update` rewrote the file.
+    pub updated: bool,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.failures.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepResult {
+    pub input: Value,
+    pub output: Value,
+}
+
+#[derive(Debug)]
+pub struct Failure {
+    /// One-based step number.
+    pub step: usize,
+    /// "reply by ana at 2026-03-02T17:05:00Z", say.
+    pub label: String,
+    pub diffs: Vec<(String, Value, Value)>,
+}
+
+/// The keys `--update` writes for a step that has no `expect` yet.
+const DEFAULT_KEYS: &[&str] = &[
+    "outcome",
+    "denial",
+    "conversation",
+    "inbox",
+    "visible_to",
+    "offered_to",
+    "messages",
+    "changes",
+];
+
+/// Runs a scenario file; with `update`, rewrites its expectations from what
+/// the engine decided.
+pub fn run_file(path: &Path, update: bool) -> Outcome {
+    let mut outcome = Outcome {
+        path: path.to_path_buf(),
+        description: String::new(),
+        steps: Vec::new(),
+        failures: Vec::new(),
+        error: None,
+        updated: false,
+    };
+    if let Err(error) = run(path, update, &mut outcome) {
+        outcome.error = Some(error);
+    }
+    outcome
+}
+
+fn run(path: &Path, update: bool, outcome: &mut Outcome) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let mut scenario: Scenario = super::parse(&text)?;
+    outcome.description = scenario.description.clone();
+    let engine = load_engine(path, &scenario)?;
+    let mut state = State::new();
+    for (agent, status) in &scenario.statuses {
+        if engine.policy().agent_id(agent).is_none() {
+            return Err(format!("statuses: no agent {agent} in the policy"));
+        }
+        if engine.policy().status_id(status).is_none() {
+            return Err(format!("statuses: {status} is not a status of this tenant"));
+        }
+        state
+            .agents
+            .entry(agent.as_str().into())
+            .or_default()
+            .status = status.as_str().into();
+    }
+
+    let mut changed = false;
+    for (index, raw) in scenario.steps.iter_mut().enumerate() {
+        let step = Step::parse(raw).map_err(|e| format!("step {}: {e}", index + 1))?;
+        let (label, output) = match &step {
+            Step::Event(event) => {
+                let decision = engine.step(&mut state, event);
+                let who = match event.as_ref() {
+                    crate::engine::Event::Inbound(e) => format!(" from {}", e.from),
+                    crate::engine::Event::Status(s) => format!(" of {}", s.agent),
+                    crate::engine::Event::Tick(_) => String::new(),
+                    other => serde_json::to_value(other)
+                        .ok()
+                        .and_then(|v| {
+                            v.get("agent")
+                                .and_then(Value::as_str)
+                                .map(|a| format!(" by {a}"))
+                        })
+                        .unwrap_or_default(),
+                };
+                let label = format!("{}{who} at {}", event.kind(), event.at().to_rfc3339());
+                (
+                    label,
+                    serde_json::to_value(&decision).map_err(|e| e.to_string())?,
+                )
+            }
+            Step::View { agent, inbox, at } => {
+                let rows = engine.visible_conversations(&state, agent, inbox.as_deref(), *at);
+                (
+                    format!("view of {agent}"),
+                    serde_json::to_value(rows).map_err(|e| e.to_string())?,
+                )
+            }
+            Step::Counters { inbox } => {
+                let c = state.counters(inbox).cloned().unwrap_or_default();
+                let value = json!({
+                    "conversations": c.conversations,
+                    "inbound": c.inbound,
+                    "outbound": c.outbound,
+                    "sessions_handled": c.sessions_handled,
+                    "handle_secs": c.handle_secs,
+                    "average_handle_secs": c.average_handle_secs(),
+                });
+                (format!("counters of {inbox}"), value)
+            }
+        };
+        let mut input = raw.clone();
+        input.remove("expect");
+        input.remove("note");
+        outcome.steps.push(super::StepResult {
+            input: Value::Object(input),
+            output: output.clone(),
+        });
+
+        match raw.get("expect") {
+            Some(expected) => {
+                let mut diffs = Vec::new();
+                contains(expected, &output, "", &mut diffs);
+                if !diffs.is_empty() {
+                    if update {
+                        let fresh = refresh(expected, &output);
+                        raw.insert("expect".into(), fresh);
+                        changed = true;
+                    } else {
+                        outcome.failures.push(Failure {
+                            step: index + 1,
+                            label,
+                            diffs,
+                        });
+                    }
+                }
+            }
+            None if update => {
+                let picked: serde_json::Map<String, Value> = DEFAULT_KEYS
+                    .iter()
+                    .filter_map(|k| output.get(*k).map(|v| (k.to_string(), v.clone())))
+                    .collect();
+                raw.insert(
+                    "expect".into(),
+                    if output.is_object() {
+                        Value::Object(picked)
+                    } else {
+                        output.clone()
+                    },
+                );
+                changed = true;
+            }
+            None => {}
+        }
+    }
+    if update && changed {
+        std::fs::write(path, super::write(&scenario)).map_err(|e| format!("cannot write: {e}"))?;
+        outcome.updated = true;
+    }
+    Ok(())
+}
+
+/// Compiles the scenario's policy: the one it names, or the only `.policy`
+/// file beside it.
+fn load_engine(path: &Path, scenario: &Scenario) -> Result<Engine, String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let policy_path = match &scenario.policy {
+        Some(p) => dir.join(p),
+        None => {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| format!("{}: {e}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "policy"))
+                .collect();
+            found.sort();
+            match found.len() {
+                1 => found.remove(0),
+                0 => {
+                    return Err(format!(
+                        "no .policy file in {}; name one with `policy:`",
+                        dir.display()
+                    ))
+                }
+                _ => {
+                    return Err(format!(
+                        "several .policy files in {}; name one with `policy:`",
+                        dir.display()
+                    ))
+                }
+            }
+        }
+    };
+    let source = std::fs::read_to_string(&policy_path)
+        .map_err(|e| format!("{}: {e}", policy_path.display()))?;
+    let options = CheckOptions {
+        base_dir: Some(policy_path.parent().unwrap_or(Path::new(".")).to_path_buf()),
+    };
+    let policy = crate::compile_with(&source, &options).map_err(|d| {
+        format!(
+            "the policy does not check:\n{}",
+            d.render(&policy_path.display().to_string(), &source)
+        )
+    })?;
+    Ok(Engine::new(policy))
+}
