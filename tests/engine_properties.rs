@@ -40,18 +40,28 @@ struct Spec {
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
-    (0u8..12, 0u32..4_000, any::<usize>(), 0usize..4, any::<usize>(), any::<usize>(), any::<usize>(), 0u8..3).prop_map(
-        |(kind, gap, number, customer, agent, body, status, channel)| Spec {
-            kind,
-            gap_secs: gap * gap / 100,
-            number,
-            customer,
-            agent,
-            body,
-            status,
-            channel,
-        },
+    (
+        0u8..12,
+        0u32..4_000,
+        any::<usize>(),
+        0usize..4,
+        any::<usize>(),
+        any::<usize>(),
+        any::<usize>(),
+        0u8..3,
     )
+        .prop_map(
+            |(kind, gap, number, customer, agent, body, status, channel)| Spec {
+                kind,
+                gap_secs: gap * gap / 100,
+                number,
+                customer,
+                agent,
+                body,
+                status,
+                channel,
+            },
+        )
 }
 
 /// Turns specs into events for this tenant: its numbers, its agents (plus an
@@ -68,12 +78,21 @@ fn events(engine: &Engine, specs: &[Spec]) -> Vec<Event> {
     bodies.extend(policy.compliance.help.iter().take(1).cloned());
     for inbox in &policy.inboxes {
         if let Some(k) = &inbox.keywords {
-            bodies.extend(k.initiation.iter().map(|w| format!(" {} ", w.to_lowercase())));
+            bodies.extend(
+                k.initiation
+                    .iter()
+                    .map(|w| format!(" {} ", w.to_lowercase())),
+            );
             bodies.extend(k.termination.iter().cloned());
         }
     }
     let statuses = &policy.statuses;
-    let customers = ["+14155551001", "+14155551002", "+14155551003", "+16285551004"];
+    let customers = [
+        "+14155551001",
+        "+14155551002",
+        "+14155551003",
+        "+16285551004",
+    ];
     let channels = ["sms", "mms", "whatsapp"];
     let mut at: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 3, 6, 15, 0, 0).unwrap();
     specs
@@ -100,12 +119,25 @@ fn events(engine: &Engine, specs: &[Spec]) -> Vec<Event> {
 }
 
 /// Checks one step against the invariants, given the state before it.
-fn check_step(engine: &Engine, before: &State, event: &Event, d: &Decision, after: &State) -> Result<(), String> {
+fn check_step(
+    engine: &Engine,
+    before: &State,
+    event: &Event,
+    d: &Decision,
+    after: &State,
+) -> Result<(), String> {
     let policy = engine.policy();
     let members = |inbox: &str| -> HashSet<String> {
         policy
             .inbox_id(inbox)
-            .map(|i| policy.inbox(i).members.iter().map(|&a| policy.agent(a).name.to_string()).collect())
+            .map(|i| {
+                policy
+                    .inbox(i)
+                    .members
+                    .iter()
+                    .map(|&a| policy.agent(a).name.to_string())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     // Opted-out customers get nothing but the opt-out confirmation (an
@@ -120,7 +152,9 @@ fn check_step(engine: &Engine, before: &State, event: &Event, d: &Decision, afte
         let members = members(inbox);
         for a in d.visible_to.iter().chain(&d.offered_to).chain(&d.copied_to) {
             if !members.contains(a.as_str()) {
-                return Err(format!("{a} is not a member of {inbox} but appears in {d:?}"));
+                return Err(format!(
+                    "{a} is not a member of {inbox} but appears in {d:?}"
+                ));
             }
         }
         if let (Event::Reply(r), Outcome::Allowed) = (event, d.outcome) {
@@ -128,31 +162,61 @@ fn check_step(engine: &Engine, before: &State, event: &Event, d: &Decision, afte
                 return Err(format!("reply by outsider {} allowed", r.agent));
             }
             // A reply is never allowed past someone else's lock or ownership.
-            let c = before.open_conversation(r.number.as_deref().unwrap_or(""), r.customer.as_deref().unwrap_or(""));
+            let c = before.open_conversation(
+                r.number.as_deref().unwrap_or(""),
+                r.customer.as_deref().unwrap_or(""),
+            );
             if let Some(c) = c {
                 if let Some(lock) = c.lock_at(r.at) {
                     if lock.holder != r.agent {
-                        return Err(format!("reply by {} allowed while {} holds the lock", r.agent, lock.holder));
+                        return Err(format!(
+                            "reply by {} allowed while {} holds the lock",
+                            r.agent, lock.holder
+                        ));
                     }
                 }
                 if let Some(owner) = &c.owner {
                     if *owner != r.agent {
-                        return Err(format!("reply by {} allowed on {}'s conversation", r.agent, owner));
+                        return Err(format!(
+                            "reply by {} allowed on {}'s conversation",
+                            r.agent, owner
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // A new conversation or session is offered only to agents below their
+    // max sessions in a queue.
+    if let Some(inbox_id) = d.inbox.as_deref().and_then(|i| policy.inbox_id(i)) {
+        if d.new_conversation && policy.inbox(inbox_id).kind == InboxKind::Queue {
+            for a in &d.offered_to {
+                let agent = policy.agent_id(a).unwrap();
+                if let Some(max) = policy.max_sessions(agent, inbox_id) {
+                    let load = before.load(&policy.inbox(inbox_id).name, a);
+                    if load >= max {
+                        return Err(format!("{a} offered a session at {load} of {max}"));
                     }
                 }
             }
         }
     }
     // One open conversation per number and customer; owner and lock agree;
-    // nobody offered past their max in a queue.
+    // nobody works past their max in a queue.
     let mut open = HashSet::new();
     for c in after.conversations().filter(|c| c.is_open()) {
         if !open.insert((c.number.clone(), c.customer.clone())) {
-            return Err(format!("two open conversations for {} / {}", c.number, c.customer));
+            return Err(format!(
+                "two open conversations for {} / {}",
+                c.number, c.customer
+            ));
         }
         if let (Some(owner), Some(lock)) = (&c.owner, c.lock_at(d.at)) {
             if *owner != lock.holder {
-                return Err(format!("{} owned by {owner} but locked by {}", c.id, lock.holder));
+                return Err(format!(
+                    "{} owned by {owner} but locked by {}",
+                    c.id, lock.holder
+                ));
             }
         }
     }
@@ -164,7 +228,11 @@ fn check_step(engine: &Engine, before: &State, event: &Event, d: &Decision, afte
             if let Some(max) = policy.max_sessions(agent, switchboard::policy::InboxId(i as u32)) {
                 let load = after.load(&inbox.name, &policy.agent(agent).name);
                 if load > max {
-                    return Err(format!("{} has {load} sessions in {} (max {max})", policy.agent(agent).name, inbox.name));
+                    return Err(format!(
+                        "{} has {load} sessions in {} (max {max})",
+                        policy.agent(agent).name,
+                        inbox.name
+                    ));
                 }
             }
         }
@@ -251,7 +319,12 @@ fn generated_sequences_exercise_the_engine() {
         for d in decisions {
             seen.insert(format!("{}:{:?}", d.event, d.outcome));
             for c in &d.changes {
-                seen.insert(serde_json::to_value(c).unwrap()["change"].as_str().unwrap().to_string());
+                seen.insert(
+                    serde_json::to_value(c).unwrap()["change"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                );
             }
         }
     }

@@ -41,7 +41,7 @@ pub(super) fn build(
     policy.inboxes = ast
         .inboxes
         .iter()
-        .map(|i| b.inbox(i, &policy.teams))
+        .map(|i| b.inbox(i, &policy.teams, &policy.agents))
         .collect();
     let mut inbox_of = std::collections::HashMap::new();
     for (i, inbox) in ast.inboxes.iter().enumerate() {
@@ -77,6 +77,14 @@ impl Builder<'_> {
         let t = self.ast.tenant.as_ref();
         Tenant {
             name: t.map_or_else(SmolStr::default, |t| t.name.value.as_str().into()),
+            display_name: t
+                .and_then(|t| {
+                    t.display_name
+                        .as_ref()
+                        .map(|n| n.value.as_str())
+                        .or(Some(t.name.value.as_str()))
+                })
+                .map_or_else(SmolStr::default, SmolStr::new),
             zone: t
                 .and_then(|t| t.zone.as_ref())
                 .and_then(|z| z.value.parse().ok())
@@ -237,7 +245,7 @@ impl Builder<'_> {
         }
     }
 
-    fn inbox(&self, inbox: &ast::Inbox, teams: &[Team]) -> Inbox {
+    fn inbox(&self, inbox: &ast::Inbox, teams: &[Team], agents: &[Agent]) -> Inbox {
         let team_ids: Vec<TeamId> = inbox.teams.iter().map(|t| self.team_id(&t.value)).collect();
         let agent = inbox.agent.as_ref().map(|a| self.agent_id(&a.value));
         let mut members: Vec<AgentId> = inbox
@@ -274,6 +282,10 @@ impl Builder<'_> {
             name: inbox.name.value.as_str().into(),
             kind: inbox.kind.value,
             numbers: inbox.numbers.iter().map(|n| n.value.clone()).collect(),
+            member_names: members
+                .iter()
+                .map(|a| agents[a.index()].name.clone())
+                .collect(),
             members,
             teams: team_ids,
             agent,
@@ -286,10 +298,10 @@ impl Builder<'_> {
                 },
                 |c| c.value,
             ),
-            lock_secs: inbox
-                .lock
-                .as_ref()
-                .map_or(defaults::LOCK_SECS, |d| d.value.0),
+            lock_secs: match &inbox.lock {
+                None => Some(defaults::LOCK_SECS),
+                Some(lock) => lock.value.map(|d| d.0),
+            },
             autoresponder: text(&inbox.autoresponder),
             bot: inbox.bot.as_ref().map(|b| b.value.clone()),
             copy_team: inbox.copy_team.as_ref().is_some_and(|c| c.value),

@@ -89,6 +89,13 @@ impl Checker<'_> {
                 declared.and_then(|c| c.help_reply.as_ref()),
                 compliance::DEFAULT_HELP_REPLY,
             ),
+            longest_keyword: opt_out
+                .iter()
+                .chain(&opt_in)
+                .chain(&help)
+                .map(|(k, _)| k.chars().filter(|c| !c.is_whitespace()).count())
+                .max()
+                .unwrap_or(0),
             opt_out: opt_out.into_iter().map(|(k, _)| k).collect(),
             opt_in: opt_in.into_iter().map(|(k, _)| k).collect(),
             help: help.into_iter().map(|(k, _)| k).collect(),

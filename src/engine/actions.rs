@@ -1,11 +1,11 @@
 //! Agents' actions on conversations: reply, note, claim, release, accept,
 //! decline, hide, close; and status changes.
 
-use super::decision::{Change, Decision, Denial, Outcome, SessionEnd, Step, Why};
+use super::decision::{Agents, Change, Decision, Denial, Outcome, SessionEnd, Step, Why};
 use super::event::{AgentAction, StatusChange};
 use super::inbound::session_type;
 use super::state::{ConversationId, Lock, State};
-use super::text::send;
+use super::text::{send, Envelope};
 use super::Cx;
 use crate::policy::{AgentId, InboxId};
 use crate::syntax::ast::{ClaimMode, InboxKind};
@@ -130,18 +130,19 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
         (None, InboxKind::Queue) => return deny(d, Denial::MustAccept),
     }
 
-    let (to, from) = (c.customer.clone(), c.number.clone());
+    let (to, from, channel) = (c.customer.clone(), c.number.clone(), c.channel);
     let claimed = c.owner.is_some();
-    let lock_secs = inbox.lock_secs as i64;
+    let lock_secs = inbox.lock_secs;
     let at = cx.at;
     let mut lock = None;
+    let mut took = false;
     state.update(&t.id, |c| {
         c.outbound += 1;
         c.unanswered = 0;
-        if inbox.kind == InboxKind::Shared && !claimed {
+        if let (InboxKind::Shared, false, Some(secs)) = (inbox.kind, claimed, lock_secs) {
             // The first reply locks the thread to its author; each reply
             // from the holder renews the assignment time limit.
-            let until = at + Duration::seconds(lock_secs);
+            let until = at + Duration::seconds(secs as i64);
             c.lock = Some(Lock {
                 holder: t.name.clone(),
                 until,
@@ -151,11 +152,19 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
         if inbox.kind == InboxKind::Direct && c.owner.is_none() {
             c.owner = Some(t.name.clone());
             c.alerts = None;
+            took = true;
         }
         if let (Some(session), Some(secs)) = (&mut c.session, inbox.session_timeout_secs) {
             session.expires_at = Some(at + Duration::seconds(secs as i64));
         }
     });
+    if took {
+        // Replying on a direct number accepts the conversation.
+        state.agent_mut(&t.name).missed_in_a_row = 0;
+        d.changes.push(Change::Accepted {
+            owner: t.name.clone(),
+        });
+    }
     if let Some(until) = lock {
         d.changes.push(Change::Locked {
             holder: t.name.clone(),
@@ -167,15 +176,20 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
     if inbox.copy_team {
         d.copied_to = cx
             .member_names(inbox)
-            .into_iter()
-            .filter(|m| *m != t.name)
+            .iter()
+            .filter(|m| **m != t.name)
+            .cloned()
             .collect();
     }
+    let envelope = Envelope {
+        to: &to,
+        from: &from,
+        channel,
+    };
     send(
         state,
         d,
-        &to,
-        &from,
+        envelope,
         body.to_string(),
         Some(t.name),
         Why::Reply,
@@ -193,6 +207,19 @@ pub(crate) fn note(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Deci
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
+    // A claim removes the other members from the conversation, notes included.
+    if let Some(owner) = state.conversations[&t.id]
+        .owner
+        .as_ref()
+        .filter(|o| **o != t.name)
+    {
+        return deny(
+            d,
+            Denial::OwnedBy {
+                owner: owner.clone(),
+            },
+        );
+    }
     d.visible_to = visible_to(cx, state, &t.id, t.inbox);
     if let Some(lock) = state.conversations[&t.id].lock_at(cx.at) {
         d.explanation.steps.push(Step::Lock {
@@ -202,9 +229,9 @@ pub(crate) fn note(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Deci
     }
 }
 
-fn visible_to(cx: &Cx<'_>, state: &State, id: &str, inbox: InboxId) -> Vec<SmolStr> {
+fn visible_to(cx: &Cx<'_>, state: &State, id: &str, inbox: InboxId) -> Agents {
     match state.conversations.get(id).and_then(|c| c.owner.clone()) {
-        Some(owner) => vec![owner],
+        Some(owner) => vec![owner].into(),
         None => cx.member_names(cx.policy.inbox(inbox)),
     }
 }
@@ -225,7 +252,7 @@ pub(crate) fn claim(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
     }
     match &c.owner {
         Some(owner) if *owner == t.name => {
-            d.visible_to = vec![t.name];
+            d.visible_to = vec![t.name].into();
             return;
         }
         Some(owner) => {
@@ -257,7 +284,7 @@ pub(crate) fn claim(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
     d.changes.push(Change::Claimed {
         owner: t.name.clone(),
     });
-    d.visible_to = vec![t.name];
+    d.visible_to = vec![t.name].into();
 }
 
 /// The owner gives a claimed conversation back to the whole team.
@@ -289,7 +316,7 @@ pub(crate) fn accept(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut De
     }
     match &c.owner {
         Some(owner) if *owner == t.name => {
-            d.visible_to = vec![t.name];
+            d.visible_to = vec![t.name].into();
             return;
         }
         Some(owner) => {
@@ -323,8 +350,7 @@ pub(crate) fn accept(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut De
         );
     }
     if let Some(max) = cx.policy.max_sessions(t.agent, t.inbox) {
-        // The pending invite being accepted is already part of the load.
-        let owned = state.load(&inbox.name, &t.name).saturating_sub(1);
+        let owned = state.load(&inbox.name, &t.name);
         if owned >= max {
             return deny(d, Denial::AtCapacity { load: owned, max });
         }
@@ -343,7 +369,7 @@ pub(crate) fn accept(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut De
     d.changes.push(Change::Accepted {
         owner: t.name.clone(),
     });
-    d.visible_to = vec![t.name];
+    d.visible_to = vec![t.name].into();
 }
 
 /// Declining removes this agent's alert or invite.
@@ -410,7 +436,11 @@ pub(crate) fn close(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }
-    if c.owner.as_ref().is_some_and(|o| *o != t.name) {
+    let owner_only = cx.policy.inbox(t.inbox).kind != InboxKind::Shared;
+    let is_owner = c.owner.as_ref() == Some(&t.name);
+    if (c.owner.is_some() || owner_only) && !is_owner {
+        // Shared conversations nobody claimed may be closed by any member;
+        // everything else only by its owner.
         return deny(d, Denial::NotOwner);
     }
     if c.session.is_some() {

@@ -3,7 +3,7 @@
 use super::decision::{Change, Decision, Outcome, Step, Why};
 use super::event::Inbound;
 use super::state::State;
-use super::text::{send, Fill};
+use super::text::{send, Envelope, Fill};
 use super::Cx;
 use crate::policy::Text;
 use smol_str::SmolStr;
@@ -11,6 +11,18 @@ use smol_str::SmolStr;
 /// Which set a message's keyword is in, if the whole message is one.
 pub(crate) fn classify<'p>(cx: &Cx<'p>, body: &str) -> Option<(&'p str, &'static str)> {
     let c = &cx.policy.compliance;
+    // Most messages are longer than any keyword: count what could match
+    // (characters other than spaces) and stop as soon as it is too many.
+    let longest = c.longest_keyword;
+    if body
+        .chars()
+        .filter(|ch| !ch.is_whitespace())
+        .take(longest + 1)
+        .count()
+        > longest
+    {
+        return None;
+    }
     let sets: [(&Vec<String>, &'static str); 3] = [
         (&c.opt_out, "opt-out"),
         (&c.opt_in, "opt-in"),
@@ -78,7 +90,7 @@ pub(crate) fn handle(
     };
     let inbox = d.inbox.clone().unwrap_or_default();
     let fill = Fill {
-        tenant: &cx.policy.tenant.name,
+        tenant: &cx.policy.tenant.display_name,
         customer_number: &e.from,
         customer: &e.customer,
         inbox: &inbox,
@@ -87,7 +99,7 @@ pub(crate) fn handle(
         next_open: None,
     };
     let text = fill.render(reply);
-    send(state, d, &e.from, &e.to, text, None, why);
+    send(state, d, Envelope::reply_to(e), text, None, why);
 }
 
 #[cfg(test)]

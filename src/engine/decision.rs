@@ -11,6 +11,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use smol_str::SmolStr;
 
+/// A list of agents, shared with the policy where it is an inbox's members.
+pub type Agents = std::sync::Arc<[SmolStr]>;
+
+fn is_empty(agents: &Agents) -> bool {
+    agents.is_empty()
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Decision {
     pub at: DateTime<Utc>,
@@ -31,8 +38,8 @@ pub struct Decision {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer: Option<CustomerCard>,
     /// Agents who can see the conversation.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub visible_to: Vec<SmolStr>,
+    #[serde(skip_serializing_if = "is_empty")]
+    pub visible_to: Agents,
     /// Agents alerted or invited by this event.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub offered_to: Vec<SmolStr>,
@@ -145,6 +152,7 @@ pub enum Denial {
 pub struct Outbound {
     pub to: SmolStr,
     pub from: SmolStr,
+    pub channel: crate::syntax::ast::Channel,
     pub text: String,
     /// The bot or agent name the message is signed with.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -218,6 +226,7 @@ pub enum Change {
     SessionEnded {
         conversation: ConversationId,
         by: SessionEnd,
+        #[serde(skip_serializing_if = "Option::is_none")]
         handle_secs: Option<u64>,
     },
     OptedOut {
@@ -234,6 +243,7 @@ pub enum Change {
     Unavailable {
         agent: SmolStr,
         missed: u32,
+        reason: SmolStr,
     },
     /// An owner left the customer unanswered too often; the conversation
     /// went back to the inbox.
@@ -354,7 +364,7 @@ impl Decision {
             inbox: None,
             new_conversation: false,
             customer: None,
-            visible_to: Vec::new(),
+            visible_to: Agents::from(Vec::new()),
             offered_to: Vec::new(),
             messages: Vec::new(),
             copied_to: Vec::new(),

@@ -2,11 +2,12 @@
 
 use super::compliance;
 use super::decision::{
-    Change, CustomerCard, Decision, Denial, NotOffered, NotOfferedReason, Outcome, Step, Why,
+    Agents, Change, CustomerCard, Decision, Denial, NotOffered, NotOfferedReason, Outcome, Step,
+    Why,
 };
 use super::event::Inbound;
 use super::state::{Alerts, Conversation, ConversationId, Session, State};
-use super::text::{send, Fill};
+use super::text::{send, Envelope, Fill};
 use super::Cx;
 use crate::policy::{Inbox, InboxId, ScheduleId, Text};
 use crate::syntax::ast::{Channel, InboxKind};
@@ -44,8 +45,12 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut State, e: &Inbound, d: &mut Decis
         inbox: inbox.name.clone(),
     });
     if let Some((keyword, set)) = compliance::classify(cx, &e.body) {
-        compliance::handle(cx, state, e, keyword, set, d);
-        return;
+        // An opt-in keyword from a customer who never opted out ("Yes" to an
+        // agent's question) is an ordinary message.
+        if set != "opt-in" || state.is_opted_out(&e.from) {
+            compliance::handle(cx, state, e, keyword, set, d);
+            return;
+        }
     }
     d.customer = Some(CustomerCard {
         number: e.from.clone(),
@@ -58,6 +63,19 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut State, e: &Inbound, d: &mut Decis
         InboxKind::Queue if inbox.keywords.is_some() => keyword_queue(cx, state, e, inbox_id, d),
         InboxKind::Queue => queue(cx, state, e, inbox_id, d),
         InboxKind::Direct => direct(cx, state, e, inbox, d),
+    }
+    // What the conversation knows of the customer, from this message or an
+    // earlier one.
+    if let Some(c) = d
+        .conversation
+        .as_ref()
+        .and_then(|id| state.conversation(id))
+    {
+        d.customer = Some(CustomerCard {
+            number: c.customer.clone(),
+            name: c.customer_info.name.clone(),
+            status: c.customer_info.status,
+        });
     }
 }
 
@@ -92,7 +110,7 @@ fn shared(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox: &Inbox, d: &mut De
             d.explanation.steps.push(Step::Owner {
                 owner: owner.clone(),
             });
-            vec![owner.clone()]
+            vec![owner.clone()].into()
         }
         None => cx.member_names(inbox),
     };
@@ -136,7 +154,7 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
         .open_conversation(&e.to, &e.from)
         .map(|c| c.id.clone());
     let fill = |next_open| Fill {
-        tenant: &cx.policy.tenant.name,
+        tenant: &cx.policy.tenant.display_name,
         customer_number: &e.from,
         customer: &e.customer,
         inbox: &inbox.name,
@@ -162,8 +180,7 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
                 send(
                     state,
                     d,
-                    &e.from,
-                    &e.to,
+                    Envelope::reply_to(e),
                     fill(None).render(text),
                     None,
                     Why::Termination,
@@ -196,15 +213,14 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
             if let Some(next) = closed(cx, schedule, d) {
                 let text = fill(next.map(|n| (n, cx.policy.schedule(schedule).zone)))
                     .render(inbox.after_hours.as_ref().expect("filtered"));
-                send(state, d, &e.from, &e.to, text, None, Why::AfterHours);
+                send(state, d, Envelope::reply_to(e), text, None, Why::AfterHours);
                 return;
             }
         }
         send(
             state,
             d,
-            &e.from,
-            &e.to,
+            Envelope::reply_to(e),
             fill(None).render(&keywords.initiation_needed),
             None,
             Why::InitiationNeeded,
@@ -220,7 +236,7 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
             d.outcome = Outcome::Answered;
             if let Some(text) = &inbox.after_hours {
                 let text = fill(next.map(|n| (n, cx.policy.schedule(schedule).zone))).render(text);
-                send(state, d, &e.from, &e.to, text, None, Why::AfterHours);
+                send(state, d, Envelope::reply_to(e), text, None, Why::AfterHours);
             }
             return;
         }
@@ -231,8 +247,7 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
         send(
             state,
             d,
-            &e.from,
-            &e.to,
+            Envelope::reply_to(e),
             fill(None).render(&keywords.no_agents),
             None,
             Why::NoAgents,
@@ -254,8 +269,7 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
     send(
         state,
         d,
-        &e.from,
-        &e.to,
+        Envelope::reply_to(e),
         fill(None).render(&keywords.initiation_message),
         None,
         Why::Initiation,
@@ -272,7 +286,7 @@ fn direct(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox: &Inbox, d: &mut De
         alert(cx, state, &id, inbox, std::slice::from_ref(&agent.name));
     }
     d.offered_to = vec![agent.name.clone()];
-    d.visible_to = vec![agent.name.clone()];
+    d.visible_to = vec![agent.name.clone()].into();
 
     let deflection = &agent.deflection;
     d.explanation.steps.push(Step::Deflection {
@@ -314,7 +328,7 @@ fn open_or_create(
     session: Option<Session>,
     d: &mut Decision,
 ) -> (ConversationId, bool) {
-    if let Some(c) = state.open_conversation(&e.to, &e.from) {
+    if let Some(c) = state.open_conversation_of(&e.to, &e.from) {
         let id = c.id.clone();
         d.conversation = Some(id.clone());
         d.explanation.steps.push(Step::Existing);
@@ -359,8 +373,19 @@ fn touch(state: &mut State, id: &str, e: &Inbound, at: DateTime<Utc>) {
         if c.owner.is_some() {
             c.unanswered += 1;
         }
-        if !e.customer.is_empty() {
-            c.customer_info = e.customer.clone();
+        // What this message says of the customer adds to what was known.
+        let (known, new) = (&mut c.customer_info, &e.customer);
+        if new.name.is_some() {
+            known.name.clone_from(&new.name);
+        }
+        if new.status.is_some() {
+            known.status = new.status;
+        }
+        if new.tier.is_some() {
+            known.tier.clone_from(&new.tier);
+        }
+        if new.language.is_some() {
+            known.language.clone_from(&new.language);
         }
         c.inbox.clone()
     });
@@ -380,9 +405,9 @@ fn refresh_session(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox) {
 }
 
 /// Who sees the conversation: its owner once it has one, else every member.
-fn visible(cx: &Cx<'_>, state: &State, id: &str, inbox: &Inbox) -> Vec<SmolStr> {
+fn visible(cx: &Cx<'_>, state: &State, id: &str, inbox: &Inbox) -> Agents {
     match state.conversations.get(id).and_then(|c| c.owner.clone()) {
-        Some(owner) => vec![owner],
+        Some(owner) => vec![owner].into(),
         None => cx.member_names(inbox),
     }
 }
@@ -549,10 +574,8 @@ fn away_notice(
     if already {
         return;
     }
-    let until = next_open.map_or(DateTime::<Utc>::MAX_UTC, |(at, _)| at);
-    state.update(id, |c| c.away_until = Some(until));
     let fill = Fill {
-        tenant: &cx.policy.tenant.name,
+        tenant: &cx.policy.tenant.display_name,
         customer_number: &e.from,
         customer: &e.customer,
         inbox: &inbox.name,
@@ -560,7 +583,18 @@ fn away_notice(
         agent,
         next_open,
     };
-    send(state, d, &e.from, &e.to, fill.render(text), None, why);
+    if send(
+        state,
+        d,
+        Envelope::reply_to(e),
+        fill.render(text),
+        None,
+        why,
+    ) {
+        // Once per closed period: nothing more until the next opening.
+        let until = next_open.map_or(DateTime::<Utc>::MAX_UTC, |(at, _)| at);
+        state.update(id, |c| c.away_until = Some(until));
+    }
 }
 
 /// The autoresponder answers the first message of a new conversation, on
@@ -578,7 +612,7 @@ fn autoresponder(cx: &Cx<'_>, state: &State, e: &Inbound, inbox: &Inbox, d: &mut
         return;
     }
     let fill = Fill {
-        tenant: &cx.policy.tenant.name,
+        tenant: &cx.policy.tenant.display_name,
         customer_number: &e.from,
         customer: &e.customer,
         inbox: &inbox.name,
@@ -590,8 +624,7 @@ fn autoresponder(cx: &Cx<'_>, state: &State, e: &Inbound, inbox: &Inbox, d: &mut
     send(
         state,
         d,
-        &e.from,
-        &e.to,
+        Envelope::reply_to(e),
         fill.render(text),
         bot,
         Why::Autoresponder,

@@ -67,7 +67,7 @@ impl Engine {
     /// ).unwrap();
     /// let decision = engine.step(&mut state, &event);
     /// assert_eq!(decision.inbox.as_deref(), Some("main"));
-    /// assert_eq!(decision.visible_to, vec!["ana"]);
+    /// assert_eq!(decision.visible_to.as_ref(), ["ana"]);
     /// ```
     pub fn step(&self, state: &mut State, event: &Event) -> Decision {
         let at = event.at();
@@ -114,8 +114,8 @@ impl Cx<'_> {
     }
 
     /// Every member's name, in declaration order.
-    pub fn member_names(&self, inbox: &Inbox) -> Vec<SmolStr> {
-        inbox.members.iter().map(|&a| self.agent_name(a)).collect()
+    pub fn member_names(&self, inbox: &Inbox) -> decision::Agents {
+        inbox.member_names.clone()
     }
 }
 

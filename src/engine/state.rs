@@ -22,7 +22,7 @@ pub struct State {
     /// Customers who opted out of the tenant's messages.
     pub(crate) opted_out: HashSet<SmolStr>,
     /// Reporting counters per inbox.
-    pub(crate) counters: BTreeMap<SmolStr, Counters>,
+    pub(crate) counters: HashMap<SmolStr, Counters>,
     /// The number the next conversation id takes.
     pub(crate) next_id: u64,
     /// The latest time the engine has seen.
@@ -31,8 +31,7 @@ pub struct State {
     pub(crate) open: HashMap<(SmolStr, SmolStr), ConversationId>,
     /// Derived: each conversation's next deadline, in time order.
     pub(crate) deadlines: BTreeSet<(DateTime<Utc>, ConversationId)>,
-    /// Derived: per inbox and agent, the open conversations the agent owns
-    /// or has a pending offer for.
+    /// Derived: per inbox and agent, the open conversations the agent owns.
     pub(crate) loads: HashMap<(SmolStr, SmolStr), u32>,
     /// Derived: per agent, pending alerts and invites (hidden ones too).
     pub(crate) pending: HashMap<SmolStr, u32>,
@@ -206,7 +205,16 @@ impl State {
 
     /// The open conversation between a business number and a customer.
     pub fn open_conversation(&self, number: &str, customer: &str) -> Option<&Conversation> {
-        let key = (SmolStr::new(number), SmolStr::new(customer));
+        self.open_conversation_of(&SmolStr::new(number), &SmolStr::new(customer))
+    }
+
+    /// As `open_conversation`, for names already held as `SmolStr` (no copy).
+    pub fn open_conversation_of(
+        &self,
+        number: &SmolStr,
+        customer: &SmolStr,
+    ) -> Option<&Conversation> {
+        let key = (number.clone(), customer.clone());
         self.open
             .get(&key)
             .and_then(|id| self.conversations.get(id))
@@ -325,13 +333,16 @@ impl State {
     }
 
     pub(crate) fn counters_mut(&mut self, inbox: &SmolStr) -> &mut Counters {
-        if !self.counters.contains_key(inbox) {
+        if !self.counters.contains_key(inbox.as_str()) {
             self.counters.insert(inbox.clone(), Counters::default());
         }
-        self.counters.get_mut(inbox).expect("inserted above")
+        self.counters
+            .get_mut(inbox.as_str())
+            .expect("inserted above")
     }
 
-    /// Open conversations in `inbox` that `agent` owns or is offered.
+    /// Open conversations in `inbox` that `agent` owns: the sessions that
+    /// count against their max.
     pub fn load(&self, inbox: &str, agent: &str) -> u32 {
         let key = (SmolStr::new(inbox), SmolStr::new(agent));
         self.loads.get(&key).copied().unwrap_or(0)
@@ -360,9 +371,6 @@ impl State {
             bump((inbox.clone(), owner.clone()));
         }
         for agent in &load.offered {
-            if load.owner.as_ref() != Some(agent) {
-                bump((inbox.clone(), agent.clone()));
-            }
             let n = pending.entry(agent.clone()).or_insert(0);
             *n = (i64::from(*n) + delta).max(0) as u32;
         }
@@ -436,7 +444,8 @@ impl Serialize for State {
         s.serialize_field("conversations", &conversations)?;
         s.serialize_field("agents", &agents)?;
         s.serialize_field("opted_out", &opted_out)?;
-        s.serialize_field("counters", &self.counters)?;
+        let counters: BTreeMap<_, _> = self.counters.iter().collect();
+        s.serialize_field("counters", &counters)?;
         s.end()
     }
 }
@@ -448,7 +457,7 @@ impl<'de> Deserialize<'de> for State {
             conversations: data.conversations.into_iter().collect(),
             agents: data.agents.into_iter().collect(),
             opted_out: data.opted_out.into_iter().collect(),
-            counters: data.counters,
+            counters: data.counters.into_iter().collect(),
             next_id: data.next_id,
             clock: data.clock,
             ..State::default()

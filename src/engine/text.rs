@@ -2,9 +2,10 @@
 //! message passes, so opt-outs are enforced once.
 
 use super::decision::{Decision, Outbound, Step, Why};
-use super::event::Customer;
+use super::event::{Customer, Inbound};
 use super::state::State;
 use crate::policy::Text;
+use crate::syntax::ast::Channel;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use smol_str::SmolStr;
@@ -44,26 +45,46 @@ impl Fill<'_> {
     }
 }
 
+/// Where a message goes: to whom, from which business number, on which
+/// channel.
+pub(crate) struct Envelope<'a> {
+    pub to: &'a SmolStr,
+    pub from: &'a SmolStr,
+    pub channel: Channel,
+}
+
+impl<'a> Envelope<'a> {
+    /// The answer to a customer's message.
+    pub fn reply_to(e: &'a Inbound) -> Self {
+        Envelope {
+            to: &e.from,
+            from: &e.to,
+            channel: e.channel,
+        }
+    }
+}
+
 /// Adds a message to the decision, unless the customer opted out and the
-/// message is not the opt-out confirmation itself.
+/// message is not the opt-out confirmation itself. Returns whether it went.
 pub(crate) fn send(
     state: &State,
     d: &mut Decision,
-    to: &SmolStr,
-    from: &SmolStr,
+    to: Envelope<'_>,
     text: String,
     sender: Option<SmolStr>,
     why: Why,
-) {
-    if why != Why::OptOut && state.is_opted_out(to) {
+) -> bool {
+    if why != Why::OptOut && state.is_opted_out(to.to) {
         d.explanation.steps.push(Step::Suppressed { why });
-        return;
+        return false;
     }
     d.messages.push(Outbound {
-        to: to.clone(),
-        from: from.clone(),
+        to: to.to.clone(),
+        from: to.from.clone(),
+        channel: to.channel,
         text,
         sender,
         why,
     });
+    true
 }

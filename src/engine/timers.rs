@@ -75,6 +75,17 @@ pub(crate) fn advance(policy: &Policy, state: &mut State, now: DateTime<Utc>, d:
 /// threshold, the engine sets them unavailable (offline) and says why.
 fn missed_chat(policy: &Policy, state: &mut State, agent: &SmolStr, d: &mut Decision) {
     let threshold = policy.tenant.missed_chat_threshold;
+    let could_accept = match (
+        policy.agent_id(agent),
+        policy.status_id(state.status_of(agent)),
+    ) {
+        (Some(a), Some(status)) => policy.agent(a).accepts(status),
+        _ => false,
+    };
+    if !could_accept {
+        // On a call, on break or offline: not a miss.
+        return;
+    }
     let a = state.agent_mut(agent);
     a.missed_in_a_row += 1;
     if a.missed_in_a_row >= threshold && a.unavailable.is_none() {
@@ -83,6 +94,7 @@ fn missed_chat(policy: &Policy, state: &mut State, agent: &SmolStr, d: &mut Deci
         d.changes.push(Change::Unavailable {
             agent: agent.clone(),
             missed: a.missed_in_a_row,
+            reason: SmolStr::new_static("missed_chats"),
         });
     }
 }

@@ -55,7 +55,7 @@ impl Engine {
             .filter(|c| c.owner.as_ref().is_none_or(|o| o == agent))
             .map(|c| {
                 let lock = c.lock_at(now);
-                let alerts = c.alerts.as_ref();
+                let alerts = c.alerts.as_ref().filter(|a| now < a.until);
                 ConversationRow {
                     conversation: c.id.clone(),
                     inbox: c.inbox.clone(),

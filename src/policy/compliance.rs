@@ -13,6 +13,9 @@ pub struct Compliance {
     pub opt_out_reply: Text,
     pub opt_in_reply: Text,
     pub help_reply: Text,
+    /// The most characters (spaces aside) of any keyword: a longer message
+    /// is no keyword.
+    pub longest_keyword: usize,
 }
 
 /// What a country's carriers and regulators expect, as keyword sets.
@@ -37,6 +40,7 @@ const CA: CountryDefaults = CountryDefaults {
         "END",
         "QUIT",
         "ARRET",
+        "ARRÊT",
     ],
     opt_in: &["START", "YES", "UNSTOP"],
     help: &["HELP", "INFO"],

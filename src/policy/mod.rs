@@ -73,6 +73,8 @@ struct Names {
 #[derive(Clone, Debug, Serialize)]
 pub struct Tenant {
     pub name: SmolStr,
+    /// How messages name the business; the tenant's name if not set.
+    pub display_name: SmolStr,
     pub zone: Tz,
     pub country: String,
     pub sms: bool,
@@ -148,13 +150,16 @@ pub struct Inbox {
     pub numbers: Vec<String>,
     /// Every agent who sees the inbox's conversations, sorted.
     pub members: Vec<AgentId>,
+    /// Their names, in the same order.
+    pub member_names: std::sync::Arc<[SmolStr]>,
     pub teams: Vec<TeamId>,
     /// A direct inbox's agent.
     pub agent: Option<AgentId>,
     pub hours: Option<ScheduleId>,
     pub after_hours: Option<Text>,
     pub claim: ClaimMode,
-    pub lock_secs: u64,
+    /// How long a reply locks the conversation; `None`: replies take no lock.
+    pub lock_secs: Option<u64>,
     pub autoresponder: Option<Text>,
     pub bot: Option<String>,
     pub copy_team: bool,

@@ -146,7 +146,9 @@ pub fn contains(
                 };
                 match a.get(key) {
                     Some(av) => contains(ev, av, &p, out),
-                    None if ev.is_null() => {}
+                    // Decisions leave out what is empty: expecting nothing,
+                    // an empty list or `false` matches a missing key.
+                    None if is_empty(ev) => {}
                     None => out.push((p, ev.clone(), Value::Null)),
                 }
             }
@@ -159,6 +161,15 @@ pub fn contains(
         (Value::Number(e), Value::Number(a)) if e.as_f64() == a.as_f64() => {}
         (e, a) if e == a => {}
         (e, a) => out.push((path.to_string(), e.clone(), a.clone())),
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => true,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.is_empty(),
+        _ => false,
     }
 }
 

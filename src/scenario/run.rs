@@ -110,7 +110,10 @@ fn run(path: &Path, update: bool, outcome: &mut Outcome) -> Result<(), String> {
                         })
                         .unwrap_or_default(),
                 };
-                let label = format!("{}{who} at {}", event.kind(), event.at().to_rfc3339());
+                let at = event
+                    .at()
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+                let label = format!("{}{who} at {at}", event.kind());
                 (
                     label,
                     serde_json::to_value(&decision).map_err(|e| e.to_string())?,

@@ -34,6 +34,8 @@ pub struct Policy {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Tenant {
     pub name: Name,
+    /// How messages name the business (`{tenant}`).
+    pub display_name: Option<Spanned<String>>,
     pub zone: Option<Spanned<String>>,
     pub country: Option<Spanned<String>>,
     pub sms: Option<Spanned<bool>>,
@@ -240,8 +242,9 @@ pub struct Inbox {
     pub hours: Option<Name>,
     pub after_hours: Option<Message>,
     pub claim: Option<Spanned<ClaimMode>>,
-    /// The assignment time limit: how long a reply locks the conversation.
-    pub lock: Option<Spanned<Duration>>,
+    /// The assignment time limit: how long a reply locks the conversation;
+    /// `None` inside for `lock off`.
+    pub lock: Option<Spanned<Option<Duration>>>,
     pub autoresponder: Option<Message>,
     pub bot: Option<Spanned<String>>,
     pub copy_team: Option<Spanned<bool>>,

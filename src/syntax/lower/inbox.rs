@@ -103,7 +103,7 @@ impl Lowerer {
                 "alerts" => inbox.alerts = self.one_duration(setting),
                 "hook" => inbox.hooks.extend(self.hook_ref(setting)),
                 "claim" => inbox.claim = self.claim(setting),
-                "lock" => inbox.lock = self.one_duration(setting),
+                "lock" => inbox.lock = self.lock(setting),
                 "autoresponder" => inbox.autoresponder = self.message(setting),
                 "bot" => {
                     inbox.bot = self
@@ -160,6 +160,16 @@ impl Lowerer {
             }
         };
         Some(Spanned::new(kind, v.span()))
+    }
+
+    /// `lock 30m`, or `lock off` for no reply lock.
+    fn lock(&mut self, s: &Statement) -> Option<Spanned<Option<crate::syntax::ast::Duration>>> {
+        let v = self.one(s, "30m")?;
+        if v.text.value == "off" {
+            return Some(Spanned::new(None, v.span()));
+        }
+        self.duration(v)
+            .map(|d| Spanned::new(Some(d.value), d.span))
     }
 
     fn claim(&mut self, s: &Statement) -> Option<Spanned<ClaimMode>> {

@@ -6,6 +6,7 @@ use crate::syntax::diagnostic::{Code, Diagnostic};
 use crate::syntax::document::Statement;
 
 const SETTINGS: &[&str] = &[
+    "name",
     "zone",
     "country",
     "sms",
@@ -20,6 +21,7 @@ impl Lowerer {
         self.no_more_values(s, 1, "tenant acme { zone America/New_York; country US }");
         let mut tenant = Tenant {
             name,
+            display_name: None,
             zone: None,
             country: None,
             sms: None,
@@ -33,6 +35,11 @@ impl Lowerer {
         }
         for setting in self.settings(s, "a tenant", SETTINGS, &[]) {
             match setting.key() {
+                "name" => {
+                    tenant.display_name = self
+                        .one(setting, "\"Acme Inc.\"")
+                        .and_then(|v| self.string(v, "the business name in quotes"))
+                }
                 "zone" => tenant.zone = self.zone(setting),
                 "country" => tenant.country = self.country(setting),
                 "sms" => tenant.sms = self.boolean(setting),
