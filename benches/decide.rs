@@ -147,10 +147,12 @@ fn decide(c: &mut Criterion) {
             inbound(monday() + Duration::seconds(60), from, to)
         })
         .collect();
-        // Both make the same routing decision.
+    // Both make the same routing decision.
     let mut check = state.clone();
     for event in events.iter().take(200) {
-        let Event::Inbound(e) = event else { unreachable!() };
+        let Event::Inbound(e) = event else {
+            unreachable!()
+        };
         let routed = router.route(&e.from, &e.to, e.at).expect("routed");
         let decision = engine.step(&mut check, event);
         assert_eq!(Some(&routed.inbox), decision.inbox.as_ref());

@@ -150,7 +150,12 @@ fn check_step(
     // Outsiders never see, get offered, or answer a conversation.
     if let Some(inbox) = &d.inbox {
         let members = members(inbox);
-        for a in d.visible_to.iter().chain(&d.offered_to).chain(&d.copied_to) {
+        for a in d
+            .visible_to
+            .iter()
+            .chain(d.offered_to.iter())
+            .chain(&d.copied_to)
+        {
             if !members.contains(a.as_str()) {
                 return Err(format!(
                     "{a} is not a member of {inbox} but appears in {d:?}"
@@ -190,7 +195,7 @@ fn check_step(
     // max sessions in a queue.
     if let Some(inbox_id) = d.inbox.as_deref().and_then(|i| policy.inbox_id(i)) {
         if d.new_conversation && policy.inbox(inbox_id).kind == InboxKind::Queue {
-            for a in &d.offered_to {
+            for a in d.offered_to.iter() {
                 let agent = policy.agent_id(a).unwrap();
                 if let Some(max) = policy.max_sessions(agent, inbox_id) {
                     let load = before.load(&policy.inbox(inbox_id).name, a);

@@ -21,7 +21,12 @@ fn scenarios_pass_and_their_transcripts_hold() {
                 format!("step {} ({}):\n{}", f.step, f.label, diffs.join("\n"))
             })
             .collect();
-        assert!(failures.is_empty(), "{}:\n{}", path.display(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{}:\n{}",
+            path.display(),
+            failures.join("\n")
+        );
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         insta::with_settings!({ description => outcome.description.as_str(), omit_expression => true, snapshot_suffix => name }, {
             insta::assert_json_snapshot!("transcript", outcome.steps);

@@ -92,7 +92,7 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
         return;
     };
     let inbox = cx.policy.inbox(t.inbox);
-    let c = &state.conversations[&t.id];
+    let c = &state.known(&t.id);
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }
@@ -208,11 +208,7 @@ pub(crate) fn note(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Deci
         return;
     };
     // A claim removes the other members from the conversation, notes included.
-    if let Some(owner) = state.conversations[&t.id]
-        .owner
-        .as_ref()
-        .filter(|o| **o != t.name)
-    {
+    if let Some(owner) = state.known(&t.id).owner.as_ref().filter(|o| **o != t.name) {
         return deny(
             d,
             Denial::OwnedBy {
@@ -221,7 +217,7 @@ pub(crate) fn note(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Deci
         );
     }
     d.visible_to = visible_to(cx, state, &t.id, t.inbox);
-    if let Some(lock) = state.conversations[&t.id].lock_at(cx.at) {
+    if let Some(lock) = state.known(&t.id).lock_at(cx.at) {
         d.explanation.steps.push(Step::Lock {
             holder: lock.holder.clone(),
             until: lock.until,
@@ -230,7 +226,7 @@ pub(crate) fn note(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Deci
 }
 
 fn visible_to(cx: &Cx<'_>, state: &State, id: &str, inbox: InboxId) -> Agents {
-    match state.conversations.get(id).and_then(|c| c.owner.clone()) {
+    match state.conversation(id).and_then(|c| c.owner.clone()) {
         Some(owner) => vec![owner].into(),
         None => cx.member_names(cx.policy.inbox(inbox)),
     }
@@ -242,7 +238,7 @@ pub(crate) fn claim(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
         return;
     };
     let inbox = cx.policy.inbox(t.inbox);
-    let c = &state.conversations[&t.id];
+    let c = &state.known(&t.id);
     d.explanation.steps.push(Step::Claim { mode: c.claim });
     if !c.is_open() {
         return deny(d, Denial::Closed);
@@ -292,7 +288,7 @@ pub(crate) fn release(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut D
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
-    let c = &state.conversations[&t.id];
+    let c = &state.known(&t.id);
     match &c.owner {
         None => return deny(d, Denial::NotClaimed),
         Some(owner) if *owner != t.name => return deny(d, Denial::NotOwner),
@@ -310,7 +306,7 @@ pub(crate) fn accept(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut De
         return;
     };
     let inbox = cx.policy.inbox(t.inbox);
-    let c = &state.conversations[&t.id];
+    let c = &state.known(&t.id);
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }
@@ -377,7 +373,7 @@ pub(crate) fn decline(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut D
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
-    let c = &state.conversations[&t.id];
+    let c = &state.known(&t.id);
     if !c
         .alerts
         .as_ref()
@@ -387,7 +383,12 @@ pub(crate) fn decline(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut D
     }
     state.update(&t.id, |c| {
         if let Some(alerts) = &mut c.alerts {
-            alerts.agents.retain(|x| *x != t.name);
+            alerts.agents = alerts
+                .agents
+                .iter()
+                .filter(|x| **x != t.name)
+                .cloned()
+                .collect();
             alerts.hidden.retain(|x| *x != t.name);
             if alerts.agents.is_empty() {
                 c.alerts = None;
@@ -405,7 +406,7 @@ pub(crate) fn hide(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Deci
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
-    let c = &state.conversations[&t.id];
+    let c = &state.known(&t.id);
     if !c
         .alerts
         .as_ref()
@@ -432,7 +433,7 @@ pub(crate) fn close(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
-    let c = &state.conversations[&t.id];
+    let c = &state.known(&t.id);
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }

@@ -41,8 +41,8 @@ pub struct Decision {
     #[serde(skip_serializing_if = "is_empty")]
     pub visible_to: Agents,
     /// Agents alerted or invited by this event.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub offered_to: Vec<SmolStr>,
+    #[serde(skip_serializing_if = "is_empty")]
+    pub offered_to: Agents,
     /// Messages to send to the customer.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<Outbound>,
@@ -220,7 +220,7 @@ pub enum Change {
     },
     AlertsExpired {
         conversation: ConversationId,
-        agents: Vec<SmolStr>,
+        agents: Agents,
     },
     SessionStarted,
     SessionEnded {
@@ -365,7 +365,7 @@ impl Decision {
             new_conversation: false,
             customer: None,
             visible_to: Agents::from(Vec::new()),
-            offered_to: Vec::new(),
+            offered_to: Agents::from(Vec::new()),
             messages: Vec::new(),
             copied_to: Vec::new(),
             changes: Vec::new(),

@@ -95,7 +95,7 @@ pub(crate) fn session_type(inbox: &Inbox, inbound: bool) -> &'static str {
 /// claims it.
 fn shared(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox: &Inbox, d: &mut Decision) {
     let (id, new) = open_or_create(cx, state, e, inbox, None, d);
-    let conversation = &state.conversations[&id];
+    let conversation = &state.known(&id);
     d.explanation.steps.push(Step::Claim {
         mode: conversation.claim,
     });
@@ -126,15 +126,16 @@ fn queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mut
     let (id, new) = open_or_create(cx, state, e, inbox, None, d);
     if new {
         let offered = offer(cx, state, inbox_id, false, d);
+        let offered = shared_list(inbox, offered);
         alert(cx, state, &id, inbox, &offered);
         d.offered_to = offered;
     } else {
         unresponsive(cx, state, &id, inbox_id, d);
-        let conversation = &state.conversations[&id];
+        let conversation = &state.known(&id);
         d.offered_to = match (&conversation.owner, &conversation.alerts) {
-            (Some(owner), _) => vec![owner.clone()],
+            (Some(owner), _) => vec![owner.clone()].into(),
             (None, Some(alerts)) => alerts.agents.clone(),
-            (None, None) => Vec::new(),
+            (None, None) => Agents::from(Vec::new()),
         };
     }
     d.visible_to = visible(cx, state, &id, inbox);
@@ -193,11 +194,11 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
         touch(state, &id, e, cx.at);
         refresh_session(cx, state, &id, inbox);
         unresponsive(cx, state, &id, inbox_id, d);
-        let conversation = &state.conversations[&id];
+        let conversation = &state.known(&id);
         d.offered_to = match (&conversation.owner, &conversation.alerts) {
-            (Some(owner), _) => vec![owner.clone()],
+            (Some(owner), _) => vec![owner.clone()].into(),
             (None, Some(alerts)) => alerts.agents.clone(),
-            (None, None) => Vec::new(),
+            (None, None) => Agents::from(Vec::new()),
         };
         d.visible_to = visible(cx, state, &id, inbox);
         return;
@@ -263,6 +264,7 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
     };
     let (id, _) = open_or_create(cx, state, e, inbox, Some(session), d);
     d.changes.push(Change::SessionStarted);
+    let offered = shared_list(inbox, offered);
     alert(cx, state, &id, inbox, &offered);
     d.offered_to = offered;
     d.visible_to = visible(cx, state, &id, inbox);
@@ -283,9 +285,9 @@ fn direct(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox: &Inbox, d: &mut De
     let agent = cx.policy.agent(agent_id);
     let (id, new) = open_or_create(cx, state, e, inbox, None, d);
     if new {
-        alert(cx, state, &id, inbox, std::slice::from_ref(&agent.name));
+        alert(cx, state, &id, inbox, &inbox.member_names.clone());
     }
-    d.offered_to = vec![agent.name.clone()];
+    d.offered_to = inbox.member_names.clone();
     d.visible_to = vec![agent.name.clone()].into();
 
     let deflection = &agent.deflection;
@@ -406,7 +408,7 @@ fn refresh_session(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox) {
 
 /// Who sees the conversation: its owner once it has one, else every member.
 fn visible(cx: &Cx<'_>, state: &State, id: &str, inbox: &Inbox) -> Agents {
-    match state.conversations.get(id).and_then(|c| c.owner.clone()) {
+    match state.conversation(id).and_then(|c| c.owner.clone()) {
         Some(owner) => vec![owner].into(),
         None => cx.member_names(inbox),
     }
@@ -461,9 +463,19 @@ fn offer(
     offered
 }
 
+/// The offered agents, sharing the inbox's member list when they are all
+/// of its members (the usual case), so a conversation's alerts cost no copy.
+fn shared_list(inbox: &Inbox, offered: Vec<SmolStr>) -> Agents {
+    if offered.as_slice() == inbox.member_names.as_ref() {
+        inbox.member_names.clone()
+    } else {
+        offered.into()
+    }
+}
+
 /// Puts up alerts (or invites) for these agents, for the inbox's alert
 /// lifetime.
-fn alert(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox, agents: &[SmolStr]) {
+fn alert(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox, agents: &Agents) {
     if agents.is_empty() {
         return;
     }
@@ -471,7 +483,7 @@ fn alert(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox, agents: &[Smol
     state.update(id, |c| {
         c.alerts = Some(Alerts {
             until,
-            agents: agents.to_vec(),
+            agents: agents.clone(),
             hidden: Vec::new(),
         });
     });
@@ -481,7 +493,7 @@ fn alert(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox, agents: &[Smol
 /// messages unanswered loses the conversation back to the queue.
 fn unresponsive(cx: &Cx<'_>, state: &mut State, id: &str, inbox_id: InboxId, d: &mut Decision) {
     let threshold = cx.policy.tenant.unresponsive_threshold;
-    let Some(c) = state.conversations.get(id) else {
+    let Some(c) = state.conversation(id) else {
         return;
     };
     let (Some(owner), true) = (c.owner.clone(), c.unanswered >= threshold) else {
@@ -503,7 +515,7 @@ fn unresponsive(cx: &Cx<'_>, state: &mut State, id: &str, inbox_id: InboxId, d: 
         .into_iter()
         .filter(|a| *a != owner)
         .collect();
-    alert(cx, state, id, inbox, &offered);
+    alert(cx, state, id, inbox, &offered.into());
 }
 
 /// `Some(next opening)` if the schedule is closed now.
@@ -567,8 +579,7 @@ fn away_notice(
     d: &mut Decision,
 ) {
     let already = state
-        .conversations
-        .get(id)
+        .conversation(id)
         .and_then(|c| c.away_until)
         .is_some_and(|until| cx.at < until);
     if already {

@@ -1,10 +1,13 @@
 //! Conversation state: plain data the engine reads and returns.
 //!
-//! State serializes to JSON (sorted, so equal states print equal) and back
-//! unchanged. The indexes that make lookups fast (open conversation by
-//! number and customer, deadlines in time order) are derived: they are not
-//! serialized, and are rebuilt when a state is read.
+//! State serializes to JSON (maps sorted, conversations in the order they
+//! opened, so equal states print equal) and back unchanged. Conversations
+//! live in one vector; the indexes that make lookups fast (by id, open
+//! conversation by number and customer, deadlines in time order, agents'
+//! loads) hold positions in it. They are derived: not serialized, rebuilt
+//! when a state is read.
 
+use super::decision::Agents;
 use super::event::Customer;
 use crate::syntax::ast::{Channel, ClaimMode};
 use chrono::{DateTime, Utc};
@@ -17,7 +20,8 @@ pub type ConversationId = SmolStr;
 /// Everything the engine remembers for one tenant.
 #[derive(Clone, Debug, Default)]
 pub struct State {
-    pub(crate) conversations: HashMap<ConversationId, Conversation>,
+    /// Every conversation, open or archived, in the order they opened.
+    pub(crate) conversations: Vec<Conversation>,
     pub(crate) agents: HashMap<SmolStr, AgentState>,
     /// Customers who opted out of the tenant's messages.
     pub(crate) opted_out: HashSet<SmolStr>,
@@ -27,10 +31,12 @@ pub struct State {
     pub(crate) next_id: u64,
     /// The latest time the engine has seen.
     pub(crate) clock: Option<DateTime<Utc>>,
+    /// Derived: a conversation's position by its id.
+    pub(crate) ids: HashMap<ConversationId, u32>,
     /// Derived: the open conversation of a business number and customer.
-    pub(crate) open: HashMap<(SmolStr, SmolStr), ConversationId>,
+    pub(crate) open: HashMap<(SmolStr, SmolStr), u32>,
     /// Derived: each conversation's next deadline, in time order.
-    pub(crate) deadlines: BTreeSet<(DateTime<Utc>, ConversationId)>,
+    pub(crate) deadlines: BTreeSet<(DateTime<Utc>, u32)>,
     /// Derived: per inbox and agent, the open conversations the agent owns.
     pub(crate) loads: HashMap<(SmolStr, SmolStr), u32>,
     /// Derived: per agent, pending alerts and invites (hidden ones too).
@@ -42,7 +48,7 @@ pub struct State {
 struct Load {
     open: bool,
     owner: Option<SmolStr>,
-    offered: Vec<SmolStr>,
+    offered: Agents,
 }
 
 impl Load {
@@ -119,8 +125,9 @@ pub struct Session {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alerts {
     pub until: DateTime<Utc>,
-    /// Agents with a pending alert, in offer order.
-    pub agents: Vec<SmolStr>,
+    /// Agents with a pending alert, in offer order (shared with the
+    /// policy's member list when every member was alerted).
+    pub agents: Agents,
     /// Of those, the ones who hid it from their view (still pending).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hidden: Vec<SmolStr>,
@@ -195,12 +202,17 @@ impl State {
     }
 
     pub fn conversation(&self, id: &str) -> Option<&Conversation> {
-        self.conversations.get(id)
+        self.ids.get(id).map(|&at| &self.conversations[at as usize])
     }
 
-    /// Every conversation, open or archived, in no particular order.
+    /// A conversation the caller found in this state a moment ago.
+    pub(crate) fn known(&self, id: &str) -> &Conversation {
+        self.conversation(id).expect("a conversation of this state")
+    }
+
+    /// Every conversation, open or archived, in the order they opened.
     pub fn conversations(&self) -> impl Iterator<Item = &Conversation> {
-        self.conversations.values()
+        self.conversations.iter()
     }
 
     /// The open conversation between a business number and a customer.
@@ -217,7 +229,7 @@ impl State {
         let key = (number.clone(), customer.clone());
         self.open
             .get(&key)
-            .and_then(|id| self.conversations.get(id))
+            .map(|&at| &self.conversations[at as usize])
     }
 
     pub fn agent(&self, name: &str) -> Option<&AgentState> {
@@ -252,42 +264,23 @@ impl State {
         self.open.len()
     }
 
+    /// Open conversations in `inbox` that `agent` owns: the sessions that
+    /// count against their max.
+    pub fn load(&self, inbox: &str, agent: &str) -> u32 {
+        let key = (SmolStr::new(inbox), SmolStr::new(agent));
+        self.loads.get(&key).copied().unwrap_or(0)
+    }
+
+    /// The agent's pending alerts and invites, hidden ones included.
+    pub fn pending_alerts(&self, agent: &str) -> u32 {
+        self.pending.get(agent).copied().unwrap_or(0)
+    }
+
     /// Stores a new conversation and indexes it.
     pub(crate) fn put(&mut self, conversation: Conversation) {
-        Self::count(
-            &mut self.loads,
-            &mut self.pending,
-            &conversation.inbox,
-            &Load::of(&conversation),
-            1,
-        );
-        if let Some(old) = self.conversations.get(&conversation.id) {
-            Self::count(
-                &mut self.loads,
-                &mut self.pending,
-                &old.inbox,
-                &Load::of(old),
-                -1,
-            );
-            if let Some(at) = old.deadline() {
-                self.deadlines.remove(&(at, old.id.clone()));
-            }
-            if old.is_open() && !conversation.is_open() {
-                self.open
-                    .remove(&(old.number.clone(), old.customer.clone()));
-            }
-        }
-        if conversation.is_open() {
-            self.open.insert(
-                (conversation.number.clone(), conversation.customer.clone()),
-                conversation.id.clone(),
-            );
-        }
-        if let Some(at) = conversation.deadline() {
-            self.deadlines.insert((at, conversation.id.clone()));
-        }
-        self.conversations
-            .insert(conversation.id.clone(), conversation);
+        let at = self.conversations.len() as u32;
+        self.index(at, &conversation);
+        self.conversations.push(conversation);
     }
 
     /// Changes a stored conversation in place, keeping the indexes in step.
@@ -296,31 +289,35 @@ impl State {
         id: &str,
         f: impl FnOnce(&mut Conversation) -> R,
     ) -> Option<R> {
-        let conversation = self.conversations.get_mut(id)?;
+        let at = *self.ids.get(id)?;
+        Some(self.update_at(at, f))
+    }
+
+    pub(crate) fn update_at<R>(&mut self, at: u32, f: impl FnOnce(&mut Conversation) -> R) -> R {
+        let conversation = &mut self.conversations[at as usize];
         let (deadline, was_open) = (conversation.deadline(), conversation.is_open());
         let before = Load::of(conversation);
         let result = f(conversation);
         let after = Load::of(conversation);
+        let (next, open) = (conversation.deadline(), conversation.is_open());
         if before != after {
             let inbox = conversation.inbox.clone();
             Self::count(&mut self.loads, &mut self.pending, &inbox, &before, -1);
             Self::count(&mut self.loads, &mut self.pending, &inbox, &after, 1);
         }
-        let conversation = self.conversations.get_mut(id)?;
-        let (next, open) = (conversation.deadline(), conversation.is_open());
         if deadline != next {
-            if let Some(at) = deadline {
-                self.deadlines.remove(&(at, conversation.id.clone()));
+            if let Some(when) = deadline {
+                self.deadlines.remove(&(when, at));
             }
-            if let Some(at) = next {
-                self.deadlines.insert((at, conversation.id.clone()));
+            if let Some(when) = next {
+                self.deadlines.insert((when, at));
             }
         }
         if was_open && !open {
-            self.open
-                .remove(&(conversation.number.clone(), conversation.customer.clone()));
+            let c = &self.conversations[at as usize];
+            self.open.remove(&(c.number.clone(), c.customer.clone()));
         }
-        Some(result)
+        result
     }
 
     pub(crate) fn new_id(&mut self) -> ConversationId {
@@ -341,16 +338,21 @@ impl State {
             .expect("inserted above")
     }
 
-    /// Open conversations in `inbox` that `agent` owns: the sessions that
-    /// count against their max.
-    pub fn load(&self, inbox: &str, agent: &str) -> u32 {
-        let key = (SmolStr::new(inbox), SmolStr::new(agent));
-        self.loads.get(&key).copied().unwrap_or(0)
-    }
-
-    /// The agent's pending alerts and invites, hidden ones included.
-    pub fn pending_alerts(&self, agent: &str) -> u32 {
-        self.pending.get(agent).copied().unwrap_or(0)
+    fn index(&mut self, at: u32, c: &Conversation) {
+        self.ids.insert(c.id.clone(), at);
+        if c.is_open() {
+            self.open.insert((c.number.clone(), c.customer.clone()), at);
+        }
+        if let Some(when) = c.deadline() {
+            self.deadlines.insert((when, at));
+        }
+        Self::count(
+            &mut self.loads,
+            &mut self.pending,
+            &c.inbox,
+            &Load::of(c),
+            1,
+        );
     }
 
     fn count(
@@ -363,40 +365,42 @@ impl State {
         if !load.open {
             return;
         }
-        let mut bump = |map_key: (SmolStr, SmolStr)| {
-            let n = loads.entry(map_key).or_insert(0);
-            *n = (i64::from(*n) + delta).max(0) as u32;
-        };
         if let Some(owner) = &load.owner {
-            bump((inbox.clone(), owner.clone()));
+            let n = loads.entry((inbox.clone(), owner.clone())).or_insert(0);
+            *n = (i64::from(*n) + delta).max(0) as u32;
         }
-        for agent in &load.offered {
+        for agent in load.offered.iter() {
             let n = pending.entry(agent.clone()).or_insert(0);
             *n = (i64::from(*n) + delta).max(0) as u32;
         }
     }
 
-    fn rebuild_indexes(&mut self) {
+    /// Rebuilds the indexes of a state that was read; refuses one that
+    /// contradicts itself.
+    fn rebuild_indexes(&mut self) -> Result<(), String> {
+        let conversations = std::mem::take(&mut self.conversations);
+        self.ids.clear();
         self.open.clear();
         self.deadlines.clear();
         self.loads.clear();
         self.pending.clear();
-        for c in self.conversations.values() {
-            Self::count(
-                &mut self.loads,
-                &mut self.pending,
-                &c.inbox,
-                &Load::of(c),
-                1,
-            );
-            if c.is_open() {
-                self.open
-                    .insert((c.number.clone(), c.customer.clone()), c.id.clone());
+        for c in conversations {
+            if self.ids.contains_key(&c.id) {
+                return Err(format!("conversation {} appears twice", c.id));
             }
-            if let Some(at) = c.deadline() {
-                self.deadlines.insert((at, c.id.clone()));
+            if c.is_open()
+                && self
+                    .open
+                    .contains_key(&(c.number.clone(), c.customer.clone()))
+            {
+                return Err(format!(
+                    "two open conversations between {} and {}",
+                    c.number, c.customer
+                ));
             }
+            self.put(c);
         }
+        Ok(())
     }
 }
 
@@ -421,7 +425,7 @@ struct StateData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     clock: Option<DateTime<Utc>>,
     #[serde(default)]
-    conversations: BTreeMap<ConversationId, Conversation>,
+    conversations: Vec<Conversation>,
     #[serde(default)]
     agents: BTreeMap<SmolStr, AgentState>,
     #[serde(default)]
@@ -433,7 +437,6 @@ struct StateData {
 impl Serialize for State {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let conversations: BTreeMap<_, _> = self.conversations.iter().collect();
         let agents: BTreeMap<_, _> = self.agents.iter().collect();
         let opted_out: BTreeSet<_> = self.opted_out.iter().collect();
         let mut s = serializer.serialize_struct("State", 6)?;
@@ -441,7 +444,7 @@ impl Serialize for State {
         if let Some(clock) = &self.clock {
             s.serialize_field("clock", clock)?;
         }
-        s.serialize_field("conversations", &conversations)?;
+        s.serialize_field("conversations", &self.conversations)?;
         s.serialize_field("agents", &agents)?;
         s.serialize_field("opted_out", &opted_out)?;
         let counters: BTreeMap<_, _> = self.counters.iter().collect();
@@ -454,7 +457,7 @@ impl<'de> Deserialize<'de> for State {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let data = StateData::deserialize(deserializer)?;
         let mut state = State {
-            conversations: data.conversations.into_iter().collect(),
+            conversations: data.conversations,
             agents: data.agents.into_iter().collect(),
             opted_out: data.opted_out.into_iter().collect(),
             counters: data.counters.into_iter().collect(),
@@ -462,7 +465,7 @@ impl<'de> Deserialize<'de> for State {
             clock: data.clock,
             ..State::default()
         };
-        state.rebuild_indexes();
+        state.rebuild_indexes().map_err(serde::de::Error::custom)?;
         Ok(state)
     }
 }

@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
 
 pub(crate) fn advance(policy: &Policy, state: &mut State, now: DateTime<Utc>, d: &mut Decision) {
-    while let Some((at, id)) = state.deadlines.first().cloned() {
+    while let Some(&(at, position)) = state.deadlines.first() {
         if at > now {
             break;
         }
-        let mut missed: Vec<SmolStr> = Vec::new();
+        let mut missed: Option<super::decision::Agents> = None;
         let mut ended: Option<(SmolStr, Option<u64>)> = None;
-        let found = state.update(&id, |c| {
+        state.update_at(position, |c| {
             if c.lock.as_ref().is_some_and(|l| l.until <= now) {
                 if let Some(lock) = c.lock.take() {
                     d.changes.push(Change::LockExpired {
@@ -26,7 +26,7 @@ pub(crate) fn advance(policy: &Policy, state: &mut State, now: DateTime<Utc>, d:
             }
             if c.alerts.as_ref().is_some_and(|a| a.until <= now) {
                 if let Some(alerts) = c.alerts.take() {
-                    missed.clone_from(&alerts.agents);
+                    missed = Some(alerts.agents.clone());
                     d.changes.push(Change::AlertsExpired {
                         conversation: c.id.clone(),
                         agents: alerts.agents,
@@ -55,18 +55,13 @@ pub(crate) fn advance(policy: &Policy, state: &mut State, now: DateTime<Utc>, d:
                 }
             }
         });
-        if found.is_none() {
-            // An index entry without its conversation: drop it.
-            state.deadlines.remove(&(at, id));
-            continue;
-        }
         if let Some((inbox, Some(secs))) = ended {
             let counters = state.counters_mut(&inbox);
             counters.sessions_handled += 1;
             counters.handle_secs += secs;
         }
-        for agent in missed {
-            missed_chat(policy, state, &agent, d);
+        for agent in missed.iter().flat_map(|m| m.iter()) {
+            missed_chat(policy, state, agent, d);
         }
     }
 }
