@@ -14,6 +14,12 @@ use smol_str::SmolStr;
 /// A list of agents, shared with the policy where it is an inbox's members.
 pub type Agents = std::sync::Arc<[SmolStr]>;
 
+/// The empty list, shared: making one costs no allocation.
+pub fn no_agents() -> Agents {
+    static EMPTY: std::sync::OnceLock<Agents> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Agents::from(Vec::new())).clone()
+}
+
 fn is_empty(agents: &Agents) -> bool {
     agents.is_empty()
 }
@@ -364,8 +370,8 @@ impl Decision {
             inbox: None,
             new_conversation: false,
             customer: None,
-            visible_to: Agents::from(Vec::new()),
-            offered_to: Agents::from(Vec::new()),
+            visible_to: no_agents(),
+            offered_to: no_agents(),
             messages: Vec::new(),
             copied_to: Vec::new(),
             changes: Vec::new(),

@@ -2,8 +2,8 @@
 
 use super::compliance;
 use super::decision::{
-    Agents, Change, CustomerCard, Decision, Denial, NotOffered, NotOfferedReason, Outcome, Step,
-    Why,
+    no_agents, Agents, Change, CustomerCard, Decision, Denial, NotOffered, NotOfferedReason,
+    Outcome, Step, Why,
 };
 use super::event::Inbound;
 use super::state::{Alerts, Conversation, ConversationId, Session, State};
@@ -73,8 +73,8 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut State, e: &Inbound, d: &mut Decis
     {
         d.customer = Some(CustomerCard {
             number: c.customer.clone(),
-            name: c.customer_info.name.clone(),
-            status: c.customer_info.status,
+            name: c.customer_info.as_ref().and_then(|i| i.name.clone()),
+            status: c.customer_info.as_ref().and_then(|i| i.status),
         });
     }
 }
@@ -135,7 +135,7 @@ fn queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mut
         d.offered_to = match (&conversation.owner, &conversation.alerts) {
             (Some(owner), _) => vec![owner.clone()].into(),
             (None, Some(alerts)) => alerts.agents.clone(),
-            (None, None) => Agents::from(Vec::new()),
+            (None, None) => no_agents(),
         };
     }
     d.visible_to = visible(cx, state, &id, inbox);
@@ -198,7 +198,7 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
         d.offered_to = match (&conversation.owner, &conversation.alerts) {
             (Some(owner), _) => vec![owner.clone()].into(),
             (None, Some(alerts)) => alerts.agents.clone(),
-            (None, None) => Agents::from(Vec::new()),
+            (None, None) => no_agents(),
         };
         d.visible_to = visible(cx, state, &id, inbox);
         return;
@@ -344,14 +344,14 @@ fn open_or_create(
         number: e.to.clone(),
         customer: e.from.clone(),
         channel: e.channel,
-        customer_info: e.customer.clone(),
+        customer_info: (!e.customer.is_empty()).then(|| Box::new(e.customer.clone())),
         opened_at: cx.at,
         last_inbound_at: cx.at,
         closed_at: None,
         claim: inbox.claim,
         owner: None,
         lock: None,
-        session,
+        session: session.map(Box::new),
         alerts: None,
         away_until: None,
         inbound: 1,
@@ -376,7 +376,11 @@ fn touch(state: &mut State, id: &str, e: &Inbound, at: DateTime<Utc>) {
             c.unanswered += 1;
         }
         // What this message says of the customer adds to what was known.
-        let (known, new) = (&mut c.customer_info, &e.customer);
+        let new = &e.customer;
+        if new.is_empty() {
+            return c.inbox.clone();
+        }
+        let known = c.customer_info.get_or_insert_with(Default::default);
         if new.name.is_some() {
             known.name.clone_from(&new.name);
         }
@@ -481,11 +485,11 @@ fn alert(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox, agents: &Agent
     }
     let until = cx.at + Duration::seconds(inbox.alert_secs as i64);
     state.update(id, |c| {
-        c.alerts = Some(Alerts {
+        c.alerts = Some(Box::new(Alerts {
             until,
             agents: agents.clone(),
             hidden: Vec::new(),
-        });
+        }));
     });
 }
 

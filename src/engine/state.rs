@@ -48,7 +48,7 @@ pub struct State {
 struct Load {
     open: bool,
     owner: Option<SmolStr>,
-    offered: Agents,
+    offered: Option<Agents>,
 }
 
 impl Load {
@@ -56,11 +56,7 @@ impl Load {
         Load {
             open: c.is_open(),
             owner: c.owner.clone(),
-            offered: c
-                .alerts
-                .as_ref()
-                .map(|a| a.agents.clone())
-                .unwrap_or_default(),
+            offered: c.alerts.as_ref().map(|a| a.agents.clone()),
         }
     }
 }
@@ -74,8 +70,10 @@ pub struct Conversation {
     pub number: SmolStr,
     pub customer: SmolStr,
     pub channel: Channel,
-    #[serde(default, skip_serializing_if = "Customer::is_empty")]
-    pub customer_info: Customer,
+    /// What is known of the customer (boxed: most conversations know
+    /// nothing, and a small conversation keeps memory low).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_info: Option<Box<Customer>>,
     pub opened_at: DateTime<Utc>,
     pub last_inbound_at: DateTime<Utc>,
     /// Set when the conversation is closed and archived.
@@ -89,9 +87,9 @@ pub struct Conversation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock: Option<Lock>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session: Option<Session>,
+    pub session: Option<Box<Session>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alerts: Option<Alerts>,
+    pub alerts: Option<Box<Alerts>>,
     /// An after-hours or deflection notice went out; none again before this
     /// (the next opening).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -369,7 +367,7 @@ impl State {
             let n = loads.entry((inbox.clone(), owner.clone())).or_insert(0);
             *n = (i64::from(*n) + delta).max(0) as u32;
         }
-        for agent in load.offered.iter() {
+        for agent in load.offered.iter().flat_map(|a| a.iter()) {
             let n = pending.entry(agent.clone()).or_insert(0);
             *n = (i64::from(*n) + delta).max(0) as u32;
         }

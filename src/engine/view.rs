@@ -60,7 +60,7 @@ impl Engine {
                     conversation: c.id.clone(),
                     inbox: c.inbox.clone(),
                     customer: c.customer.clone(),
-                    customer_name: c.customer_info.name.clone(),
+                    customer_name: c.customer_info.as_ref().and_then(|i| i.name.clone()),
                     last_inbound_at: c.last_inbound_at,
                     owner: c.owner.clone(),
                     locked_by: lock.map(|l| l.holder.clone()),
