@@ -68,6 +68,10 @@ fn target(cx: &Cx<'_>, state: &State, a: &AgentAction, d: &mut Decision) -> Opti
         });
         return None;
     }
+    d.explanation.steps.push(Step::Member {
+        agent: cx.agent_name(agent),
+        inbox: conversation.inbox.clone(),
+    });
     Some(Target {
         agent,
         name: cx.agent_name(agent),

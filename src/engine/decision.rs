@@ -331,6 +331,11 @@ pub enum Step {
     },
     /// The conversation continues an open one.
     Existing,
+    /// The acting agent is a member of the conversation's inbox.
+    Member {
+        agent: SmolStr,
+        inbox: SmolStr,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -516,6 +521,7 @@ impl Step {
             Step::Lock { holder, until } => format!("locked by {holder} until {}", time(until)),
             Step::Owner { owner } => format!("owned by {owner}"),
             Step::Existing => "continues the open conversation".into(),
+            Step::Member { agent, inbox } => format!("{agent} is a member of inbox {inbox}"),
         }
     }
 }
