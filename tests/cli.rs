@@ -177,3 +177,97 @@ fn check_refuses_hostile_files_with_a_code() {
     assert!(text.contains("error[E0006]"), "{text}");
     assert!(text.contains("error[E0005]"), "{text}");
 }
+
+#[test]
+fn simulate_prints_one_decision_per_event() {
+    let out = switchboard(
+        &[
+            "simulate",
+            "policies/team-sms/team-sms.policy",
+            "policies/team-sms/example.events.jsonl",
+            "--explain",
+        ],
+        &root(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[0]["outcome"], "routed");
+    assert_eq!(lines[2]["denial"]["code"], "locked");
+    assert!(lines[2]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r.as_str().unwrap().contains("locked by ana")));
+}
+
+#[test]
+fn simulate_reports_bad_lines_and_goes_on() {
+    let dir = scratch("simulate-bad");
+    let events = "{\"type\":\"tick\",\"at\":\"2026-03-02T17:00:00Z\"}\nnot json\n{\"type\":\"tick\",\"at\":\"2026-03-02T18:00:00Z\"}\n";
+    std::fs::write(dir.join("events.jsonl"), events).unwrap();
+    let policy = root().join("policies/team-sms/team-sms.policy");
+    let out = switchboard(
+        &["simulate", policy.to_str().unwrap(), "events.jsonl"],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let printed = stdout(&out);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 3, "one output line per input line");
+    assert!(lines[1].contains("\"error\""));
+    assert!(stderr(&out).contains("events.jsonl:2"));
+}
+
+#[test]
+fn test_reports_failures_as_diffs_and_update_fixes_them() {
+    let dir = scratch("scenario");
+    std::fs::copy(
+        root().join("policies/team-sms/team-sms.policy"),
+        dir.join("team-sms.policy"),
+    )
+    .unwrap();
+    let scenario = "description: a wrong expectation\nsteps:\n  - type: inbound\n    at: 2026-03-02T17:00:00Z\n    from: \"+14155551234\"\n    to: \"+14155550100\"\n    body: Hi\n    expect:\n      outcome: denied\n      visible_to: [ana]\n";
+    std::fs::write(dir.join("wrong.scenario.yaml"), scenario).unwrap();
+
+    let out = switchboard(&["test", "."], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("FAIL"), "{text}");
+    assert!(text.contains("expected: \"denied\""), "{text}");
+    assert!(text.contains("actual:   \"routed\""), "{text}");
+    assert!(
+        text.lines().last().unwrap() == "0 passed, 1 failed",
+        "{text}"
+    );
+
+    let update = switchboard(&["test", "--update", "."], &dir);
+    assert_eq!(update.status.code(), Some(0), "{}", stdout(&update));
+    let rewritten = std::fs::read_to_string(dir.join("wrong.scenario.yaml")).unwrap();
+    assert!(rewritten.contains("outcome: routed"), "{rewritten}");
+    let again = switchboard(&["test", "."], &dir);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(stdout(&again).ends_with("1 passed, 0 failed\n"));
+}
+
+#[test]
+fn test_tells_errors_from_failures() {
+    let dir = scratch("scenario-error");
+    std::fs::copy(
+        root().join("policies/team-sms/team-sms.policy"),
+        dir.join("team-sms.policy"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("broken.scenario.yaml"),
+        "description: x\nsteps:\n  - type: teleport\n",
+    )
+    .unwrap();
+    let out = switchboard(&["test", "."], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("ERROR"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("step 1"), "{}", stdout(&out));
+}
