@@ -3,9 +3,9 @@
 
 use super::names::Symbols;
 use crate::policy::{
-    defaults, Agent, AgentId, Compliance, Deflection, DeflectionRule, HookScript, Inbox, InboxId,
-    Keywords, Level, Number, Policy, Schedule, ScheduleId, StatusId, Team, TeamId, Tenant, Text,
-    OFFLINE, ON_CALL,
+    defaults, Agent, AgentId, Compliance, Deflection, DeflectionRule, Inbox, InboxId, Keywords,
+    Level, Number, Policy, Schedule, ScheduleId, StatusId, Team, TeamId, Tenant, Text, OFFLINE,
+    ON_CALL,
 };
 use crate::syntax::ast::{self, ClaimMode, HoursRule, InboxKind, Message};
 use chrono_tz::Tz;
@@ -15,7 +15,7 @@ pub(super) fn build(
     ast: &ast::Policy,
     symbols: &Symbols<'_>,
     compliance: Compliance,
-    hooks: Option<HookScript>,
+    hooks: Option<std::sync::Arc<crate::hooks::Hooks>>,
 ) -> Policy {
     let b = Builder { ast, symbols };
     let tenant = b.tenant();

@@ -1,15 +1,22 @@
 //! Hook references: the script exists beside the policy, compiles in the
-//! sandbox, and defines each function an inbox names, with one parameter.
+//! sandbox, and defines each function an inbox names, with one parameter;
+//! every table it may read exists and parses.
 
 use super::Checker;
-use crate::hooks;
+use crate::hooks::{self, Hooks, Limits, Tables};
+use crate::syntax::ast;
 use crate::syntax::diagnostic::{Code, Diagnostic};
-use std::path::{Component, Path};
+use crate::syntax::Span;
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 impl Checker<'_> {
     pub(super) fn hooks(&mut self) {
         let ast = self.ast;
         let refs: Vec<_> = ast.inboxes.iter().flat_map(|i| &i.hooks).collect();
+        let tables = self.tables();
         let Some(script) = &ast.hooks else {
             for hook in refs {
                 self.push(
@@ -26,7 +33,7 @@ impl Checker<'_> {
             }
             return;
         };
-        let Some(functions) = self.read_script(&script.path.value, script.path.span) else {
+        let Some(functions) = self.read_script(script, tables) else {
             return;
         };
         for hook in refs {
@@ -69,12 +76,8 @@ impl Checker<'_> {
         }
     }
 
-    /// Reads and compiles the script; its functions, or `None` after an error.
-    fn read_script(
-        &mut self,
-        path: &str,
-        span: crate::syntax::Span,
-    ) -> Option<Vec<(String, usize)>> {
+    /// A path beside the policy, or `None` after reporting why not.
+    fn beside_policy(&mut self, path: &str, span: Span, what: &str, code: Code) -> Option<PathBuf> {
         let relative = Path::new(path);
         let escapes = relative.is_absolute()
             || relative.components().any(|c| {
@@ -86,26 +89,75 @@ impl Checker<'_> {
         if escapes {
             self.push(
                 Diagnostic::new(
-                    Code::HookFileMissing,
+                    code,
                     span,
-                    format!("hook script `{path}` is outside the policy's folder"),
+                    format!("{what} `{path}` is outside the policy's folder"),
                 )
-                .hint("hook scripts live beside the policy: use a relative path without `..`"),
+                .hint(format!(
+                    "{what}s live beside the policy: use a relative path without `..`"
+                )),
             );
             return None;
         }
         let Some(base) = &self.options.base_dir else {
             self.push(
                 Diagnostic::new(
-                    Code::HookFileMissing,
+                    code,
                     span,
-                    format!("hook script `{path}` cannot be read: the policy has no folder"),
+                    format!("{what} `{path}` cannot be read: the policy has no folder"),
                 )
-                .hint("check the policy from its file so hook scripts can be found beside it"),
+                .hint("check the policy from its file so what it names can be found beside it"),
             );
             return None;
         };
-        let full = base.join(relative);
+        Some(base.join(relative))
+    }
+
+    /// Reads every `table`, reporting the ones that cannot be read.
+    fn tables(&mut self) -> Tables {
+        let mut tables = Tables::default();
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for table in &self.ast.tables {
+            if let Some(first) = seen.get(table.name.value.as_str()) {
+                self.push(
+                    Diagnostic::new(
+                        Code::DuplicateName,
+                        table.name.span,
+                        format!("table `{}` is declared twice", table.name.value),
+                    )
+                    .related(*first, "first declared")
+                    .hint("give each table its own name"),
+                );
+                continue;
+            }
+            seen.insert(&table.name.value, table.name.span);
+            let Some(full) = self.beside_policy(
+                &table.path.value,
+                table.path.span,
+                "table",
+                Code::TableInvalid,
+            ) else {
+                continue;
+            };
+            match hooks::load_table(&full) {
+                Ok(t) => tables.insert(table.name.value.clone(), t),
+                Err(why) => self.push(
+                    Diagnostic::new(Code::TableInvalid, table.path.span, format!("table `{}`: {why}", table.path.value))
+                        .hint("a table is a CSV file with a header row (keyed by its first column) or a JSON object"),
+                ),
+            }
+        }
+        tables
+    }
+
+    /// Reads and compiles the script; its functions, or `None` after an error.
+    fn read_script(
+        &mut self,
+        script: &ast::HookScript,
+        tables: Tables,
+    ) -> Option<Vec<(String, usize)>> {
+        let (path, span) = (&script.path.value, script.path.span);
+        let full = self.beside_policy(path, span, "hook script", Code::HookFileMissing)?;
         let source = match std::fs::read_to_string(&full) {
             Ok(source) => source,
             Err(error) => {
@@ -126,10 +178,11 @@ impl Checker<'_> {
                 return None;
             }
         };
-        match hooks::sandbox().compile(&source) {
-            Ok(ast) => {
-                self.hook_script = Some(crate::policy::HookScript { path: full, source });
-                Some(hooks::functions(&ast))
+        match Hooks::compile(&source, limits(&script.limits), Arc::new(tables)) {
+            Ok(compiled) => {
+                let functions = compiled.functions();
+                self.compiled_hooks = Some(Arc::new(compiled));
+                Some(functions)
             }
             Err(error) => {
                 let at = error.position();
@@ -152,5 +205,19 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+}
+
+/// The policy's limits over the defaults.
+fn limits(l: &ast::HookLimits) -> Limits {
+    let d = Limits::default();
+    let get = |v: &Option<crate::syntax::Spanned<u64>>| v.as_ref().map(|v| v.value);
+    Limits {
+        timeout: get(&l.timeout_ms).map_or(d.timeout, Duration::from_millis),
+        max_operations: get(&l.max_operations).unwrap_or(d.max_operations),
+        max_call_depth: get(&l.max_call_depth).map_or(d.max_call_depth, |n| n as usize),
+        max_string_size: get(&l.max_string_size).map_or(d.max_string_size, |n| n as usize),
+        max_array_size: get(&l.max_array_size).map_or(d.max_array_size, |n| n as usize),
+        max_map_size: get(&l.max_map_size).map_or(d.max_map_size, |n| n as usize),
     }
 }

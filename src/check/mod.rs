@@ -37,7 +37,7 @@ pub fn check(policy: &ast::Policy, options: &CheckOptions) -> (Option<Policy>, D
         options,
         diagnostics: Diagnostics::default(),
         symbols: Symbols::default(),
-        hook_script: None,
+        compiled_hooks: None,
     };
     cx.tenant();
     cx.symbols = names::collect(&mut cx);
@@ -54,7 +54,7 @@ pub fn check(policy: &ast::Policy, options: &CheckOptions) -> (Option<Policy>, D
     if diagnostics.has_errors() {
         return (None, diagnostics);
     }
-    let mut compiled = build::build(policy, &cx.symbols, compliance, cx.hook_script);
+    let mut compiled = build::build(policy, &cx.symbols, compliance, cx.compiled_hooks);
     compiled.warnings = diagnostics.clone();
     (Some(compiled), diagnostics)
 }
@@ -65,7 +65,7 @@ pub(crate) struct Checker<'a> {
     pub(crate) diagnostics: Diagnostics,
     pub(crate) symbols: Symbols<'a>,
     /// The hook script, once read and compiled.
-    pub(crate) hook_script: Option<crate::policy::HookScript>,
+    pub(crate) compiled_hooks: Option<std::sync::Arc<crate::hooks::Hooks>>,
 }
 
 impl Checker<'_> {

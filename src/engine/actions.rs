@@ -61,6 +61,20 @@ fn target(cx: &Cx<'_>, state: &State, a: &AgentAction, d: &mut Decision) -> Opti
         });
         return None;
     };
+    let assigned_elsewhere = conversation
+        .assigned
+        .as_ref()
+        .is_some_and(|a| !a.iter().any(|n| *n == cx.policy.agent(agent).name));
+    if assigned_elsewhere && conversation.owner.is_none() {
+        d.outcome = Outcome::Denied;
+        d.denial = Some(Denial::NotAssigned {
+            assigned: conversation
+                .assigned
+                .clone()
+                .unwrap_or_else(super::decision::no_agents),
+        });
+        return None;
+    }
     if !cx.is_member(cx.policy.inbox(inbox), agent) {
         d.outcome = Outcome::Denied;
         d.denial = Some(Denial::NotAMember {

@@ -60,6 +60,11 @@ pub struct Decision {
     /// The reporting label of the message, e.g. "Messaging Inbound (SMS Direct)".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_type: Option<&'static str>,
+    /// Tags and priority a routing hook gave the conversation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<SmolStr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
     /// When the engine next needs a tick.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_tick: Option<DateTime<Utc>>,
@@ -102,6 +107,10 @@ pub enum Denial {
     MustClaim,
     /// A queue conversation must be accepted before a reply.
     MustAccept,
+    /// A hook gave the conversation to other agents.
+    NotAssigned {
+        assigned: Agents,
+    },
     /// The inbox says conversations cannot be claimed.
     ClaimNotAllowed,
     /// The agent is not a member of the conversation's inbox.
@@ -251,6 +260,11 @@ pub enum Change {
         missed: u32,
         reason: SmolStr,
     },
+    /// An escalation hook gave an unanswered conversation to these agents.
+    Escalated {
+        conversation: ConversationId,
+        agents: Agents,
+    },
     /// An owner left the customer unanswered too often; the conversation
     /// went back to the inbox.
     Unresponsive {
@@ -336,6 +350,14 @@ pub enum Step {
         agent: SmolStr,
         inbox: SmolStr,
     },
+    /// A hook ran: what it decided, or why it fell back.
+    Hook {
+        point: &'static str,
+        function: SmolStr,
+        result: SmolStr,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -381,6 +403,8 @@ impl Decision {
             copied_to: Vec::new(),
             changes: Vec::new(),
             session_type: None,
+            tags: Vec::new(),
+            priority: None,
             next_tick: None,
             explanation: Explanation::default(),
         }
@@ -429,6 +453,12 @@ impl Denial {
                 "denied: this inbox's conversations cannot be claimed".into()
             }
             Denial::NotAMember { inbox } => format!("denied: not a member of inbox {inbox}"),
+            Denial::NotAssigned { assigned } => {
+                format!(
+                    "denied: a hook gave the conversation to {}",
+                    assigned.join(", ")
+                )
+            }
             Denial::NotAccepting { status } => {
                 format!("denied: agents cannot accept new conversations while {status}")
             }
@@ -522,6 +552,15 @@ impl Step {
             Step::Owner { owner } => format!("owned by {owner}"),
             Step::Existing => "continues the open conversation".into(),
             Step::Member { agent, inbox } => format!("{agent} is a member of inbox {inbox}"),
+            Step::Hook {
+                point,
+                function,
+                result,
+                error,
+            } => match error {
+                Some(error) => format!("{point} hook {function} {error}; {result}"),
+                None => format!("{point} hook {function} {result}"),
+            },
         }
     }
 }

@@ -6,6 +6,7 @@ use super::decision::{
     Outcome, Step, Why,
 };
 use super::event::Inbound;
+use super::refine;
 use super::state::{Alerts, Conversation, ConversationId, Session, State};
 use super::text::{send, Envelope, Fill};
 use super::Cx;
@@ -59,7 +60,7 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut State, e: &Inbound, d: &mut Decis
     });
     d.session_type = Some(session_type(inbox, true));
     match inbox.kind {
-        InboxKind::Shared => shared(cx, state, e, inbox, d),
+        InboxKind::Shared => shared(cx, state, e, inbox_id, d),
         InboxKind::Queue if inbox.keywords.is_some() => keyword_queue(cx, state, e, inbox_id, d),
         InboxKind::Queue => queue(cx, state, e, inbox_id, d),
         InboxKind::Direct => direct(cx, state, e, inbox, d),
@@ -71,6 +72,8 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut State, e: &Inbound, d: &mut Decis
         .as_ref()
         .and_then(|id| state.conversation(id))
     {
+        d.tags.clone_from(&c.tags);
+        d.priority = c.priority;
         d.customer = Some(CustomerCard {
             number: c.customer.clone(),
             name: c.customer_info.as_ref().and_then(|i| i.name.clone()),
@@ -93,8 +96,13 @@ pub(crate) fn session_type(inbox: &Inbox, inbound: bool) -> &'static str {
 
 /// Team SMS and team inboxes: every member sees the conversation until one
 /// claims it.
-fn shared(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox: &Inbox, d: &mut Decision) {
+fn shared(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mut Decision) {
+    let inbox = cx.policy.inbox(inbox_id);
     let (id, new) = open_or_create(cx, state, e, inbox, None, d);
+    if new {
+        refine::claim(cx, state, e, inbox, &id, d);
+        refine::route(cx, state, e, inbox_id, &id, d);
+    }
     let conversation = &state.known(&id);
     d.explanation.steps.push(Step::Claim {
         mode: conversation.claim,
@@ -105,17 +113,14 @@ fn shared(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox: &Inbox, d: &mut De
             until: lock.until,
         });
     }
-    d.visible_to = match &conversation.owner {
-        Some(owner) => {
-            d.explanation.steps.push(Step::Owner {
-                owner: owner.clone(),
-            });
-            vec![owner.clone()].into()
-        }
-        None => cx.member_names(inbox),
-    };
+    if let Some(owner) = &conversation.owner {
+        d.explanation.steps.push(Step::Owner {
+            owner: owner.clone(),
+        });
+    }
+    d.visible_to = visible(cx, state, &id, inbox);
     if !after_hours(cx, state, e, inbox, &id, d) && new {
-        autoresponder(cx, state, e, inbox, d);
+        autoresponder(cx, state, e, inbox, &id, d);
     }
 }
 
@@ -125,8 +130,10 @@ fn queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mut
     let inbox = cx.policy.inbox(inbox_id);
     let (id, new) = open_or_create(cx, state, e, inbox, None, d);
     if new {
-        let offered = offer(cx, state, inbox_id, false, d);
-        let offered = shared_list(inbox, offered);
+        let offered = match refine::route(cx, state, e, inbox_id, &id, d) {
+            Some(assigned) => assigned,
+            None => shared_list(inbox, offer(cx, state, inbox_id, false, d)),
+        };
         alert(cx, state, &id, inbox, &offered);
         d.offered_to = offered;
     } else {
@@ -140,7 +147,7 @@ fn queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mut
     }
     d.visible_to = visible(cx, state, &id, inbox);
     if !after_hours(cx, state, e, inbox, &id, d) && new {
-        autoresponder(cx, state, e, inbox, d);
+        autoresponder(cx, state, e, inbox, &id, d);
     }
 }
 
@@ -353,6 +360,10 @@ fn open_or_create(
         lock: None,
         session: session.map(Box::new),
         alerts: None,
+        assigned: None,
+        tags: Vec::new(),
+        priority: None,
+        escalation: None,
         away_until: None,
         inbound: 1,
         outbound: 0,
@@ -410,10 +421,15 @@ fn refresh_session(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox) {
     }
 }
 
-/// Who sees the conversation: its owner once it has one, else every member.
+/// Who sees the conversation: its owner once it has one, else the agents a
+/// hook assigned it to, else every member.
 fn visible(cx: &Cx<'_>, state: &State, id: &str, inbox: &Inbox) -> Agents {
-    match state.conversation(id).and_then(|c| c.owner.clone()) {
-        Some(owner) => vec![owner].into(),
+    match state.conversation(id) {
+        Some(c) => match (&c.owner, &c.assigned) {
+            (Some(owner), _) => vec![owner.clone()].into(),
+            (None, Some(assigned)) => assigned.clone(),
+            (None, None) => cx.member_names(inbox),
+        },
         None => cx.member_names(inbox),
     }
 }
@@ -612,9 +628,30 @@ fn away_notice(
     }
 }
 
-/// The autoresponder answers the first message of a new conversation, on
-/// SMS and MMS only (WhatsApp has its own templates), signed with the bot name.
-fn autoresponder(cx: &Cx<'_>, state: &State, e: &Inbound, inbox: &Inbox, d: &mut Decision) {
+/// The autoresponder answers the first message of a new conversation. A
+/// hook may write it (on any channel); else the policy's own goes out, on
+/// SMS and MMS only (WhatsApp has its own templates), signed with the bot
+/// name.
+fn autoresponder(
+    cx: &Cx<'_>,
+    state: &mut State,
+    e: &Inbound,
+    inbox: &Inbox,
+    id: &str,
+    d: &mut Decision,
+) {
+    if let Some(reply) = refine::autoresponder(cx, state, e, inbox, id, d) {
+        let bot = reply.bot.or_else(|| inbox.bot.as_deref().map(SmolStr::new));
+        send(
+            state,
+            d,
+            Envelope::reply_to(e),
+            reply.text,
+            bot,
+            Why::Autoresponder,
+        );
+        return;
+    }
     let Some(text) = &inbox.autoresponder else {
         return;
     };

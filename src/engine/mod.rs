@@ -15,6 +15,7 @@ mod compliance;
 pub mod decision;
 pub mod event;
 mod inbound;
+mod refine;
 pub mod state;
 mod text;
 mod timers;

@@ -90,6 +90,18 @@ pub struct Conversation {
     pub session: Option<Box<Session>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<Box<Alerts>>,
+    /// The agents a routing or escalation hook gave the conversation to:
+    /// they, not all the inbox's members, see it and are offered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned: Option<Agents>,
+    /// Tags and priority a routing hook set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<SmolStr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// When the escalation hook runs if nobody has replied by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Box<Escalation>>,
     /// An after-hours or deflection notice went out; none again before this
     /// (the next opening).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +118,14 @@ pub struct Conversation {
 pub struct Lock {
     pub holder: SmolStr,
     pub until: DateTime<Utc>,
+}
+
+/// A pending escalation: at `at`, if the conversation has had no reply since
+/// (its outbound count is still `outbound`), the inbox's escalation hook runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub at: DateTime<Utc>,
+    pub outbound: u32,
 }
 
 /// A keyword-queue session.
@@ -162,6 +182,9 @@ pub struct Counters {
     pub sessions_handled: u64,
     /// Their total handling time, from acceptance to end, in seconds.
     pub handle_secs: u64,
+    /// Hook calls that fell back to the policy.
+    #[serde(default)]
+    pub hook_failures: u64,
 }
 
 impl Counters {
@@ -182,6 +205,7 @@ impl Conversation {
             self.lock.as_ref().map(|l| l.until),
             self.alerts.as_ref().map(|a| a.until),
             self.session.as_ref().and_then(|s| s.expires_at),
+            self.escalation.as_ref().map(|e| e.at),
         ]
         .into_iter()
         .flatten()

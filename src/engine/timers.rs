@@ -15,6 +15,11 @@ pub(crate) fn advance(policy: &Policy, state: &mut State, now: DateTime<Utc>, d:
         }
         let mut missed: Option<super::decision::Agents> = None;
         let mut ended: Option<(SmolStr, Option<u64>)> = None;
+        let escalation_due = state.conversations[position as usize]
+            .escalation
+            .as_ref()
+            .map(|e| e.at)
+            .filter(|due| *due <= now);
         state.update_at(position, |c| {
             if c.lock.as_ref().is_some_and(|l| l.until <= now) {
                 if let Some(lock) = c.lock.take() {
@@ -62,6 +67,9 @@ pub(crate) fn advance(policy: &Policy, state: &mut State, now: DateTime<Utc>, d:
         }
         for agent in missed.iter().flat_map(|m| m.iter()) {
             missed_chat(policy, state, agent, d);
+        }
+        if let Some(due) = escalation_due {
+            super::refine::escalate(policy, state, position, due, d);
         }
     }
 }

@@ -18,7 +18,6 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use smol_str::SmolStr;
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 macro_rules! id {
     ($name:ident) => {
@@ -56,7 +55,8 @@ pub struct Policy {
     /// Every declared number, by its E.164 text.
     pub numbers: HashMap<String, Number>,
     pub compliance: Compliance,
-    pub hooks: Option<HookScript>,
+    /// The tenant's compiled hook script, if it has one.
+    pub hooks: Option<std::sync::Arc<crate::hooks::Hooks>>,
     /// Warnings the checker found; a policy with errors does not compile.
     pub warnings: Diagnostics,
     names: Names,
@@ -180,12 +180,6 @@ pub struct Keywords {
     pub termination: Vec<String>,
     pub termination_message: Option<Text>,
     pub no_agents: Text,
-}
-
-#[derive(Clone, Debug)]
-pub struct HookScript {
-    pub path: PathBuf,
-    pub source: String,
 }
 
 /// Defaults the articles give.

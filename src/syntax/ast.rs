@@ -28,6 +28,7 @@ pub struct Policy {
     pub deflection: Option<Spanned<Deflection>>,
     pub compliance: Option<Compliance>,
     pub hooks: Option<HookScript>,
+    pub tables: Vec<Table>,
 }
 
 /// `tenant acme { zone ...; country US; ... }`
@@ -279,9 +280,31 @@ pub struct Compliance {
     pub span: Span,
 }
 
-/// `hooks "acme.rhai"`: the tenant's hook script, relative to the policy.
+/// `hooks "acme.rhai" { timeout 20ms }`: the tenant's hook script, relative
+/// to the policy, and the limits it runs under.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HookScript {
+    pub path: Spanned<String>,
+    pub limits: HookLimits,
+    pub span: Span,
+}
+
+/// Limits a hook call runs under; unset ones take the defaults.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct HookLimits {
+    /// Wall-clock time per call, in milliseconds.
+    pub timeout_ms: Option<Spanned<u64>>,
+    pub max_operations: Option<Spanned<u64>>,
+    pub max_call_depth: Option<Spanned<u64>>,
+    pub max_string_size: Option<Spanned<u64>>,
+    pub max_array_size: Option<Spanned<u64>>,
+    pub max_map_size: Option<Spanned<u64>>,
+}
+
+/// `table vips "vips.csv"`: data hooks can read, beside the policy.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Table {
+    pub name: Name,
     pub path: Spanned<String>,
     pub span: Span,
 }

@@ -106,6 +106,7 @@ codes! {
     HookFunctionArity = "E0704", "a hook function with the wrong number of parameters";
     UnknownHookPoint = "E0705", "a hook point that does not exist";
     HooksNotDeclared = "E0706", "an inbox hook in a policy with no hook script";
+    TableInvalid = "E0707", "a lookup table that cannot be read";
     // Warnings: legal, but probably not what was meant.
     NeverOpen = "W0001", "an inbox whose hours are never open";
     UnusedTeam = "W0002", "a team no inbox uses";

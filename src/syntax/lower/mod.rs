@@ -14,7 +14,7 @@ mod number;
 mod team;
 mod template;
 mod tenant;
-mod values;
+pub(crate) mod values;
 
 use super::ast::Policy;
 use super::diagnostic::{Code, Diagnostic, Diagnostics};
@@ -34,6 +34,7 @@ pub const DECLARATIONS: &[&str] = &[
     "deflection",
     "compliance",
     "hooks",
+    "table",
 ];
 
 /// Lowers a parsed document to the typed AST.
@@ -71,6 +72,7 @@ pub fn lower(document: &Document) -> (Policy, Diagnostics) {
             "deflection" => policy.deflection = cx.deflection(statement, deflection::Level::Global),
             "compliance" => policy.compliance = cx.compliance(statement),
             "hooks" => policy.hooks = cx.hook_script(statement),
+            "table" => policy.tables.extend(cx.table(statement)),
             other => {
                 let mut d = Diagnostic::new(
                     Code::UnknownDeclaration,

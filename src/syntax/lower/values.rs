@@ -469,28 +469,43 @@ fn placeholder_span(text: &Spanned<String>, offset: usize, len: usize) -> Span {
     }
 }
 
-/// Seconds in a duration such as `1h30m`; `None` if malformed or overflowing.
+/// Seconds in a duration such as `1h30m`; `None` if malformed, overflowing,
+/// or not a whole number of seconds (`1500ms`).
 pub fn parse_duration(text: &str) -> Option<u64> {
+    let millis = parse_duration_millis(text)?;
+    (millis % 1000 == 0).then_some(millis / 1000)
+}
+
+/// Milliseconds in a duration such as `250ms` or `2s`.
+pub fn parse_duration_millis(text: &str) -> Option<u64> {
     let mut total: u64 = 0;
-    let mut digits = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
+    let mut chars = text.chars().peekable();
+    while chars.peek().is_some() {
+        let mut n: u64 = 0;
+        let mut any = false;
+        while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+            n = n.checked_mul(10)?.checked_add(u64::from(d))?;
+            any = true;
+            chars.next();
         }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
+        if !any {
+            return None;
+        }
+        let unit = match chars.next()? {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1
+            }
+            's' => 1_000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            'w' => 604_800_000,
             _ => return None,
         };
-        let n: u64 = digits.parse().ok()?;
         total = total.checked_add(n.checked_mul(unit)?)?;
-        digits.clear();
     }
-    digits.is_empty().then_some(total)
+    Some(total)
 }
 
 /// Upper case, trimmed, inner runs of white space folded to one space.
@@ -507,6 +522,9 @@ mod tests {
 
     #[test]
     fn durations() {
+        assert_eq!(parse_duration_millis("250ms"), Some(250));
+        assert_eq!(parse_duration_millis("1m30s"), Some(90_000));
+        assert_eq!(parse_duration("1500ms"), None);
         assert_eq!(parse_duration("30m"), Some(1800));
         assert_eq!(parse_duration("1h30m"), Some(5400));
         assert_eq!(parse_duration("14d"), Some(14 * 86_400));
