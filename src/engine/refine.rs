@@ -208,17 +208,39 @@ fn apply(
             .collect(),
         Assign::Random => Vec::new(),
     };
+    // Names the hook gave that are not members of the inbox are dropped.
+    let strangers: Vec<SmolStr> = match &a.assign {
+        Assign::Agents(names) => names
+            .iter()
+            .filter(|n| !members.contains(n))
+            .cloned()
+            .collect(),
+        Assign::Team(team) if policy.team_id(team).is_none() => vec![team.clone()],
+        _ => Vec::new(),
+    };
     let named_someone = !matches!(a.assign, Assign::Policy);
     if named_someone && chosen.is_empty() {
-        let why = "named no member of the inbox; routing stays as the policy says";
+        let why = if strangers.is_empty() {
+            "named no member of the inbox".to_string()
+        } else {
+            format!(
+                "named {}, not members of inbox {}",
+                strangers.join(", "),
+                inbox.name
+            )
+        };
         d.explanation.steps.push(Step::Hook {
             point: point.as_str(),
             function: hook(policy, inbox, point)
                 .map_or_else(SmolStr::default, |(_, f)| SmolStr::new(f)),
             result: SmolStr::new("fell back to the policy"),
-            error: Some(why.into()),
+            error: Some(why),
         });
         state.counters_mut(&inbox.name).hook_failures += 1;
+        if let Some(hooks) = policy.hooks.as_deref() {
+            hooks.failed(crate::hooks::HookError::Malformed(String::new()));
+        }
+        return None;
     }
     let mut result = None;
     state.update(id, |c| {
@@ -251,6 +273,9 @@ fn apply(
         Some(agents) => format!("assigned {}", agents.join(", ")),
         None => "left the audience to the policy".to_string(),
     };
+    if !strangers.is_empty() {
+        summary.push_str(&format!("; dropped {} (not members)", strangers.join(", ")));
+    }
     if !a.tags.is_empty() {
         summary.push_str(&format!("; tagged {}", a.tags.join(", ")));
     }
@@ -381,7 +406,8 @@ pub(crate) fn escalate(
     }
 }
 
-/// The context map a hook receives.
+/// The context map a hook receives. Members are names; `status(name)`,
+/// `load(name)` and `accepting(name)` answer for them during the call.
 fn context(
     cx: &Cx<'_>,
     state: &State,
@@ -392,6 +418,33 @@ fn context(
 ) -> Map {
     let text = |s: &str| Dynamic::from(s.to_string());
     let maybe = |s: Option<&SmolStr>| s.map_or(Dynamic::UNIT, |s| text(s));
+    let hooks = cx.policy.hooks.as_deref();
+    let names = hooks.and_then(|h| h.names());
+    let inbox_id = cx.policy.inbox_id(&inbox.name).map(|i| i.index());
+    let cached = names.zip(inbox_id).and_then(|(n, i)| n.inboxes.get(i));
+
+    if let Some(hooks) = hooks {
+        hooks.with_members(|members| {
+            for (k, &m) in inbox.members.iter().enumerate() {
+                let agent = cx.policy.agent(m);
+                let status = state.status_of(&agent.name);
+                let status_id = cx.policy.status_id(status);
+                let status_name = status_id
+                    .and_then(|s| names.and_then(|n| n.statuses.get(s.index())).cloned())
+                    .unwrap_or_else(|| status.into());
+                let name = cached
+                    .and_then(|(_, _, _, names)| names.get(k).cloned())
+                    .unwrap_or_else(|| agent.name.as_str().into());
+                members.push(crate::hooks::Member {
+                    name,
+                    status: status_name,
+                    load: i64::from(state.load_of(&inbox.name, &agent.name)),
+                    accepting: status_id.is_some_and(|s| agent.accepts(s)),
+                });
+            }
+        });
+    }
+
     let mut ctx = Map::new();
     ctx.insert("hook".into(), text(point));
 
@@ -445,50 +498,42 @@ fn context(
     ctx.insert("customer".into(), Dynamic::from_map(customer));
 
     let mut inbox_map = Map::new();
-    inbox_map.insert("name".into(), text(&inbox.name));
-    inbox_map.insert("kind".into(), text(inbox.kind.as_str()));
+    match cached {
+        Some((name, kind, members, _)) => {
+            inbox_map.insert("name".into(), Dynamic::from(name.clone()));
+            inbox_map.insert("kind".into(), Dynamic::from(kind.clone()));
+            ctx.insert("members".into(), Dynamic::from_array(members.clone()));
+        }
+        None => {
+            inbox_map.insert("name".into(), text(&inbox.name));
+            inbox_map.insert("kind".into(), text(inbox.kind.as_str()));
+            let members = inbox.member_names.iter().map(|m| text(m)).collect();
+            ctx.insert("members".into(), Dynamic::from_array(members));
+        }
+    }
     ctx.insert("inbox".into(), Dynamic::from_map(inbox_map));
-
-    let members: rhai::Array = inbox
-        .members
-        .iter()
-        .map(|&m| {
-            let agent = cx.policy.agent(m);
-            let status = state.status_of(&agent.name);
-            let accepting = cx
-                .policy
-                .status_id(status)
-                .is_some_and(|s| agent.accepts(s));
-            let mut member = Map::new();
-            member.insert("name".into(), text(&agent.name));
-            member.insert("status".into(), text(status));
-            member.insert("accepting".into(), Dynamic::from(accepting));
-            member.insert(
-                "load".into(),
-                Dynamic::from(i64::from(state.load(&inbox.name, &agent.name))),
-            );
-            Dynamic::from_map(member)
-        })
-        .collect();
-    ctx.insert("members".into(), Dynamic::from_array(members));
 
     let zone = inbox
         .hours
         .map_or(cx.policy.tenant.zone, |h| cx.policy.schedule(h).zone);
     let local = cx.at.with_timezone(&zone);
+    const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     let mut time = Map::new();
-    time.insert("date".into(), text(&local.format("%Y-%m-%d").to_string()));
+    time.insert(
+        "date".into(),
+        text(&format!(
+            "{:04}-{:02}-{:02}",
+            local.year(),
+            local.month(),
+            local.day()
+        )),
+    );
     time.insert(
         "weekday".into(),
-        text(&local.format("%a").to_string().to_lowercase()),
+        text(WEEKDAYS[local.weekday().num_days_from_monday() as usize]),
     );
     time.insert("hour".into(), Dynamic::from(i64::from(local.hour())));
     time.insert("minute".into(), Dynamic::from(i64::from(local.minute())));
-    time.insert(
-        "day_of_year".into(),
-        Dynamic::from(i64::from(local.ordinal())),
-    );
-    time.insert("zone".into(), text(zone.name()));
     ctx.insert("time".into(), Dynamic::from_map(time));
     ctx.insert(
         "open".into(),

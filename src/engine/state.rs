@@ -293,6 +293,14 @@ impl State {
         self.loads.get(&key).copied().unwrap_or(0)
     }
 
+    /// As `load`, for names already held as `SmolStr` (no copy).
+    pub fn load_of(&self, inbox: &SmolStr, agent: &SmolStr) -> u32 {
+        self.loads
+            .get(&(inbox.clone(), agent.clone()))
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// The agent's pending alerts and invites, hidden ones included.
     pub fn pending_alerts(&self, agent: &str) -> u32 {
         self.pending.get(agent).copied().unwrap_or(0)

@@ -21,8 +21,9 @@ pub use outcome::{Assign, Assignment, AutoReply, Mode};
 pub use tables::{load_table, Table, Tables};
 
 use rhai::packages::Package;
+use rhai::ImmutableString;
 use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Scope, AST};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -81,6 +82,44 @@ impl std::fmt::Display for HookError {
 thread_local! {
     /// The running call's deadline (one call per thread at a time).
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The running call's members: name, status, load, accepting. Read by
+    /// `status(name)`, `load(name)` and `accepting(name)`; a buffer reused
+    /// from call to call.
+    static MEMBERS: RefCell<Vec<Member>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What a hook can ask of one member of the inbox.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub name: ImmutableString,
+    pub status: ImmutableString,
+    pub load: i64,
+    pub accepting: bool,
+}
+
+fn member<T>(name: &str, read: impl Fn(&Member) -> T, missing: T) -> T {
+    MEMBERS.with(|m| {
+        m.borrow()
+            .iter()
+            .find(|x| x.name == name)
+            .map_or(missing, read)
+    })
+}
+
+/// Strings a policy's hooks see again and again, made once so a call's
+/// context costs no allocation for them.
+#[derive(Debug, Default)]
+pub struct Names {
+    /// Per inbox: its name, its kind, and its members' names (as the array
+    /// `ctx.members`, and one by one).
+    pub inboxes: Vec<(
+        ImmutableString,
+        ImmutableString,
+        rhai::Array,
+        Vec<ImmutableString>,
+    )>,
+    /// Per status id: its name.
+    pub statuses: Vec<ImmutableString>,
 }
 
 /// A tenant's compiled hook script, ready to call from any thread.
@@ -90,6 +129,7 @@ pub struct Hooks {
     limits: Limits,
     /// Calls that gave no usable answer, since the policy loaded.
     failures: std::sync::atomic::AtomicU64,
+    names: std::sync::OnceLock<Names>,
 }
 
 impl std::fmt::Debug for Hooks {
@@ -116,12 +156,20 @@ impl Hooks {
         engine.register_fn("has", move |table: &str, key: &str| -> bool {
             tables.lookup(table, key).is_some()
         });
+        engine.register_fn("status", |name: &str| -> Dynamic {
+            member(name, |m| Dynamic::from(m.status.clone()), Dynamic::UNIT)
+        });
+        engine.register_fn("load", |name: &str| -> i64 { member(name, |m| m.load, 0) });
+        engine.register_fn("accepting", |name: &str| -> bool {
+            member(name, |m| m.accepting, false)
+        });
         let ast = engine.compile(source).map_err(Box::new)?;
         Ok(Hooks {
             engine,
             ast,
             limits,
             failures: std::sync::atomic::AtomicU64::new(0),
+            names: std::sync::OnceLock::new(),
         })
     }
 
@@ -132,6 +180,25 @@ impl Hooks {
 
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// The policy's names, set once when the policy is built.
+    pub fn set_names(&self, names: Names) {
+        let _ = self.names.set(names);
+    }
+
+    pub fn names(&self) -> Option<&Names> {
+        self.names.get()
+    }
+
+    /// Fills the members `status`, `load` and `accepting` answer for during
+    /// the next call on this thread.
+    pub fn with_members(&self, fill: impl FnOnce(&mut Vec<Member>)) {
+        MEMBERS.with(|m| {
+            let mut members = m.borrow_mut();
+            members.clear();
+            fill(&mut members);
+        });
     }
 
     /// Calls `function(ctx)` under the limits.
@@ -180,8 +247,10 @@ pub fn sandbox(limits: &Limits) -> Engine {
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
     engine.on_progress(|operations| {
-        // Reading the clock costs; look every 256 operations.
-        if operations % 256 != 0 {
+        // Reading the clock costs ~20ns; look every 16 operations. One
+        // operation can be slow (searching a large array), which is why
+        // data sizes are capped too.
+        if operations % 16 != 0 {
             return None;
         }
         let late = DEADLINE.with(|d| d.get().is_some_and(|deadline| Instant::now() > deadline));
@@ -202,7 +271,20 @@ fn classify(error: EvalAltResult) -> HookError {
         EvalAltResult::ErrorTooManyOperations(_) => HookError::Budget("too many operations".into()),
         EvalAltResult::ErrorStackOverflow(_) => HookError::Budget("calls nested too deeply".into()),
         EvalAltResult::ErrorDataTooLarge(what, _) => {
-            HookError::Budget(format!("{} too large", what.to_lowercase()))
+            let what = what.to_lowercase();
+            let what = if what.contains("string") {
+                "a string grew past max_string_size"
+            } else if what.contains("array") {
+                "an array grew past max_array_size"
+            } else if what.contains("map") {
+                "a map grew past max_map_size"
+            } else {
+                "data grew too large"
+            };
+            HookError::Budget(what.into())
+        }
+        EvalAltResult::ErrorTooManyModules(_) => {
+            HookError::Failed("hooks cannot import modules".into())
         }
         EvalAltResult::ErrorTerminated(_, _) => HookError::Timeout,
         EvalAltResult::ErrorRuntime(value, _) => HookError::Failed(format!("threw {value}")),

@@ -43,6 +43,22 @@ pub struct AutoReply {
     pub bot: Option<SmolStr>,
 }
 
+/// A value's kind, in words a policy author knows.
+fn describe(value: &Dynamic) -> String {
+    if let Ok(n) = value.as_int() {
+        return format!("the number {n}");
+    }
+    if value.is_string() {
+        return format!("the string {value:?}");
+    }
+    match value.type_name() {
+        "bool" => "a true/false value".into(),
+        "array" => "an array".into(),
+        "f64" | "f32" => "a decimal number".into(),
+        other => format!("a value of type {other}"),
+    }
+}
+
 fn malformed(why: impl Into<String>) -> HookError {
     HookError::Malformed(why.into())
 }
@@ -73,8 +89,11 @@ pub fn assignment(value: Dynamic) -> Result<Option<Assignment>, HookError> {
     if value.is_unit() {
         return Ok(None);
     }
+    let type_name = describe(&value);
     let map = value.try_cast::<rhai::Map>().ok_or_else(|| {
-        malformed("a routing hook returns () or a map such as #{assign: \"agent\", agent: \"ana\"}")
+        malformed(format!(
+            "a routing hook returns () or a map such as #{{assign: \"agent\", agent: \"ana\"}}, not {type_name}"
+        ))
     })?;
     let mut out = Assignment {
         assign: Assign::Policy,

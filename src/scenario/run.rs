@@ -127,6 +127,12 @@ fn run(path: &Path, update: bool, outcome: &mut Outcome) -> Result<(), String> {
                 )
             }
             Step::Counters { inbox } => {
+                if engine.policy().inbox_id(inbox).is_none() {
+                    return Err(format!(
+                        "step {}: no inbox {inbox} in the policy",
+                        index + 1
+                    ));
+                }
                 let c = state.counters(inbox).cloned().unwrap_or_default();
                 let value = json!({
                     "conversations": c.conversations,
@@ -134,7 +140,8 @@ fn run(path: &Path, update: bool, outcome: &mut Outcome) -> Result<(), String> {
                     "outbound": c.outbound,
                     "sessions_handled": c.sessions_handled,
                     "handle_secs": c.handle_secs,
-                    "average_handle_secs": c.average_handle_secs(),
+                                        "average_handle_secs": c.average_handle_secs(),
+                    "hook_failures": c.hook_failures,
                 });
                 (format!("counters of {inbox}"), value)
             }
@@ -193,7 +200,10 @@ fn run(path: &Path, update: bool, outcome: &mut Outcome) -> Result<(), String> {
 /// Compiles the scenario's policy: the one it names, or the only `.policy`
 /// file beside it.
 fn load_engine(path: &Path, scenario: &Scenario) -> Result<Engine, String> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
     let policy_path = match &scenario.policy {
         Some(p) => dir.join(p),
         None => {
