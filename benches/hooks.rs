@@ -160,7 +160,6 @@ fn hooks(c: &mut Criterion) {
         max_map_size: 100_000,
         ..Default::default()
     });
-    let ast = rhai_engine.compile(SCRIPT_ONLY).unwrap();
     let (number_map, inbox_map) = script_tables(&hooked);
     let mut scope = Scope::new();
     scope.push_constant("numbers", number_map);
@@ -168,6 +167,12 @@ fn hooks(c: &mut Criterion) {
     scope.push_constant("loads", Map::new());
     scope.push_constant("weekday", "mon".to_string());
     scope.push_constant("hour", 10_i64);
+    let mut declared = scope.clone();
+    declared.push("to", String::new());
+    declared.push("tier", String::new());
+    let ast = rhai_engine
+        .compile_with_scope(&declared, SCRIPT_ONLY)
+        .unwrap();
     let mut n = 0usize;
     let result: Map = {
         let mut s = scope.clone();

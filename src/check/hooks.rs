@@ -143,7 +143,7 @@ impl Checker<'_> {
                 Ok(t) => tables.insert(table.name.value.clone(), t),
                 Err(why) => self.push(
                     Diagnostic::new(Code::TableInvalid, table.path.span, format!("table `{}`: {why}", table.path.value))
-                        .hint("a table is a CSV file with a header row (keyed by its first column) or a JSON object"),
+                        .hint("a table is a CSV file with a header row (keyed by its first column), a JSON object, or a JSON array of objects with a `key`, `id` or `number` field"),
                 ),
             }
         }

@@ -202,7 +202,7 @@ fn apply(
         }
         Assign::LeastLoaded => members
             .iter()
-            .min_by_key(|m| state.load(&inbox.name, m))
+            .min_by_key(|m| state.load_of(&inbox.name, m))
             .cloned()
             .into_iter()
             .collect(),
@@ -283,7 +283,7 @@ fn apply(
         summary.push_str(&format!("; priority {p}"));
     }
     if let Some(secs) = a.escalate_in {
-        summary.push_str(&format!("; escalates in {}m", secs / 60));
+        summary.push_str(&format!("; escalates in {secs}s"));
     }
     said(d, policy, inbox, point, summary);
     if let (Some(agents), HookPoint::Escalation) = (&result, point) {
@@ -372,7 +372,7 @@ pub(crate) fn escalate(
         "waited_secs".into(),
         Dynamic::from((at - c.opened_at).num_seconds()),
     );
-    let Some(Some(assignment)) = run(
+    let assignment = match run(
         policy,
         state,
         inbox,
@@ -380,8 +380,19 @@ pub(crate) fn escalate(
         ctx,
         outcome::assignment,
         d,
-    ) else {
-        return;
+    ) {
+        Some(Some(assignment)) => assignment,
+        Some(None) => {
+            said(
+                d,
+                policy,
+                inbox,
+                HookPoint::Escalation,
+                "left the conversation as it was".into(),
+            );
+            return;
+        }
+        None => return,
     };
     let agents = apply(
         policy,
@@ -451,10 +462,7 @@ fn context(
     let mut conversation = Map::new();
     conversation.insert("id".into(), text(&c.id));
     conversation.insert("new".into(), Dynamic::from(c.inbound <= 1));
-    conversation.insert(
-        "seed".into(),
-        Dynamic::from(super::seed(&c.id) as i64 & i64::MAX),
-    );
+    conversation.insert("seed".into(), Dynamic::from(super::seed(&c.id) as i64));
     conversation.insert("channel".into(), text(c.channel.as_str()));
     conversation.insert(
         "assigned".into(),

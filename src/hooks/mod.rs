@@ -130,6 +130,9 @@ pub struct Hooks {
     /// Calls that gave no usable answer, since the policy loaded.
     failures: std::sync::atomic::AtomicU64,
     names: std::sync::OnceLock<Names>,
+    /// Whether the script calls `status`, `load` or `accepting`; if not, a
+    /// call skips gathering what they would answer.
+    reads_members: bool,
 }
 
 impl std::fmt::Debug for Hooks {
@@ -170,6 +173,11 @@ impl Hooks {
             limits,
             failures: std::sync::atomic::AtomicU64::new(0),
             names: std::sync::OnceLock::new(),
+            // Conservative: a script that names the functions, or could reach
+            // them through a function pointer, gets them answered.
+            reads_members: ["status", "load", "accepting", "Fn(", "call("]
+                .iter()
+                .any(|f| source.contains(f)),
         })
     }
 
@@ -197,7 +205,9 @@ impl Hooks {
         MEMBERS.with(|m| {
             let mut members = m.borrow_mut();
             members.clear();
-            fill(&mut members);
+            if self.reads_members {
+                fill(&mut members);
+            }
         });
     }
 

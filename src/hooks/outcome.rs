@@ -195,10 +195,11 @@ pub fn auto_reply(value: Dynamic) -> Result<Option<AutoReply>, HookError> {
         return Ok(None);
     }
     if value.is_string() {
-        return Ok(Some(AutoReply {
-            text: string(&value, "text")?,
-            bot: None,
-        }));
+        let text = string(&value, "text")?;
+        if text.trim().is_empty() {
+            return Err(malformed("the reply's text is empty"));
+        }
+        return Ok(Some(AutoReply { text, bot: None }));
     }
     let map = value.try_cast::<rhai::Map>().ok_or_else(|| {
         malformed("an autoresponder hook returns (), a string, or #{text: \"...\", bot: \"...\"}")

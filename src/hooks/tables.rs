@@ -1,6 +1,6 @@
 //! Lookup tables hooks can read: CSV (keyed by the first column) or JSON
-//! (an object keyed by its keys, or an array of objects keyed by their first
-//! field). Tables are read when the policy loads; hooks see them through
+//! (an object keyed by its keys, or an array of objects keyed by their
+//! `key`, `id` or `number` field). Tables are read when the policy loads; hooks see them through
 //! `lookup(table, key)`, which returns the row or `()`, and `has(table, key)`.
 
 use rhai::Dynamic;
@@ -104,12 +104,13 @@ fn json_table(text: &str) -> Result<Table, String> {
         }
         serde_json::Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
+                // Rows are keyed by their `key`, `id` or `number` field.
                 let key = item
                     .as_object()
-                    .and_then(|o| o.values().next())
+                    .and_then(|o| ["key", "id", "number"].iter().find_map(|k| o.get(*k)))
                     .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
                     .ok_or_else(|| {
-                        format!("item {} is not an object with a key field first", i + 1)
+                        format!("item {} has no `key`, `id` or `number` field", i + 1)
                     })?;
                 rows.insert(key, to_dynamic(item)?);
             }

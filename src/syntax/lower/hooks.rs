@@ -27,9 +27,13 @@ impl Lowerer {
                     limits.timeout_ms = self.timeout(setting);
                     continue;
                 }
-                "max_operations" => (1_000, 100_000_000),
-                "max_call_depth" => (1, 256),
-                _ => (1, 10_000_000),
+                // Caps that keep one call bounded: deep recursion must fit a
+                // thread's stack, and a single operation over a huge array
+                // or string could outlast the wall-clock check.
+                "max_operations" => (1_000, 10_000_000),
+                "max_call_depth" => (1, 64),
+                "max_string_size" => (1, 1_000_000),
+                _ => (1, 100_000),
             };
             let value = self
                 .one(setting, "1000")
