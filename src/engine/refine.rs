@@ -464,16 +464,15 @@ fn context(
     conversation.insert("new".into(), Dynamic::from(c.inbound <= 1));
     conversation.insert("seed".into(), Dynamic::from(super::seed(&c.id) as i64));
     conversation.insert("channel".into(), text(c.channel.as_str()));
-    conversation.insert(
-        "assigned".into(),
-        Dynamic::from_array(
-            c.assigned
-                .iter()
-                .flat_map(|a| a.iter())
-                .map(|a| text(a))
-                .collect(),
-        ),
-    );
+    if point == "escalation" {
+        let assigned = c
+            .assigned
+            .iter()
+            .flat_map(|a| a.iter())
+            .map(|a| text(a))
+            .collect();
+        conversation.insert("assigned".into(), Dynamic::from_array(assigned));
+    }
     ctx.insert("conversation".into(), Dynamic::from_map(conversation));
 
     if let Some(e) = e {

@@ -175,7 +175,7 @@ impl Hooks {
             names: std::sync::OnceLock::new(),
             // Conservative: a script that names the functions, or could reach
             // them through a function pointer, gets them answered.
-            reads_members: ["status", "load", "accepting", "Fn(", "call("]
+            reads_members: ["status(", "load(", "accepting(", "Fn(", "call("]
                 .iter()
                 .any(|f| source.contains(f)),
         })
