@@ -94,6 +94,27 @@ fn target(cx: &Cx<'_>, state: &State, a: &AgentAction, d: &mut Decision) -> Opti
     })
 }
 
+/// Claiming or accepting what the agent already owns changes nothing; what
+/// another agent owns is denied. True when the action ends here.
+fn settled_by_owner(d: &mut Decision, owner: Option<&SmolStr>, agent: &SmolStr) -> bool {
+    match owner {
+        Some(owner) if owner == agent => {
+            d.visible_to = vec![agent.clone()].into();
+            true
+        }
+        Some(owner) => {
+            deny(
+                d,
+                Denial::OwnedBy {
+                    owner: owner.clone(),
+                },
+            );
+            true
+        }
+        None => false,
+    }
+}
+
 fn deny(d: &mut Decision, denial: Denial) {
     d.outcome = Outcome::Denied;
     d.denial = Some(denial);
@@ -264,20 +285,8 @@ pub(crate) fn claim(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
     if inbox.kind != InboxKind::Shared || c.claim == ClaimMode::Cannot {
         return deny(d, Denial::ClaimNotAllowed);
     }
-    match &c.owner {
-        Some(owner) if *owner == t.name => {
-            d.visible_to = vec![t.name].into();
-            return;
-        }
-        Some(owner) => {
-            return deny(
-                d,
-                Denial::OwnedBy {
-                    owner: owner.clone(),
-                },
-            )
-        }
-        None => {}
+    if settled_by_owner(d, c.owner.as_ref(), &t.name) {
+        return;
     }
     if let Some(lock) = c.lock_at(cx.at) {
         if lock.holder != t.name {
@@ -328,20 +337,8 @@ pub(crate) fn accept(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut De
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }
-    match &c.owner {
-        Some(owner) if *owner == t.name => {
-            d.visible_to = vec![t.name].into();
-            return;
-        }
-        Some(owner) => {
-            return deny(
-                d,
-                Denial::OwnedBy {
-                    owner: owner.clone(),
-                },
-            )
-        }
-        None => {}
+    if settled_by_owner(d, c.owner.as_ref(), &t.name) {
+        return;
     }
     if !c
         .alerts

@@ -138,12 +138,7 @@ fn queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mut
         d.offered_to = offered;
     } else {
         unresponsive(cx, state, &id, inbox_id, d);
-        let conversation = &state.known(&id);
-        d.offered_to = match (&conversation.owner, &conversation.alerts) {
-            (Some(owner), _) => vec![owner.clone()].into(),
-            (None, Some(alerts)) => alerts.agents.clone(),
-            (None, None) => no_agents(),
-        };
+        d.offered_to = alerted(state, &id);
     }
     d.visible_to = visible(cx, state, &id, inbox);
     if !after_hours(cx, state, e, inbox, &id, d) && new {
@@ -201,12 +196,7 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
         touch(state, &id, e, cx.at);
         refresh_session(cx, state, &id, inbox);
         unresponsive(cx, state, &id, inbox_id, d);
-        let conversation = &state.known(&id);
-        d.offered_to = match (&conversation.owner, &conversation.alerts) {
-            (Some(owner), _) => vec![owner.clone()].into(),
-            (None, Some(alerts)) => alerts.agents.clone(),
-            (None, None) => no_agents(),
-        };
+        d.offered_to = alerted(state, &id);
         d.visible_to = visible(cx, state, &id, inbox);
         return;
     }
@@ -418,6 +408,17 @@ fn refresh_session(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox) {
                 session.expires_at = Some(cx.at + Duration::seconds(secs as i64));
             }
         });
+    }
+}
+
+/// Who a further message on an open conversation alerts: its owner, else
+/// the agents whose alerts are still pending.
+fn alerted(state: &State, id: &str) -> Agents {
+    let c = state.known(id);
+    match (&c.owner, &c.alerts) {
+        (Some(owner), _) => vec![owner.clone()].into(),
+        (None, Some(alerts)) => alerts.agents.clone(),
+        (None, None) => no_agents(),
     }
 }
 
