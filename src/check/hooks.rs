@@ -15,6 +15,9 @@ use std::time::Duration;
 impl Checker<'_> {
     pub(super) fn hooks(&mut self) {
         let ast = self.ast;
+        for inbox in &ast.inboxes {
+            self.hooks_that_run(inbox);
+        }
         let refs: Vec<_> = ast.inboxes.iter().flat_map(|i| &i.hooks).collect();
         let tables = self.tables();
         let Some(script) = &ast.hooks else {
@@ -73,6 +76,72 @@ impl Checker<'_> {
                 ),
                 Some(_) => {}
             }
+        }
+    }
+
+    /// Each hook point once per inbox, and only where the engine runs it:
+    /// routing, claim and autoresponder when a shared inbox or a keyword-less
+    /// queue opens a conversation (claim: shared only), escalation when a
+    /// routing hook set a timer.
+    fn hooks_that_run(&mut self, inbox: &ast::Inbox) {
+        let mut seen: Vec<(ast::HookPoint, Span)> = Vec::new();
+        for hook in &inbox.hooks {
+            let point = hook.point.value;
+            if let Some((_, first)) = seen.iter().find(|(p, _)| *p == point) {
+                self.push(
+                    Diagnostic::new(
+                        Code::UnknownHookPoint,
+                        hook.point.span,
+                        format!(
+                            "inbox `{}` has two {} hooks",
+                            inbox.name.value,
+                            point.as_str()
+                        ),
+                    )
+                    .related(*first, "the first is")
+                    .hint("an inbox runs one function per hook point; keep one"),
+                );
+                continue;
+            }
+            seen.push((point, hook.point.span));
+            let keyword_queue = !inbox.initiation_keywords.is_empty();
+            let why = match (inbox.kind.value, point) {
+                (ast::InboxKind::Direct, _) => {
+                    Some("a direct number routes to its agent; hooks do not run there")
+                }
+                (ast::InboxKind::Queue, _) if keyword_queue => {
+                    Some("keyword queues start sessions by keyword; hooks do not run there")
+                }
+                (ast::InboxKind::Queue, ast::HookPoint::Claim) => {
+                    Some("queue conversations are accepted, not claimed")
+                }
+                _ => None,
+            };
+            if let Some(why) = why {
+                self.push(
+                    Diagnostic::new(
+                        Code::HookNeverRuns,
+                        hook.point.span,
+                        format!(
+                            "the {} hook of inbox `{}` never runs",
+                            point.as_str(),
+                            inbox.name.value
+                        ),
+                    )
+                    .hint(why),
+                );
+            }
+        }
+        let has = |p: ast::HookPoint| seen.iter().any(|(q, _)| *q == p);
+        if has(ast::HookPoint::Escalation) && !has(ast::HookPoint::Routing) {
+            let span = seen
+                .iter()
+                .find(|(p, _)| *p == ast::HookPoint::Escalation)
+                .map_or(inbox.name.span, |(_, s)| *s);
+            self.push(
+                Diagnostic::new(Code::HookNeverRuns, span, format!("the escalation hook of inbox `{}` never runs", inbox.name.value))
+                    .hint("escalation runs when a routing hook's answer sets `escalate_in`; add a routing hook"),
+            );
         }
     }
 

@@ -41,7 +41,7 @@ impl Checker<'_> {
                 if !texts_sms {
                     self.push(
                         Diagnostic::new(Code::AutoresponderNeverSent, inbox.name.span, format!("inbox `{}` has an autoresponder but no SMS number", inbox.name.value))
-                            .hint("autoresponders go out on SMS only; WhatsApp conversations need a routing hook"),
+                            .hint("the policy's autoresponder goes out on SMS only; an autoresponder hook can answer on WhatsApp"),
                     );
                 }
             }

@@ -244,7 +244,9 @@ fn apply(
     }
     let mut result = None;
     state.update(id, |c| {
-        if !chosen.is_empty() {
+        // Adding to a conversation every member already sees changes nothing.
+        let widens_everyone = a.mode == Mode::Add && c.assigned.is_none();
+        if !chosen.is_empty() && !widens_everyone {
             let agents: Agents = match (a.mode, &c.assigned) {
                 (Mode::Add, Some(current)) => {
                     let mut all = current.to_vec();

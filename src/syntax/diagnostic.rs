@@ -104,7 +104,7 @@ codes! {
     HookFileInvalid = "E0702", "a hook script that does not compile";
     HookFunctionMissing = "E0703", "a hook function the script does not define";
     HookFunctionArity = "E0704", "a hook function with the wrong number of parameters";
-    UnknownHookPoint = "E0705", "a hook point that does not exist";
+    UnknownHookPoint = "E0705", "a hook point that does not exist, or one given twice";
     HooksNotDeclared = "E0706", "an inbox hook in a policy with no hook script";
     TableInvalid = "E0707", "a lookup table that cannot be read";
     // Warnings: legal, but probably not what was meant.
@@ -115,6 +115,7 @@ codes! {
     UnusedTemplate = "W0005", "a template nothing uses";
     AutoresponderNeverSent = "W0006", "an autoresponder on an inbox with no SMS number";
     CountryWithoutDefaults = "W0007", "a country with no built-in compliance keywords";
+    HookNeverRuns = "W0008", "a hook this kind of inbox never runs";
 }
 
 impl Code {
