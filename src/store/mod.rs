@@ -1,0 +1,77 @@
+//! Durable conversation state, behind a trait so another backend can follow.
+//!
+//! The engine is deterministic, so the store keeps what happened, not what it
+//! did to memory: each tenant's events in order, with the decisions they got,
+//! plus a snapshot of the state now and then. Recovery loads the latest
+//! snapshot and steps the events after it again, which reproduces the state
+//! exactly (and the stored decisions prove it).
+//!
+//! An event is acknowledged only once it is on disk. Appends from many
+//! threads are written together, one transaction and one fsync for the
+//! batch (group commit), so durable throughput is not one fsync per event.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use serde_json::Value;
+
+/// One decided event, ready to store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub tenant: String,
+    /// The event's place in the tenant's sequence, from 1.
+    pub seq: u64,
+    /// The provider's message id, for inbound messages that have one.
+    pub message_id: Option<String>,
+    pub event: Value,
+    pub decision: Value,
+}
+
+/// What appending found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Appended {
+    /// Stored, durably.
+    Stored,
+    /// The message id was stored before; here is the decision it got.
+    Duplicate(Value),
+}
+
+/// A tenant's stored history from its latest snapshot on.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// The latest snapshot: the sequence number it was taken after, and
+    /// the state as JSON.
+    pub snapshot: Option<(u64, Value)>,
+    /// Every event after the snapshot, in order, with its decision.
+    pub events: Vec<(u64, Value, Value)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store's database: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("the store's writer has stopped")]
+    WriterGone,
+    #[error("stored data is not valid JSON: {0}")]
+    Corrupt(#[from] serde_json::Error),
+    #[error("the database was made by a newer switchboard (schema {0})")]
+    NewerSchema(i64),
+}
+
+/// Where conversation state lives.
+pub trait ConversationStore: Send + Sync {
+    /// Stores a decided event; returns once it is durable. A message id the
+    /// tenant stored before is not stored again.
+    fn append(&self, record: Record) -> Result<Appended, StoreError>;
+
+    /// The decision a message id got, if the tenant stored it.
+    fn decision_for(&self, tenant: &str, message_id: &str) -> Result<Option<Value>, StoreError>;
+
+    /// Saves the tenant's state as of `seq`; events up to it are then
+    /// covered by the snapshot.
+    fn snapshot(&self, tenant: &str, seq: u64, state: &Value) -> Result<(), StoreError>;
+
+    /// The tenant's latest snapshot and the events after it.
+    fn history(&self, tenant: &str) -> Result<History, StoreError>;
+}

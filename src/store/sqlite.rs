@@ -1,0 +1,258 @@
+//! The embedded store: SQLite (WAL, synchronous=FULL) with one writer
+//! thread that commits appends in batches.
+
+use super::{Appended, ConversationStore, History, Record, StoreError};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Mutex;
+
+/// The schema this version writes.
+const SCHEMA: i64 = 1;
+/// The most appends one transaction takes.
+const BATCH: usize = 1024;
+
+type Reply = Sender<Result<Appended, String>>;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Option<Sender<(Record, Reply)>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    reader: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let connection = Connection::open(path)?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(connection)
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let connection = connect(&path)?;
+        connection.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS events (
+                 tenant TEXT NOT NULL,
+                 seq INTEGER NOT NULL,
+                 message_id TEXT,
+                 event TEXT NOT NULL,
+                 decision TEXT NOT NULL,
+                 PRIMARY KEY (tenant, seq)
+             ) WITHOUT ROWID;
+             CREATE UNIQUE INDEX IF NOT EXISTS events_by_message
+                 ON events (tenant, message_id) WHERE message_id IS NOT NULL;
+             CREATE TABLE IF NOT EXISTS snapshots (
+                 tenant TEXT PRIMARY KEY,
+                 seq INTEGER NOT NULL,
+                 state TEXT NOT NULL
+             );",
+        )?;
+        let schema: Option<i64> = connection
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match schema {
+            Some(s) if s > SCHEMA => return Err(StoreError::NewerSchema(s)),
+            Some(_) => {}
+            None => {
+                connection.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema', ?1)",
+                    [SCHEMA],
+                )?;
+            }
+        }
+        let writer = connect(&path)?;
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("switchboard-store".into())
+            .spawn(move || write_loop(writer, rx))
+            .map_err(|_| StoreError::WriterGone)?;
+        Ok(SqliteStore {
+            path,
+            writer: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+            reader: Mutex::new(connection),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic elsewhere while holding the lock leaves the connection
+        // usable: SQLite keeps its own consistency.
+        self.reader.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer once it has written the rest.
+        if let Ok(mut writer) = self.writer.lock() {
+            writer.take();
+        }
+        if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Takes appends as they come and commits them in batches: whoever waits
+/// while a batch is written goes in the next one.
+fn write_loop(mut connection: Connection, jobs: Receiver<(Record, Reply)>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = write_batch(&mut connection, &batch);
+        for ((_, reply), result) in batch.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+fn write_batch(
+    connection: &mut Connection,
+    batch: &[(Record, Reply)],
+) -> Vec<Result<Appended, String>> {
+    let mut attempt = || -> Result<Vec<Appended>, rusqlite::Error> {
+        let tx = connection.transaction()?;
+        let mut out = Vec::with_capacity(batch.len());
+        {
+            let mut find = tx.prepare_cached(
+                "SELECT decision FROM events WHERE tenant = ?1 AND message_id = ?2",
+            )?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (tenant, seq, message_id, event, decision) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for (record, _) in batch {
+                if let Some(id) = &record.message_id {
+                    let earlier: Option<String> = find
+                        .query_row(params![record.tenant, id], |r| r.get(0))
+                        .optional()?;
+                    if let Some(decision) = earlier {
+                        out.push(Appended::Duplicate(
+                            serde_json::from_str(&decision).unwrap_or(Value::Null),
+                        ));
+                        continue;
+                    }
+                }
+                insert.execute(params![
+                    record.tenant,
+                    record.seq as i64,
+                    record.message_id,
+                    record.event.to_string(),
+                    record.decision.to_string(),
+                ])?;
+                out.push(Appended::Stored);
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    };
+    match attempt() {
+        Ok(results) => results.into_iter().map(Ok).collect(),
+        Err(error) => {
+            let message = error.to_string();
+            batch.iter().map(|_| Err(message.clone())).collect()
+        }
+    }
+}
+
+impl ConversationStore for SqliteStore {
+    fn append(&self, record: Record) -> Result<Appended, StoreError> {
+        let (reply, answer) = mpsc::channel();
+        {
+            let writer = self.writer.lock().map_err(|_| StoreError::WriterGone)?;
+            let sender = writer.as_ref().ok_or(StoreError::WriterGone)?;
+            sender
+                .send((record, reply))
+                .map_err(|_| StoreError::WriterGone)?;
+        }
+        match answer.recv() {
+            Ok(Ok(appended)) => Ok(appended),
+            Ok(Err(message)) => Err(StoreError::Database(
+                rusqlite::Error::ToSqlConversionFailure(message.into()),
+            )),
+            Err(_) => Err(StoreError::WriterGone),
+        }
+    }
+
+    fn decision_for(&self, tenant: &str, message_id: &str) -> Result<Option<Value>, StoreError> {
+        let decision: Option<String> = self
+            .reader()
+            .query_row(
+                "SELECT decision FROM events WHERE tenant = ?1 AND message_id = ?2",
+                params![tenant, message_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(decision.map(|d| serde_json::from_str(&d)).transpose()?)
+    }
+
+    fn snapshot(&self, tenant: &str, seq: u64, state: &Value) -> Result<(), StoreError> {
+        self.reader().execute(
+            "INSERT INTO snapshots (tenant, seq, state) VALUES (?1, ?2, ?3)
+             ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, state = excluded.state
+             WHERE excluded.seq > snapshots.seq",
+            params![tenant, seq as i64, state.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn history(&self, tenant: &str) -> Result<History, StoreError> {
+        let reader = self.reader();
+        let snapshot: Option<(i64, String)> = reader
+            .query_row(
+                "SELECT seq, state FROM snapshots WHERE tenant = ?1",
+                [tenant],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
+        let mut query = reader.prepare(
+            "SELECT seq, event, decision FROM events WHERE tenant = ?1 AND seq > ?2 ORDER BY seq",
+        )?;
+        let rows = query.query_map(params![tenant, after], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (seq, event, decision) = row?;
+            events.push((
+                seq as u64,
+                serde_json::from_str(&event)?,
+                serde_json::from_str(&decision)?,
+            ));
+        }
+        let snapshot = match snapshot {
+            Some((seq, state)) => Some((seq as u64, serde_json::from_str(&state)?)),
+            None => None,
+        };
+        Ok(History { snapshot, events })
+    }
+}
