@@ -41,6 +41,7 @@ pub mod engine;
 pub mod hooks;
 pub mod policy;
 pub mod scenario;
+pub mod server;
 pub mod store;
 pub mod syntax;
 #[doc(hidden)]

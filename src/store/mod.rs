@@ -53,23 +53,44 @@ pub enum StoreError {
     Database(#[from] rusqlite::Error),
     #[error("the store's writer has stopped")]
     WriterGone,
+    #[error("writing to the store failed: {0}")]
+    Write(String),
     #[error("stored data is not valid JSON: {0}")]
     Corrupt(#[from] serde_json::Error),
     #[error("the database was made by a newer switchboard (schema {0})")]
     NewerSchema(i64),
 }
 
+/// An append on its way to disk; `wait` returns once it is durable.
+pub struct Pending(std::sync::mpsc::Receiver<Result<Appended, String>>);
+
+impl Pending {
+    pub fn wait(self) -> Result<Appended, StoreError> {
+        match self.0.recv() {
+            Ok(Ok(appended)) => Ok(appended),
+            Ok(Err(message)) => Err(StoreError::Write(message)),
+            Err(_) => Err(StoreError::WriterGone),
+        }
+    }
+}
+
 /// Where conversation state lives.
 pub trait ConversationStore: Send + Sync {
+    /// Queues a decided event for writing, in order; the caller waits on the
+    /// result outside any lock, so appends from many callers share a commit.
+    fn submit(&self, record: Record) -> Result<Pending, StoreError>;
+
     /// Stores a decided event; returns once it is durable. A message id the
     /// tenant stored before is not stored again.
-    fn append(&self, record: Record) -> Result<Appended, StoreError>;
+    fn append(&self, record: Record) -> Result<Appended, StoreError> {
+        self.submit(record)?.wait()
+    }
 
     /// The decision a message id got, if the tenant stored it.
     fn decision_for(&self, tenant: &str, message_id: &str) -> Result<Option<Value>, StoreError>;
 
-    /// Saves the tenant's state as of `seq`; events up to it are then
-    /// covered by the snapshot.
+    /// Saves the tenant's state as of `seq`, after every append submitted
+    /// before it; events up to `seq` are then covered by the snapshot.
     fn snapshot(&self, tenant: &str, seq: u64, state: &Value) -> Result<(), StoreError>;
 
     /// The tenant's latest snapshot and the events after it.

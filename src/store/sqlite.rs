@@ -1,7 +1,7 @@
 //! The embedded store: SQLite (WAL, synchronous=FULL) with one writer
 //! thread that commits appends in batches.
 
-use super::{Appended, ConversationStore, History, Record, StoreError};
+use super::{Appended, ConversationStore, History, Pending, Record, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -15,9 +15,21 @@ const BATCH: usize = 1024;
 
 type Reply = Sender<Result<Appended, String>>;
 
+/// What the writer does, in the order it was asked.
+enum Job {
+    Append(Record),
+    /// A snapshot goes through the writer too, so it is written after
+    /// every append submitted before it.
+    Snapshot {
+        tenant: String,
+        seq: u64,
+        state: Value,
+    },
+}
+
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Option<Sender<(Record, Reply)>>>,
+    writer: Mutex<Option<Sender<(Job, Reply)>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     reader: Mutex<Connection>,
 }
@@ -90,6 +102,16 @@ impl SqliteStore {
         })
     }
 
+    fn send(&self, job: Job) -> Result<Pending, StoreError> {
+        let (reply, answer) = mpsc::channel();
+        let writer = self.writer.lock().map_err(|_| StoreError::WriterGone)?;
+        let sender = writer.as_ref().ok_or(StoreError::WriterGone)?;
+        sender
+            .send((job, reply))
+            .map_err(|_| StoreError::WriterGone)?;
+        Ok(Pending(answer))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -115,7 +137,7 @@ impl Drop for SqliteStore {
 
 /// Takes appends as they come and commits them in batches: whoever waits
 /// while a batch is written goes in the next one.
-fn write_loop(mut connection: Connection, jobs: Receiver<(Record, Reply)>) {
+fn write_loop(mut connection: Connection, jobs: Receiver<(Job, Reply)>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -133,7 +155,7 @@ fn write_loop(mut connection: Connection, jobs: Receiver<(Record, Reply)>) {
 
 fn write_batch(
     connection: &mut Connection,
-    batch: &[(Record, Reply)],
+    batch: &[(Job, Reply)],
 ) -> Vec<Result<Appended, String>> {
     let mut attempt = || -> Result<Vec<Appended>, rusqlite::Error> {
         let tx = connection.transaction()?;
@@ -145,7 +167,20 @@ fn write_batch(
             let mut insert = tx.prepare_cached(
                 "INSERT INTO events (tenant, seq, message_id, event, decision) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for (record, _) in batch {
+            let mut snapshot = tx.prepare_cached(
+                "INSERT INTO snapshots (tenant, seq, state) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, state = excluded.state
+                 WHERE excluded.seq > snapshots.seq",
+            )?;
+            for (job, _) in batch {
+                let record = match job {
+                    Job::Append(record) => record,
+                    Job::Snapshot { tenant, seq, state } => {
+                        snapshot.execute(params![tenant, *seq as i64, state.to_string()])?;
+                        out.push(Appended::Stored);
+                        continue;
+                    }
+                };
                 if let Some(id) = &record.message_id {
                     let earlier: Option<String> = find
                         .query_row(params![record.tenant, id], |r| r.get(0))
@@ -180,22 +215,8 @@ fn write_batch(
 }
 
 impl ConversationStore for SqliteStore {
-    fn append(&self, record: Record) -> Result<Appended, StoreError> {
-        let (reply, answer) = mpsc::channel();
-        {
-            let writer = self.writer.lock().map_err(|_| StoreError::WriterGone)?;
-            let sender = writer.as_ref().ok_or(StoreError::WriterGone)?;
-            sender
-                .send((record, reply))
-                .map_err(|_| StoreError::WriterGone)?;
-        }
-        match answer.recv() {
-            Ok(Ok(appended)) => Ok(appended),
-            Ok(Err(message)) => Err(StoreError::Database(
-                rusqlite::Error::ToSqlConversionFailure(message.into()),
-            )),
-            Err(_) => Err(StoreError::WriterGone),
-        }
+    fn submit(&self, record: Record) -> Result<Pending, StoreError> {
+        self.send(Job::Append(record))
     }
 
     fn decision_for(&self, tenant: &str, message_id: &str) -> Result<Option<Value>, StoreError> {
@@ -211,13 +232,12 @@ impl ConversationStore for SqliteStore {
     }
 
     fn snapshot(&self, tenant: &str, seq: u64, state: &Value) -> Result<(), StoreError> {
-        self.reader().execute(
-            "INSERT INTO snapshots (tenant, seq, state) VALUES (?1, ?2, ?3)
-             ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, state = excluded.state
-             WHERE excluded.seq > snapshots.seq",
-            params![tenant, seq as i64, state.to_string()],
-        )?;
-        Ok(())
+        let job = Job::Snapshot {
+            tenant: tenant.to_string(),
+            seq,
+            state: state.clone(),
+        };
+        self.send(job)?.wait().map(|_| ())
     }
 
     fn history(&self, tenant: &str) -> Result<History, StoreError> {
