@@ -25,6 +25,20 @@ fn engine(policy: &str) -> Engine {
     Engine::new(switchboard::compile_with(&source, &options).unwrap())
 }
 
+/// The Team SMS tenant, opened on a store.
+fn brightside(store: Arc<dyn ConversationStore>) -> TenantRuntime {
+    TenantRuntime::open(
+        "brightside",
+        engine("policies/team-sms/team-sms.policy"),
+        store,
+    )
+    .unwrap()
+}
+
+fn state_of(tenant: &TenantRuntime) -> serde_json::Value {
+    tenant.with_state(|s| serde_json::to_value(s).unwrap())
+}
+
 fn event(value: serde_json::Value) -> Event {
     serde_json::from_value(value).unwrap()
 }
@@ -41,74 +55,40 @@ fn state_survives_a_restart() {
     let path = scratch("restart");
     let before = {
         let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&path).unwrap());
-        let tenant = TenantRuntime::open(
-            "brightside",
-            engine("policies/team-sms/team-sms.policy"),
-            store,
-        )
-        .unwrap();
+        let tenant = brightside(store);
         for i in 0..40 {
             tenant.decide(&inbound(i, &format!("SM{i}"))).unwrap();
         }
         tenant
             .decide(&event(json!({"type": "reply", "at": "2026-03-02T17:59:00Z", "agent": "ana", "conversation": "c3", "body": "Hello"})))
             .unwrap();
-        tenant.with_state(|s| serde_json::to_value(s).unwrap())
+        state_of(&tenant)
     };
     let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&path).unwrap());
-    let tenant = TenantRuntime::open(
-        "brightside",
-        engine("policies/team-sms/team-sms.policy"),
-        store,
-    )
-    .unwrap();
-    assert_eq!(
-        tenant.with_state(|s| serde_json::to_value(s).unwrap()),
-        before
-    );
+    let tenant = brightside(store);
+    assert_eq!(state_of(&tenant), before);
     tenant.checkpoint().unwrap();
     drop(tenant);
     let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&path).unwrap());
     let history = store.history("brightside").unwrap();
     assert!(history.events.is_empty(), "a checkpoint covers every event");
-    let tenant = TenantRuntime::open(
-        "brightside",
-        engine("policies/team-sms/team-sms.policy"),
-        store,
-    )
-    .unwrap();
-    assert_eq!(
-        tenant.with_state(|s| serde_json::to_value(s).unwrap()),
-        before
-    );
+    let tenant = brightside(store);
+    assert_eq!(state_of(&tenant), before);
 }
 
 #[test]
 fn a_redelivered_message_changes_nothing() {
     let path = scratch("redelivery");
     let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&path).unwrap());
-    let tenant = TenantRuntime::open(
-        "brightside",
-        engine("policies/team-sms/team-sms.policy"),
-        store.clone(),
-    )
-    .unwrap();
+    let tenant = brightside(store.clone());
     let first = tenant.decide(&inbound(1, "SM1")).unwrap();
-    let state = tenant.with_state(|s| serde_json::to_value(s).unwrap());
+    let state = state_of(&tenant);
     let again = tenant.decide(&inbound(1, "SM1")).unwrap();
     assert_eq!(first, again);
-    assert_eq!(
-        tenant.with_state(|s| serde_json::to_value(s).unwrap()),
-        state
-    );
+    assert_eq!(state_of(&tenant), state);
     drop(tenant);
     // After a restart too, from the store.
-    let tenant = TenantRuntime::open(
-        "brightside",
-        engine("policies/team-sms/team-sms.policy"),
-        store,
-    )
-    .unwrap();
+    let tenant = brightside(store);
     assert_eq!(tenant.decide(&inbound(1, "SM1")).unwrap(), first);
     assert_eq!(tenant.with_state(|s| s.open_count()), 1);
 }
