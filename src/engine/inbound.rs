@@ -207,13 +207,9 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
         .find(|k| compliance::keyword_matches(&e.body, k))
     else {
         d.outcome = Outcome::Answered;
-        if let Some(schedule) = inbox.hours.filter(|_| inbox.after_hours.is_some()) {
-            if let Some(next) = closed(cx, schedule, d) {
-                let text = fill(next.map(|n| (n, cx.policy.schedule(schedule).zone)))
-                    .render(inbox.after_hours.as_ref().expect("filtered"));
-                send(state, d, Envelope::reply_to(e), text, None, Why::AfterHours);
-                return;
-            }
+        // Closed: the after-hours reply, if there is one, instead.
+        if inbox.after_hours.is_some() && closed_reply(cx, state, e, inbox, d) {
+            return;
         }
         send(
             state,
@@ -229,15 +225,9 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
         keyword: SmolStr::new(keyword),
         action: "starts a session",
     });
-    if let Some(schedule) = inbox.hours {
-        if let Some(next) = closed(cx, schedule, d) {
-            d.outcome = Outcome::Answered;
-            if let Some(text) = &inbox.after_hours {
-                let text = fill(next.map(|n| (n, cx.policy.schedule(schedule).zone))).render(text);
-                send(state, d, Envelope::reply_to(e), text, None, Why::AfterHours);
-            }
-            return;
-        }
+    if closed_reply(cx, state, e, inbox, d) {
+        d.outcome = Outcome::Answered;
+        return;
     }
     let offered = offer(cx, state, inbox_id, true, d);
     if offered.is_empty() {
@@ -550,6 +540,37 @@ fn closed(cx: &Cx<'_>, schedule: ScheduleId, d: &mut Decision) -> Option<Option<
         next_open,
     });
     (!open).then_some(next_open)
+}
+
+/// For a keyword queue with no session: if the inbox is closed, sends its
+/// after-hours reply (when it has one); true if it is closed.
+fn closed_reply(cx: &Cx<'_>, state: &State, e: &Inbound, inbox: &Inbox, d: &mut Decision) -> bool {
+    let Some(schedule) = inbox.hours else {
+        return false;
+    };
+    let Some(next) = closed(cx, schedule, d) else {
+        return false;
+    };
+    if let Some(text) = &inbox.after_hours {
+        let fill = Fill {
+            tenant: &cx.policy.tenant.display_name,
+            customer_number: &e.from,
+            customer: &e.customer,
+            inbox: &inbox.name,
+            business_number: &e.to,
+            agent: None,
+            next_open: next.map(|n| (n, cx.policy.schedule(schedule).zone)),
+        };
+        send(
+            state,
+            d,
+            Envelope::reply_to(e),
+            fill.render(text),
+            None,
+            Why::AfterHours,
+        );
+    }
+    true
 }
 
 /// Sends the after-hours reply if the inbox is closed; true if it is.
