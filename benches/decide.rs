@@ -29,29 +29,12 @@ fn monday() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 15, 0, 0).unwrap()
 }
 
-/// The shared-inbox numbers of the synthetic tenant (the bulk of its traffic).
-fn shared_numbers(engine: &Engine) -> Vec<String> {
-    let policy = engine.policy();
-    let mut numbers: Vec<String> = policy
-        .numbers
-        .values()
-        .filter(|n| {
-            n.inbox.is_some_and(|i| {
-                policy.inbox(i).kind == switchboard::syntax::ast::InboxKind::Shared
-            })
-        })
-        .map(|n| n.number.to_string())
-        .collect();
-    numbers.sort();
-    numbers
-}
-
 /// The engine with 100,000 open conversations spread over the shared inboxes.
 fn loaded() -> (Engine, State, Vec<(String, String)>) {
     let policy =
         switchboard::compile(&synth::tenant(Size::LARGE)).expect("synthetic tenant checks");
     let engine = Engine::new(policy);
-    let numbers = shared_numbers(&engine);
+    let numbers = synth::shared_numbers(engine.policy());
     let mut state = State::new();
     let mut pairs = Vec::with_capacity(OPEN_CONVERSATIONS);
     let at = monday();
@@ -181,7 +164,7 @@ fn decide(c: &mut Criterion) {
     });
 
     // A new conversation: a customer the tenant has not heard from.
-    let numbers = shared_numbers(&engine);
+    let numbers = synth::shared_numbers(engine.policy());
     let mut s = state.clone();
     let mut n = 0usize;
     group.bench_function("inbound_new_conversation", |b| {

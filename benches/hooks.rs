@@ -40,22 +40,6 @@ fn hooked_tenant() -> (Engine, Engine) {
     (Engine::new(with), Engine::new(without))
 }
 
-fn shared_numbers(engine: &Engine) -> Vec<String> {
-    let policy = engine.policy();
-    let mut numbers: Vec<String> = policy
-        .numbers
-        .values()
-        .filter(|n| {
-            n.inbox.is_some_and(|i| {
-                policy.inbox(i).kind == switchboard::syntax::ast::InboxKind::Shared
-            })
-        })
-        .map(|n| n.number.to_string())
-        .collect();
-    numbers.sort();
-    numbers
-}
-
 fn inbound(n: usize, numbers: &[String], tier: &str) -> Event {
     let at = Utc.with_ymd_and_hms(2026, 3, 2, 15, 0, 0).unwrap() + Duration::seconds(60);
     serde_json::from_value(serde_json::json!({
@@ -121,7 +105,7 @@ fn script_tables(engine: &Engine) -> (Map, Map) {
 
 fn hooks(c: &mut Criterion) {
     let (hooked, plain) = hooked_tenant();
-    let numbers = shared_numbers(&hooked);
+    let numbers = synth::shared_numbers(hooked.policy());
     let mut group = c.benchmark_group("hooks");
 
     // The hook really runs and assigns.

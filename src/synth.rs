@@ -110,6 +110,22 @@ pub fn tenant(size: Size) -> String {
     p
 }
 
+/// A compiled synthetic tenant's shared-inbox numbers, sorted: the bulk of
+/// its traffic, for benchmarks to send messages to.
+pub fn shared_numbers(policy: &crate::Policy) -> Vec<String> {
+    let mut numbers: Vec<String> = policy
+        .numbers
+        .values()
+        .filter(|n| {
+            n.inbox
+                .is_some_and(|i| policy.inbox(i).kind == crate::syntax::ast::InboxKind::Shared)
+        })
+        .map(|n| n.number.to_string())
+        .collect();
+    numbers.sort();
+    numbers
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
