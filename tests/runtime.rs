@@ -3,40 +3,48 @@
 //! claiming one conversation at once exactly one wins.
 
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use switchboard::engine::{Engine, Event};
+use switchboard::engine::Event;
+use switchboard::server::revision::Files;
 use switchboard::server::TenantRuntime;
 use switchboard::store::{ConversationStore, SqliteStore};
 
+/// A fresh folder for a test's database.
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("runtime-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join("switchboard.db")
+    dir
 }
 
-fn engine(policy: &str) -> Engine {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(policy);
-    let source = std::fs::read_to_string(&path).unwrap();
-    let options = switchboard::CheckOptions {
-        base_dir: path.parent().map(|p| p.to_path_buf()),
-    };
-    Engine::new(switchboard::compile_with(&source, &options).unwrap())
+fn sqlite(dir: &Path) -> Arc<dyn ConversationStore> {
+    Arc::new(SqliteStore::open(dir.join("switchboard.db")).unwrap())
+}
+
+/// Opens the tenant of the policy file at `policy` (relative to the
+/// repository) on a store; revisions compile under the store's folder.
+fn open(policy: &Path, store: Arc<dyn ConversationStore>, data: &Path) -> TenantRuntime {
+    let files = Files::read(policy).unwrap();
+    let revision = files.compile(data).unwrap();
+    TenantRuntime::open(policy, &files, revision, store, data).unwrap()
+}
+
+fn repository(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
 /// The Team SMS tenant, opened on a store.
-fn brightside(store: Arc<dyn ConversationStore>) -> TenantRuntime {
-    TenantRuntime::open(
-        "brightside",
-        engine("policies/team-sms/team-sms.policy"),
+fn brightside(store: Arc<dyn ConversationStore>, data: &Path) -> TenantRuntime {
+    open(
+        &repository("policies/team-sms/team-sms.policy"),
         store,
+        data,
     )
-    .unwrap()
 }
 
 fn state_of(tenant: &TenantRuntime) -> serde_json::Value {
-    tenant.with_state(|s| serde_json::to_value(s).unwrap())
+    tenant.with_state(|_, s| serde_json::to_value(s).unwrap())
 }
 
 fn event(value: serde_json::Value) -> Event {
@@ -52,10 +60,9 @@ fn inbound(i: u32, message_id: &str) -> Event {
 
 #[test]
 fn state_survives_a_restart() {
-    let path = scratch("restart");
+    let dir = scratch("restart");
     let before = {
-        let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&path).unwrap());
-        let tenant = brightside(store);
+        let tenant = brightside(sqlite(&dir), &dir);
         for i in 0..40 {
             tenant.decide(&inbound(i, &format!("SM{i}"))).unwrap();
         }
@@ -64,51 +71,51 @@ fn state_survives_a_restart() {
             .unwrap();
         state_of(&tenant)
     };
-    let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&path).unwrap());
-    let tenant = brightside(store);
+    let tenant = brightside(sqlite(&dir), &dir);
     assert_eq!(state_of(&tenant), before);
     tenant.checkpoint().unwrap();
     drop(tenant);
-    let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&path).unwrap());
+    let store = sqlite(&dir);
     let history = store.history("brightside").unwrap();
     assert!(history.events.is_empty(), "a checkpoint covers every event");
-    let tenant = brightside(store);
+    let tenant = brightside(store, &dir);
     assert_eq!(state_of(&tenant), before);
 }
 
 #[test]
 fn a_redelivered_message_changes_nothing() {
-    let path = scratch("redelivery");
-    let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&path).unwrap());
-    let tenant = brightside(store.clone());
+    let dir = scratch("redelivery");
+    let store = sqlite(&dir);
+    let tenant = brightside(store.clone(), &dir);
     let first = tenant.decide(&inbound(1, "SM1")).unwrap();
+    assert!(!first.redelivered);
     let state = state_of(&tenant);
     let again = tenant.decide(&inbound(1, "SM1")).unwrap();
-    assert_eq!(first, again);
+    assert!(again.redelivered);
+    assert_eq!(first.decision, again.decision);
     assert_eq!(state_of(&tenant), state);
     drop(tenant);
     // After a restart too, from the store.
-    let tenant = brightside(store);
-    assert_eq!(tenant.decide(&inbound(1, "SM1")).unwrap(), first);
-    assert_eq!(tenant.with_state(|s| s.open_count()), 1);
+    let tenant = brightside(store, &dir);
+    assert_eq!(
+        tenant.decide(&inbound(1, "SM1")).unwrap().decision,
+        first.decision
+    );
+    assert_eq!(tenant.with_state(|_, s| s.open_count()), 1);
 }
 
 #[test]
 fn of_many_concurrent_claims_exactly_one_wins() {
-    let policy = "policies/team-inbox-claims/team-inbox-claims.policy";
-    let engine = engine(policy);
-    let inbox = engine.policy().inbox_id("sales").unwrap();
-    let number = engine.policy().inbox(inbox).numbers[0].clone();
-    let members: Vec<String> = engine
-        .policy()
-        .inbox(inbox)
-        .member_names
-        .iter()
-        .map(|m| m.to_string())
-        .collect();
+    let dir = scratch("race");
+    let policy = repository("policies/team-inbox-claims/team-inbox-claims.policy");
+    let tenant = Arc::new(open(&policy, sqlite(&dir), &dir));
+    let (number, members) = tenant.with_state(|revision, _| {
+        let policy = revision.engine.policy();
+        let inbox = policy.inbox(policy.inbox_id("sales").unwrap());
+        let members: Vec<String> = inbox.member_names.iter().map(|m| m.to_string()).collect();
+        (inbox.numbers[0].clone(), members)
+    });
     assert!(members.len() >= 2);
-    let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(scratch("race")).unwrap());
-    let tenant = Arc::new(TenantRuntime::open("cascade", engine, store).unwrap());
     tenant
         .decide(&event(json!({"type": "inbound", "at": "2026-03-02T18:00:00Z", "from": "+14155551234", "to": number, "body": "Hi"})))
         .unwrap();
@@ -118,7 +125,7 @@ fn of_many_concurrent_claims_exactly_one_wins() {
             let agent = members[i % members.len()].clone();
             std::thread::spawn(move || {
                 let claim = event(json!({"type": "claim", "at": "2026-03-02T18:01:00Z", "agent": agent, "conversation": "c1"}));
-                let decision = tenant.decide(&claim).unwrap();
+                let decision = tenant.decide(&claim).unwrap().decision;
                 let won = decision["changes"].as_array().is_some_and(|c| c.iter().any(|c| c["change"] == "claimed"));
                 (agent, won)
             })
@@ -131,6 +138,41 @@ fn of_many_concurrent_claims_exactly_one_wins() {
         .map(|(a, _)| a)
         .collect();
     assert_eq!(winners.len(), 1, "{results:?}");
-    let owner = tenant.with_state(|s| s.conversation("c1").unwrap().owner.clone());
+    let owner = tenant.with_state(|_, s| s.conversation("c1").unwrap().owner.clone());
     assert_eq!(owner.as_deref(), Some(winners[0].as_str()));
+}
+
+#[test]
+fn events_replay_with_the_revision_that_decided_them() {
+    let dir = scratch("revisions");
+    let folder = dir.join("policy");
+    std::fs::create_dir_all(&folder).unwrap();
+    let policy = folder.join("team-sms.policy");
+    let original =
+        std::fs::read_to_string(repository("policies/team-sms/team-sms.policy")).unwrap();
+    std::fs::write(&policy, &original).unwrap();
+    let reply = |minute: u32| {
+        event(
+            json!({"type": "reply", "at": format!("2026-03-02T17:{minute:02}:00Z"), "agent": "ana", "conversation": "c1", "body": "On it"}),
+        )
+    };
+    let (before, first_revision) = {
+        let tenant = open(&policy, sqlite(&dir), &dir);
+        tenant.decide(&inbound(1, "SM1")).unwrap();
+        let decided = tenant.decide(&reply(2)).unwrap().decision;
+        (
+            state_of(&tenant),
+            decided["revision"].as_str().unwrap().to_string(),
+        )
+    };
+    // The lock rule changes while the service is down, before any snapshot.
+    std::fs::write(&policy, original.replace("lock 30m", "lock 5m")).unwrap();
+    let tenant = open(&policy, sqlite(&dir), &dir);
+    assert_eq!(
+        state_of(&tenant),
+        before,
+        "the reply locked the thread for 30 minutes under the revision that decided it"
+    );
+    let decided = tenant.decide(&reply(40)).unwrap().decision;
+    assert_ne!(decided["revision"].as_str().unwrap(), first_revision);
 }

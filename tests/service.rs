@@ -1,15 +1,28 @@
 //! The real service on a loopback port, driven over HTTP: tokens and
-//! tenant isolation, events and redelivery, the read endpoints, bad
-//! requests, and state that survives the process being killed.
+//! tenant isolation, every endpoint, Twilio's webhook, bad requests, timers
+//! from the service's clock, hot reload, races, and state that survives the
+//! process being killed again and again under load.
+//!
+//! Events carry times in 2030 unless a test is about the service's clock,
+//! so no timer of theirs comes due while a test runs.
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use switchboard::server::twilio;
+
+const TOKENS: &str = "brightside=sms-secret, cascade_outfitters=other-secret";
+const TWILIO_TOKENS: &str = "brightside=twilio-auth";
 
 struct Server {
     child: Child,
     base: String,
+    /// Every line the service wrote to stderr after its first.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Drop for Server {
@@ -19,27 +32,55 @@ impl Drop for Server {
     }
 }
 
-fn start(data: &PathBuf) -> Server {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .arg("--policies")
-        .arg(root.join("policies"))
-        .env(
-            "SWITCHBOARD_TOKENS",
-            "brightside=sms-secret, cascade_outfitters=other-secret",
-        )
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line.trim().rsplit(' ').next().unwrap().to_string();
-    assert!(base.starts_with("http://127.0.0.1:"), "{line}");
-    Server { child, base }
+impl Server {
+    /// The service on the repository's policies.
+    fn start(data: &Path) -> Server {
+        Server::start_with(data, &repository("policies"), &[])
+    }
+
+    fn start_with(data: &Path, policies: &Path, args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .arg("--policies")
+            .arg(policies)
+            .args(args)
+            .env("SWITCHBOARD_TOKENS", TOKENS)
+            .env("SWITCHBOARD_TWILIO_TOKENS", TWILIO_TOKENS)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let base = first.trim().rsplit(' ').next().unwrap().to_string();
+        assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Server { child, base, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGKILL: no graceful shutdown, no checkpoint.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn logged(&self, text: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(text))
+    }
+}
+
+fn repository(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -48,28 +89,72 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// (status, JSON body) of a request.
-fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = match (method, body) {
-        ("GET", _) => {
-            let mut r = agent.get(url);
-            if let Some(t) = token {
-                r = r.header("authorization", &format!("Bearer {t}"));
-            }
-            r.call().unwrap()
+/// A copy of one example tenant's folder, to change while it is served.
+fn copy_tenant(example: &str, into: &Path) -> PathBuf {
+    let folder = into.join(example);
+    std::fs::create_dir_all(&folder).unwrap();
+    for entry in std::fs::read_dir(repository("policies").join(example)).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, folder.join(path.file_name().unwrap())).unwrap();
         }
-        (_, body) => {
-            let mut r = agent.post(url).header("content-type", "application/json");
-            if let Some(t) = token {
-                r = r.header("authorization", &format!("Bearer {t}"));
+    }
+    folder
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into()
+}
+
+/// (status, JSON body) of a request; panics if the service cannot be
+/// reached.
+fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
+    try_call(method, url, token, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+fn try_call(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Result<(u16, Value), ureq::Error> {
+    let agent = agent();
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut response = match method {
+        "GET" => {
+            let mut r = agent.get(url);
+            if let Some(auth) = &auth {
+                r = r.header("authorization", auth);
             }
-            r.send(body.unwrap_or("")).unwrap()
+            r.call()?
+        }
+        _ => {
+            let mut r = agent.post(url).header("content-type", "application/json");
+            if let Some(auth) = &auth {
+                r = r.header("authorization", auth);
+            }
+            r.send(body.unwrap_or(""))?
         }
     };
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    Ok((
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    ))
+}
+
+/// A GET with a raw Authorization header.
+fn get_with(url: &str, authorization: &str) -> (u16, Value) {
+    let mut response = agent()
+        .get(url)
+        .header("authorization", authorization)
+        .call()
+        .unwrap();
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().unwrap_or_default();
     (
@@ -78,165 +163,670 @@ fn call(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u1
     )
 }
 
-const INBOUND: &str = r#"{"type":"inbound","at":"2026-03-02T17:00:00Z","from":"+14155551234","to":"+14155550100","body":"Is the sale on?","message_id":"SM1"}"#;
+fn inbound(at: &str, from: &str, to: &str, body: &str, message_id: &str) -> String {
+    json!({"type": "inbound", "at": at, "from": from, "to": to, "body": body, "message_id": message_id})
+        .to_string()
+}
+
+const AT: &str = "2030-03-04T17:00:00Z";
+
+/// Waits until `what` holds; fails after 20 seconds.
+fn eventually(what: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !what() {
+        assert!(Instant::now() < deadline, "timed out");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
 
 #[test]
 fn the_service_end_to_end() {
     let data = scratch("e2e");
-    let server = start(&data);
-    let b = &server.base;
-    let events = format!("{b}/v1/tenants/brightside/events");
+    let server = Server::start(&data);
+    let events = server.url("/v1/tenants/brightside/events");
+    let sms = Some("sms-secret");
+    let first_message = inbound(AT, "+14155551234", "+14155550100", "Is the sale on?", "SM1");
 
     assert_eq!(
-        call("GET", &format!("{b}/healthz"), None, None),
+        call("GET", &server.url("/healthz"), None, None),
         (200, json!({"status": "ok"}))
     );
 
     // Tokens: none, wrong, and another tenant's.
-    let (status, body) = call("POST", &events, None, Some(INBOUND));
+    let (status, body) = call("POST", &events, None, Some(&first_message));
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "unauthorized");
-    assert_eq!(call("POST", &events, Some("guess"), Some(INBOUND)).0, 401);
-    let (status, body) = call("POST", &events, Some("other-secret"), Some(INBOUND));
-    assert_eq!(status, 404, "{body}");
     assert_eq!(
-        call(
-            "GET",
-            &format!("{b}/v1/tenants/nosuch/policy"),
-            Some("sms-secret"),
-            None
-        )
-        .0,
+        call("POST", &events, Some("guess"), Some(&first_message)).0,
+        401
+    );
+    let (status, body) = call("POST", &events, Some("other-secret"), Some(&first_message));
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = call(
+        "GET",
+        &server.url("/v1/tenants/brightside/conversations/c1"),
+        Some("other-secret"),
+        None,
+    );
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (404, &json!("unknown_tenant"))
+    );
+    assert_eq!(
+        call("GET", &server.url("/v1/tenants/nosuch/policy"), sms, None).0,
         404
     );
 
+    // The scheme is case-insensitive.
+    let (status, body) = get_with(
+        &server.url("/v1/tenants/brightside/policy"),
+        "bearer sms-secret",
+    );
+    assert_eq!(status, 200, "{body}");
+
     // An event, and its redelivery.
-    let (status, first) = call("POST", &events, Some("sms-secret"), Some(INBOUND));
+    let (status, first) = call("POST", &events, sms, Some(&first_message));
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["outcome"], "routed");
     assert_eq!(first["conversation"], "c1");
-    let (_, again) = call("POST", &events, Some("sms-secret"), Some(INBOUND));
+    let revision = first["revision"].as_str().unwrap().to_string();
+    assert_eq!(revision.len(), 12);
+    let (_, mut again) = call("POST", &events, sms, Some(&first_message));
+    assert_eq!(again["redelivered"], true);
+    again.as_object_mut().unwrap().remove("redelivered");
     assert_eq!(again, first);
 
     // Dry run changes nothing.
-    let reply = r#"{"type":"reply","at":"2026-03-02T17:05:00Z","agent":"ana","conversation":"c1","body":"Yes!"}"#;
-    let (status, dry) = call(
-        "POST",
-        &format!("{events}/dry-run"),
-        Some("sms-secret"),
-        Some(reply),
-    );
+    let reply = r#"{"type":"reply","at":"2030-03-04T17:05:00Z","agent":"ana","conversation":"c1","body":"Yes!"}"#;
+    let (status, dry) = call("POST", &format!("{events}/dry-run"), sms, Some(reply));
     assert_eq!(status, 200);
     assert_eq!(dry["outcome"], "allowed");
-    let (_, conversation) = call(
-        "GET",
-        &format!("{b}/v1/tenants/brightside/conversations/c1"),
-        Some("sms-secret"),
-        None,
-    );
+    assert_eq!(dry["revision"], revision.as_str());
+    let conversation_url = server.url("/v1/tenants/brightside/conversations/c1");
+    let (_, conversation) = call("GET", &conversation_url, sms, None);
     assert_eq!(conversation["outbound"], 0);
-    let (_, real) = call("POST", &events, Some("sms-secret"), Some(reply));
+    let (_, real) = call("POST", &events, sms, Some(reply));
     assert_eq!(real["changes"][0]["change"], "locked");
 
     // The read endpoints.
     let (status, view) = call(
         "GET",
-        &format!("{b}/v1/tenants/brightside/agents/ben/conversations?inbox=sales_team_sms"),
-        Some("sms-secret"),
+        &server.url("/v1/tenants/brightside/agents/ben/conversations?inbox=sales_team_sms"),
+        sms,
         None,
     );
     assert_eq!(status, 200);
     assert_eq!(view["conversations"][0]["locked_by"], "ana");
+    let (status, view) = call(
+        "GET",
+        &server.url("/v1/tenants/brightside/agents/ben/conversations?inbox=service_team_sms"),
+        sms,
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(view["conversations"], json!([]), "filtered by inbox");
     let (_, counters) = call(
         "GET",
-        &format!("{b}/v1/tenants/brightside/inboxes/sales_team_sms/counters"),
-        Some("sms-secret"),
+        &server.url("/v1/tenants/brightside/inboxes/sales_team_sms/counters"),
+        sms,
         None,
     );
     assert_eq!(counters["inbound"], 1);
     assert_eq!(counters["outbound"], 1);
+    assert_eq!(counters["sms_volume"], 2);
     let (_, policy) = call(
         "GET",
-        &format!("{b}/v1/tenants/brightside/policy"),
-        Some("sms-secret"),
+        &server.url("/v1/tenants/brightside/policy"),
+        sms,
         None,
     );
     assert_eq!(policy["tenant"], "brightside");
-    let (status, metrics) = call("GET", &format!("{b}/metrics"), None, None);
+    assert_eq!(policy["revision"], revision.as_str());
+    assert_eq!(policy["refused"], Value::Null);
+    let (_, reload) = call(
+        "POST",
+        &server.url("/v1/tenants/brightside/policy/reload"),
+        sms,
+        None,
+    );
+    assert_eq!(reload, json!({"result": "unchanged", "revision": revision}));
+    let (status, metrics) = call("GET", &server.url("/metrics"), None, None);
     assert_eq!(status, 200);
-    assert!(metrics
-        .as_str()
-        .unwrap()
-        .contains("switchboard_decisions_total"));
+    let metrics = metrics.as_str().unwrap();
+    for line in [
+        "switchboard_decisions_total 2",
+        "switchboard_redeliveries_total 1",
+        "switchboard_decision_seconds_count 2",
+        "switchboard_reloads_total 0",
+        "switchboard_hook_failures_total{tenant=\"brightside\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
 
     // Bad requests: JSON errors, 4xx, nothing changed.
-    let (status, body) = call("POST", &events, Some("sms-secret"), Some("{not json"));
+    let (status, body) = call("POST", &events, sms, Some("{not json"));
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "bad_event");
-    let unknown = r#"{"type":"inbound","at":"2026-03-02T17:06:00Z","from":"+14155551234","to":"+19999999999","body":"Hi"}"#;
-    let (status, body) = call("POST", &events, Some("sms-secret"), Some(unknown));
+    let (status, body) = call("POST", &events, sms, Some(r#"{"type":"teleport"}"#));
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("teleport"));
+    let unknown = inbound(AT, "+14155551234", "+19999999999", "Hi", "SM2");
+    let (status, body) = call("POST", &events, sms, Some(&unknown));
     assert_eq!(status, 422);
     assert_eq!(body["error"]["code"], "unknown_number");
-    let big = format!(
-        r#"{{"type":"inbound","at":"2026-03-02T17:07:00Z","from":"+1","to":"+1","body":"{}"}}"#,
-        "x".repeat(100_000)
-    );
-    let (status, body) = call("POST", &events, Some("sms-secret"), Some(&big));
+    let stranger =
+        r#"{"type":"claim","at":"2030-03-04T17:06:00Z","agent":"nobody","conversation":"c1"}"#;
+    let (status, body) = call("POST", &events, sms, Some(stranger));
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["code"], "unknown_agent");
+    let big = inbound(AT, "+1", "+1", &"x".repeat(100_000), "SM3");
+    let (status, body) = call("POST", &events, sms, Some(&big));
     assert_eq!(status, 413, "{body}");
-    assert_eq!(
-        call(
-            "GET",
-            &format!("{b}/v1/tenants/brightside/conversations/c99"),
-            Some("sms-secret"),
-            None
-        )
-        .0,
-        404
+    assert_eq!(body["error"]["code"], "bad_body");
+    for path in [
+        "/v1/tenants/brightside/conversations/c99",
+        "/v1/tenants/brightside/agents/nobody/conversations",
+        "/v1/tenants/brightside/agents/ben/conversations?inbox=nowhere",
+        "/v1/tenants/brightside/inboxes/nowhere/counters",
+    ] {
+        let (status, body) = call("GET", &server.url(path), sms, None);
+        assert_eq!(status, 404, "{path}");
+        assert!(body["error"]["message"].is_string(), "{path}: {body}");
+    }
+    let (status, _) = call(
+        "GET",
+        &server.url("/v1/tenants/brightside/agents/ben/conversations?at=yesterday"),
+        sms,
+        None,
     );
+    assert_eq!(status, 400);
+    assert_eq!(call("GET", &server.url("/nowhere"), None, None).0, 404);
+    let (status, body) = call("GET", &events, sms, None);
     assert_eq!(
-        call(
-            "GET",
-            &format!("{b}/v1/tenants/brightside/agents/nobody/conversations"),
-            Some("sms-secret"),
-            None
-        )
-        .0,
-        404
+        (status, &body["error"]["code"]),
+        (405, &json!("method_not_allowed"))
     );
-    assert_eq!(call("GET", &format!("{b}/nowhere"), None, None).0, 404);
+    let (_, conversation) = call("GET", &conversation_url, sms, None);
+    assert_eq!(
+        (&conversation["inbound"], &conversation["outbound"]),
+        (&json!(1), &json!(1)),
+        "bad requests changed nothing"
+    );
+
+    // The decision log: a line per decision, the customer's number masked.
+    drop(server);
+    let log = std::fs::read_to_string(data.join("decisions.jsonl")).unwrap();
+    assert!(!log.contains("+14155551234"), "{log}");
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["customer"], "+*******1234");
+    assert_eq!(lines[0]["revision"], revision.as_str());
+    assert_eq!(lines[1]["redelivered"], true);
+}
+
+/// A Twilio webhook request: (status, content type, body).
+fn twilio_post(
+    url: &str,
+    signature: Option<&str>,
+    params: &[(&str, &str)],
+) -> (u16, String, String) {
+    let body = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.replace('+', "%2B").replace(' ', "+")))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut request = agent()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(signature) = signature {
+        request = request.header("x-twilio-signature", signature);
+    }
+    let mut response = request.send(&body).unwrap();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (response.status().as_u16(), kind, text)
 }
 
 #[test]
-fn acknowledged_events_survive_a_kill() {
-    let data = scratch("kill");
-    let acknowledged = {
-        let mut server = start(&data);
-        let events = format!("{}/v1/tenants/brightside/events", server.base);
-        let mut acknowledged = Vec::new();
-        for i in 0..30 {
-            let event = format!(
-                r#"{{"type":"inbound","at":"2026-03-02T17:{:02}:00Z","from":"+1415555{:04}","to":"+14155550100","body":"Hi","message_id":"SM{i}"}}"#,
-                i, i
-            );
-            let (status, decision) = call("POST", &events, Some("sms-secret"), Some(&event));
-            assert_eq!(status, 200);
-            acknowledged.push(decision);
-        }
-        // SIGKILL: no graceful shutdown, no checkpoint.
-        server.child.kill().unwrap();
-        server.child.wait().unwrap();
-        acknowledged
-    };
-    let server = start(&data);
-    for (i, decision) in acknowledged.iter().enumerate() {
-        let id = decision["conversation"].as_str().unwrap();
-        let (status, conversation) = call(
+fn twilio_webhook_checks_the_signature_and_answers_with_twiml() {
+    let data = scratch("twilio");
+    let server = Server::start(&data);
+    let url = server.url("/v1/tenants/brightside/twilio/messages");
+    let params = [
+        ("MessageSid", "SM0001"),
+        ("AccountSid", "AC0001"),
+        ("From", "+14155557777"),
+        ("To", "+14155550100"),
+        ("Body", "HELP"),
+        ("NumMedia", "0"),
+    ];
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signed = twilio::signature("twilio-auth", &url, &owned);
+
+    // Forged: signed with another token, or for another URL, or not at all.
+    let forged = twilio::signature("guessed-token", &url, &owned);
+    for signature in [Some(forged.as_str()), None] {
+        let (status, _, body) = twilio_post(&url, signature, &params);
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("bad_signature"), "{body}");
+    }
+    let elsewhere = twilio::signature("twilio-auth", "https://example.com/hook", &owned);
+    assert_eq!(twilio_post(&url, Some(&elsewhere), &params).0, 403);
+    let mut tampered = params;
+    tampered[4] = ("Body", "STOP");
+    assert_eq!(twilio_post(&url, Some(&signed), &tampered).0, 403);
+    let (status, conversations) = call(
+        "GET",
+        &server.url("/v1/tenants/brightside/conversations/c1"),
+        Some("sms-secret"),
+        None,
+    );
+    assert_eq!(
+        status, 404,
+        "forged requests stored nothing: {conversations}"
+    );
+
+    // Valid: TwiML with the help reply, escaped.
+    let (status, kind, twiml) = twilio_post(&url, Some(&signed), &params);
+    assert_eq!(status, 200, "{twiml}");
+    assert!(kind.starts_with("text/xml"), "{kind}");
+    assert_eq!(
+        twiml,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>Reply STOP to unsubscribe. Msg &amp; data rates may apply.</Message></Response>"
+    );
+    // Redelivered by Twilio: nothing is sent twice.
+    let (status, _, again) = twilio_post(&url, Some(&signed), &params);
+    assert_eq!(status, 200);
+    assert_eq!(
+        again,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>"
+    );
+
+    // A form without the fields a message has.
+    let partial = [("MessageSid", "SM0002"), ("From", "+14155557777")];
+    let owned: Vec<(String, String)> = partial
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let (status, _, body) = twilio_post(
+        &url,
+        Some(&twilio::signature("twilio-auth", &url, &owned)),
+        &partial,
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("`To`"), "{body}");
+    // A tenant without a Twilio auth token has no webhook.
+    let other = server.url("/v1/tenants/cascade_outfitters/twilio/messages");
+    assert_eq!(twilio_post(&other, Some(&signed), &params).0, 404);
+}
+
+#[test]
+fn timers_fire_from_the_service_clock_and_survive_a_restart() {
+    let data = scratch("timers");
+    let policies = data.join("policies");
+    let folder = copy_tenant("team-sms", &policies);
+    let policy = folder.join("team-sms.policy");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    // The service line, open around the clock, locks for two seconds.
+    assert!(text.contains("inbox service_team_sms shared {"));
+    let text = text.replace(
+        "inbox service_team_sms shared {",
+        "inbox service_team_sms shared {\n  lock 2s",
+    );
+    std::fs::write(&policy, text).unwrap();
+    let sms = Some("sms-secret");
+    // Events without `at` happen now, by the service's clock.
+    let message = r#"{"type":"inbound","from":"+14155558888","to":"+14155550102","body":"Hi"}"#;
+    let reply = r#"{"type":"reply","agent":"ana","conversation":"c1","body":"Hello"}"#;
+    let locked = |server: &Server| {
+        let (_, c) = call(
             "GET",
-            &format!("{}/v1/tenants/brightside/conversations/{id}", server.base),
-            Some("sms-secret"),
+            &server.url("/v1/tenants/brightside/conversations/c1"),
+            sms,
             None,
         );
-        assert_eq!(status, 200, "conversation {id} of event {i} is there");
-        assert_eq!(conversation["inbound"], 1, "and applied once");
+        !c["lock"].is_null()
+    };
+
+    let server = Server::start_with(&data, &policies, &[]);
+    let events = server.url("/v1/tenants/brightside/events");
+    let (status, decision) = call("POST", &events, sms, Some(message));
+    assert_eq!(status, 200, "{decision}");
+    let (_, decision) = call("POST", &events, sms, Some(reply));
+    assert_eq!(decision["changes"][0]["change"], "locked", "{decision}");
+    assert!(decision["next_tick"].is_string());
+    assert!(locked(&server));
+    eventually(|| !locked(&server));
+
+    // Locked again, then killed before the lock runs out: the first tick
+    // after the restart releases it.
+    let (_, decision) = call("POST", &events, sms, Some(reply));
+    assert_eq!(decision["changes"][0]["change"], "locked", "{decision}");
+    server.kill();
+    std::thread::sleep(Duration::from_secs(3));
+    let server = Server::start_with(&data, &policies, &[]);
+    eventually(|| !locked(&server));
+    // Counted once the tick is on disk, a moment after memory shows it.
+    eventually(|| {
+        let (_, metrics) = call("GET", &server.url("/metrics"), None, None);
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("switchboard_ticks_total 1")
+    });
+}
+
+#[test]
+fn a_good_policy_change_is_picked_up_and_a_broken_one_refused() {
+    let data = scratch("reload");
+    let policies = data.join("policies");
+    let folder = copy_tenant("team-sms", &policies);
+    let policy = folder.join("team-sms.policy");
+    let original = std::fs::read_to_string(&policy).unwrap();
+    let server = Server::start_with(&data, &policies, &["--reload-every", "100ms"]);
+    let events = server.url("/v1/tenants/brightside/events");
+    let policy_url = server.url("/v1/tenants/brightside/policy");
+    let sms = Some("sms-secret");
+    let revision = |server: &Server| {
+        call(
+            "GET",
+            &server.url("/v1/tenants/brightside/policy"),
+            sms,
+            None,
+        )
+        .1["revision"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first = revision(&server);
+
+    // A stream of events runs through both changes; every one is answered.
+    let stop = Arc::new(AtomicBool::new(false));
+    let stream = {
+        let (stop, events) = (stop.clone(), events.clone());
+        std::thread::spawn(move || {
+            let mut answered = Vec::new();
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let from = format!("+1415600{:04}", i % 500);
+                let message = inbound(AT, &from, "+14155550100", "Hi", &format!("R{i}"));
+                let (status, decision) = call("POST", &events, Some("sms-secret"), Some(&message));
+                assert_eq!(status, 200, "{decision}");
+                answered.push(decision["revision"].as_str().unwrap().to_string());
+                i += 1;
+            }
+            answered
+        })
+    };
+
+    // A good change: the sales line's lock lasts longer.
+    std::thread::sleep(Duration::from_millis(300));
+    let changed = original.replace("lock 30m", "lock 45m");
+    assert_ne!(changed, original);
+    std::fs::write(&policy, &changed).unwrap();
+    eventually(|| revision(&server) != first);
+    let second = revision(&server);
+    std::thread::sleep(Duration::from_millis(300));
+
+    // A broken one: refused, the second revision keeps serving.
+    let broken = format!("{changed}\ninbox broken shared {{\n  numbers +10000000000\n}}\n");
+    std::fs::write(&policy, broken).unwrap();
+    eventually(|| !call("GET", &policy_url, sms, None).1["refused"].is_null());
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    let answered = stream.join().unwrap();
+
+    let (_, policy_now) = call("GET", &policy_url, sms, None);
+    assert_eq!(policy_now["revision"], second.as_str());
+    let refused = &policy_now["refused"];
+    assert_ne!(refused["revision"], second.as_str());
+    assert!(
+        refused["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("+10000000000"),
+        "{refused}"
+    );
+    assert!(server.logged("policy refused"), "the refusal is logged");
+    assert!(server.logged("policy reloaded"));
+    let (_, reload) = call(
+        "POST",
+        &server.url("/v1/tenants/brightside/policy/reload"),
+        sms,
+        None,
+    );
+    assert_eq!(
+        reload["result"], "unchanged",
+        "a refused revision is not checked again"
+    );
+
+    // Decisions name the revision that made them: first, then second.
+    assert!(answered.len() > 5, "{}", answered.len());
+    assert_eq!(answered.first().unwrap(), &first);
+    assert_eq!(answered.last().unwrap(), &second);
+    let switched = answered.windows(2).filter(|w| w[0] != w[1]).count();
+    assert_eq!(switched, 1, "one switch, between two events");
+    let (_, metrics) = call("GET", &server.url("/metrics"), None, None);
+    let metrics = metrics.as_str().unwrap().to_string();
+    assert!(metrics.contains("switchboard_reloads_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("switchboard_reloads_refused_total 1"),
+        "{metrics}"
+    );
+
+    // Fixed again: loaded.
+    std::fs::write(&policy, &original).unwrap();
+    let (_, reload) = call(
+        "POST",
+        &server.url("/v1/tenants/brightside/policy/reload"),
+        sms,
+        None,
+    );
+    assert_eq!(reload["result"], "loaded", "{reload}");
+    assert_eq!(
+        reload["revision"],
+        first.as_str(),
+        "the same files, the same revision"
+    );
+}
+
+/// Claims one conversation from `agents` at once; the agents whose claim won.
+fn claim_race(events: &str, conversation: &str, agents: &[&str], at: &str) -> Vec<String> {
+    let threads: Vec<_> = agents
+        .iter()
+        .map(|agent| {
+            let claim =
+                json!({"type": "claim", "at": at, "agent": agent, "conversation": conversation})
+                    .to_string();
+            let (events, agent) = (events.to_string(), agent.to_string());
+            std::thread::spawn(move || {
+                let (status, decision) = call("POST", &events, Some("other-secret"), Some(&claim));
+                assert_eq!(status, 200, "{decision}");
+                let won = decision["changes"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["change"] == "claimed"));
+                won.then_some(agent)
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .filter_map(|t| t.join().unwrap())
+        .collect()
+}
+
+const RETURNS: &str = "+16285550320";
+const RETURNS_AGENTS: [&str; 2] = ["eli", "jo"];
+
+#[test]
+fn of_many_concurrent_claims_and_replies_exactly_one_wins() {
+    let data = scratch("race");
+    let server = Server::start(&data);
+    let events = server.url("/v1/tenants/cascade_outfitters/events");
+    let message = inbound(AT, "+14155559999", RETURNS, "My boots broke", "SMR1");
+    let (status, decision) = call("POST", &events, Some("other-secret"), Some(&message));
+    assert_eq!(status, 200, "{decision}");
+    let conversation = decision["conversation"].as_str().unwrap().to_string();
+    // Claims and replies, from both agents, all at once; in a claim-must
+    // inbox a reply is sent only by the one who holds the claim.
+    let threads: Vec<_> = (0..24)
+        .map(|i| {
+            let agent = RETURNS_AGENTS[i % 2];
+            let kind = if i % 3 == 0 { "reply" } else { "claim" };
+            let action = json!({"type": kind, "at": "2030-03-04T17:01:00Z", "agent": agent, "conversation": conversation, "body": "On it"}).to_string();
+            let events = events.clone();
+            std::thread::spawn(move || {
+                let (status, decision) = call("POST", &events, Some("other-secret"), Some(&action));
+                assert_eq!(status, 200, "{decision}");
+                let claimed = decision["changes"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["change"] == "claimed"));
+                (agent, kind, claimed, decision["outcome"] == "allowed")
+            })
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let winners: Vec<&str> = results.iter().filter(|r| r.2).map(|r| r.0).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let replied_by: Vec<&str> = results
+        .iter()
+        .filter(|r| r.1 == "reply" && r.3)
+        .map(|r| r.0)
+        .collect();
+    assert!(
+        replied_by.iter().all(|a| *a == winners[0]),
+        "only the claim's winner replied: {results:?}"
+    );
+    let (_, state) = call(
+        "GET",
+        &server.url(&format!(
+            "/v1/tenants/cascade_outfitters/conversations/{conversation}"
+        )),
+        Some("other-secret"),
+        None,
+    );
+    assert_eq!(state["owner"], winners[0]);
+    assert_eq!(state["outbound"], replied_by.len());
+}
+
+#[test]
+fn killed_again_and_again_under_load_nothing_acknowledged_is_lost_or_doubled() {
+    let data = scratch("crash");
+    let sequence = Arc::new(AtomicU32::new(0));
+    // (message id, customer) of every acknowledged inbound message, and the
+    // winner of every acknowledged claim race.
+    let mut acknowledged: Vec<(String, String)> = Vec::new();
+    let mut owners: Vec<(String, String)> = Vec::new();
+    for round in 0..4 {
+        let server = Server::start(&data);
+        let events = server.url("/v1/tenants/cascade_outfitters/events");
+        let stop = Arc::new(AtomicBool::new(false));
+        let senders: Vec<_> = (0..6)
+            .map(|_| {
+                let (stop, events, sequence) = (stop.clone(), events.clone(), sequence.clone());
+                std::thread::spawn(move || {
+                    let mut acked = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        let n = sequence.fetch_add(1, Ordering::Relaxed);
+                        let customer = format!("+1628600{:04}", n % 40);
+                        let id = format!("SMC{n}");
+                        let message = inbound(AT, &customer, "+16285550300", "Hello", &id);
+                        match try_call("POST", &events, Some("other-secret"), Some(&message)) {
+                            Ok((200, _)) => acked.push((id, customer)),
+                            Ok((status, body)) => panic!("{status}: {body}"),
+                            // Killed mid-request: not acknowledged.
+                            Err(_) => break,
+                        }
+                    }
+                    acked
+                })
+            })
+            .collect();
+        // A claim race on a new returns conversation while the stream runs.
+        let customer = format!("+1628700{round:04}");
+        let message = inbound(AT, &customer, RETURNS, "Return", &format!("SMX{round}"));
+        let (_, decision) = call("POST", &events, Some("other-secret"), Some(&message));
+        let conversation = decision["conversation"].as_str().unwrap().to_string();
+        let winners = claim_race(
+            &events,
+            &conversation,
+            &RETURNS_AGENTS,
+            "2030-03-04T17:02:00Z",
+        );
+        assert_eq!(winners.len(), 1, "{winners:?}");
+        owners.push((conversation, winners[0].clone()));
+        std::thread::sleep(Duration::from_millis(200 + 150 * round));
+        server.kill();
+        stop.store(true, Ordering::Relaxed);
+        for sender in senders {
+            acknowledged.extend(sender.join().unwrap());
+        }
+    }
+    assert!(acknowledged.len() > 50, "{}", acknowledged.len());
+
+    let server = Server::start(&data);
+    let events = server.url("/v1/tenants/cascade_outfitters/events");
+    let get = |path: &str| {
+        call(
+            "GET",
+            &server.url(&format!("/v1/tenants/cascade_outfitters{path}")),
+            Some("other-secret"),
+            None,
+        )
+        .1
+    };
+    // Every acknowledged message is stored: sending it again is a redelivery.
+    let mut per_customer: std::collections::HashMap<&str, u64> = Default::default();
+    for (id, customer) in &acknowledged {
+        let message = inbound(AT, customer, "+16285550300", "Hello", id);
+        let (status, decision) = call("POST", &events, Some("other-secret"), Some(&message));
+        assert_eq!(status, 200);
+        assert_eq!(
+            decision["redelivered"], true,
+            "{id} was acknowledged, so it is stored"
+        );
+        *per_customer.entry(customer).or_default() += 1;
+    }
+    // Applied once: each conversation counts at least its acknowledged
+    // messages and no more than were sent (an unacknowledged one may have
+    // been stored just before a kill).
+    let sent = sequence.load(Ordering::Relaxed) as u64;
+    let mut counted = 0;
+    let view = get("/agents/hannah/conversations?inbox=sales");
+    for (customer, acked) in &per_customer {
+        let row = view["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["customer"] == *customer)
+            .cloned()
+            .unwrap_or_else(|| panic!("{customer} in {view}"));
+        let conversation = get(&format!(
+            "/conversations/{}",
+            row["conversation"].as_str().unwrap()
+        ));
+        let inbound = conversation["inbound"].as_u64().unwrap();
+        assert!(inbound >= *acked, "{customer}: {inbound} < {acked}");
+        counted += inbound;
+    }
+    assert!(counted <= sent, "{counted} applied of {sent} sent");
+    // One owner each: the acknowledged winner of each race.
+    for (conversation, winner) in owners {
+        let state = get(&format!("/conversations/{conversation}"));
+        assert_eq!(state["owner"], winner.as_str(), "{state}");
     }
 }

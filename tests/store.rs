@@ -19,6 +19,7 @@ fn record(tenant: &str, seq: u64, message_id: Option<&str>) -> Record {
         tenant: tenant.into(),
         seq,
         message_id: message_id.map(str::to_string),
+        revision: "r1".into(),
         event: json!({"type": "tick", "at": "2026-03-02T17:00:00Z"}),
         decision: json!({"seq": seq}),
     }
@@ -40,9 +41,10 @@ fn appended_events_survive_reopening() {
     let store = SqliteStore::open(&path).unwrap();
     let history = store.history("acme").unwrap();
     assert_eq!(history.snapshot, None);
-    let seqs: Vec<u64> = history.events.iter().map(|(s, _, _)| *s).collect();
+    let seqs: Vec<u64> = history.events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
-    assert_eq!(history.events[2].2, json!({"seq": 3}));
+    assert_eq!(history.events[2].decision, json!({"seq": 3}));
+    assert_eq!(history.events[2].revision, "r1");
     assert_eq!(store.history("other").unwrap().events.len(), 1);
 }
 
@@ -119,13 +121,14 @@ fn state_comes_back_exactly_from_snapshot_and_replay() {
                 tenant: "brightside".into(),
                 seq,
                 message_id: None,
+                revision: "r1".into(),
                 event: serde_json::to_value(event).unwrap(),
                 decision: serde_json::to_value(&decision).unwrap(),
             };
             store.append(record).unwrap();
             if seq == 2 {
                 store
-                    .snapshot("brightside", seq, &serde_json::to_value(&live).unwrap())
+                    .snapshot("brightside", seq, serde_json::to_string(&live).unwrap())
                     .unwrap();
             }
         }
@@ -135,12 +138,15 @@ fn state_comes_back_exactly_from_snapshot_and_replay() {
     let history = store.history("brightside").unwrap();
     let (seq, snapshot) = history.snapshot.clone().unwrap();
     assert_eq!(seq, 2);
-    let mut recovered: State = serde_json::from_value(snapshot).unwrap();
+    let mut recovered: State = serde_json::from_str(&snapshot).unwrap();
     assert_eq!(history.events.len(), events.len() - 2);
-    for (_, event, decision) in history.events {
-        let event: Event = serde_json::from_value(event).unwrap();
+    for stored in history.events {
+        let event: Event = serde_json::from_value(stored.event).unwrap();
         let replayed = serde_json::to_value(engine.step(&mut recovered, &event)).unwrap();
-        assert_eq!(replayed, decision, "replay decides as the original did");
+        assert_eq!(
+            replayed, stored.decision,
+            "replay decides as the original did"
+        );
     }
     assert_eq!(recovered, live);
 }

@@ -3,6 +3,7 @@
 mod check;
 mod files;
 mod fmt;
+mod serve;
 mod simulate;
 mod test;
 
@@ -57,18 +58,12 @@ enum Command {
     },
     /// Serve decisions over HTTP, with state kept in DATA.
     ///
-    /// Tokens: a file of `TENANT SHA256-HEX` lines (--tokens), and/or
+    /// API tokens: a file of `TENANT SHA256-HEX` lines (--tokens), and/or
     /// `tenant=token` pairs in the SWITCHBOARD_TOKENS environment variable.
-    Serve {
-        #[arg(long, default_value = "policies")]
-        policies: PathBuf,
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
-        #[arg(long)]
-        tokens: Option<PathBuf>,
-    },
+    /// Twilio auth tokens, for the webhook: a file of `TENANT AUTH_TOKEN`
+    /// lines (--twilio-tokens), and/or `tenant=auth_token` pairs in
+    /// SWITCHBOARD_TWILIO_TOKENS. SIGINT or SIGTERM stop it cleanly.
+    Serve(serve::Args),
     /// Run scenario files (*.scenario.yaml) against their policies.
     ///
     /// Prints each failure as a diff and ends with `N passed, N failed`;
@@ -117,52 +112,6 @@ pub fn run() -> i32 {
             explain,
         } => simulate::run(&policy, &events, explain),
         Command::Test { paths, update } => test::run(&paths, update),
-        Command::Serve {
-            policies,
-            data,
-            listen,
-            tokens,
-        } => serve(&policies, &data, &listen, tokens.as_deref()),
-    }
-}
-
-fn serve(
-    policies: &std::path::Path,
-    data: &std::path::Path,
-    listen: &str,
-    tokens: Option<&std::path::Path>,
-) -> i32 {
-    let mut all = match tokens {
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|text| crate::server::Tokens::parse_file(&text))
-        {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
-                return exit::USAGE;
-            }
-        },
-        None => crate::server::Tokens::default(),
-    };
-    if let Ok(pairs) = std::env::var("SWITCHBOARD_TOKENS") {
-        if let Err(e) = all.add_pairs(&pairs) {
-            eprintln!("error: SWITCHBOARD_TOKENS: {e}");
-            return exit::USAGE;
-        }
-    }
-    let service = match crate::server::Service::load(policies, data, all) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::FAILED;
-        }
-    };
-    match crate::server::serve(service, listen) {
-        Ok(()) => exit::OK,
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::FAILED
-        }
+        Command::Serve(args) => serve::run(args),
     }
 }

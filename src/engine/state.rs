@@ -282,6 +282,11 @@ impl State {
         self.deadlines.first().map(|(at, _)| *at)
     }
 
+    /// How many conversations the state holds, open or archived.
+    pub fn conversation_count(&self) -> usize {
+        self.conversations.len()
+    }
+
     pub fn open_count(&self) -> usize {
         self.open.len()
     }

@@ -1,20 +1,22 @@
-//! The HTTP API, under /v1/tenants/{tenant}/. Every request but /healthz and
-//! /metrics carries `Authorization: Bearer TOKEN`; a token only opens its own
-//! tenant (any other tenant is 404, as if it did not exist). Every error is
-//! JSON: `{"error": {"code": "...", "message": "..."}}` with a 4xx or 5xx.
+//! The HTTP API, under /v1/tenants/{tenant}/. Every request but /healthz,
+//! /metrics and Twilio's webhook carries `Authorization: Bearer TOKEN`; a
+//! token only opens its own tenant (any other tenant is 404, as if it did
+//! not exist). The webhook is signed with the tenant's Twilio auth token
+//! instead. Every error is JSON: `{"error": {"code": "...", "message":
+//! "..."}}` with a 4xx or 5xx. docs/openapi.yaml describes it all.
 
-use super::{Service, TenantRuntime};
-use crate::engine::{Event, State};
+use super::metrics::{self, Metrics};
+use super::{reload, twilio, Begun, Service, ServiceError, TenantRuntime};
+use crate::engine::Event;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State as Shared};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// The largest request body accepted.
@@ -38,8 +40,18 @@ pub fn router(service: Arc<Service>) -> Router {
             get(counters),
         )
         .route("/v1/tenants/{tenant}/policy", get(policy))
+        .route("/v1/tenants/{tenant}/policy/reload", post(reload_policy))
+        .route("/v1/tenants/{tenant}/twilio/messages", post(twilio_message))
         .fallback(|| async {
             error(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
+        })
+        .method_not_allowed_fallback(|| async {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method",
+            )
+            .into_response()
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(service)
@@ -75,21 +87,20 @@ fn tenant(app: &App, headers: &HeaderMap, name: &str) -> Result<Arc<TenantRuntim
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
     let Some(token) = token else {
-        app.metrics
-            .rejected_requests
-            .fetch_add(1, Ordering::Relaxed);
+        Metrics::count(&app.metrics.rejected_requests);
         return Err(error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "send `Authorization: Bearer TOKEN`",
         ));
     };
-    let Some(owner) = app.tokens.tenant_of(token) else {
-        app.metrics
-            .rejected_requests
-            .fetch_add(1, Ordering::Relaxed);
+    let Some(owner) = app.config.tokens.tenant_of(token) else {
+        Metrics::count(&app.metrics.rejected_requests);
         return Err(error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -101,9 +112,7 @@ fn tenant(app: &App, headers: &HeaderMap, name: &str) -> Result<Arc<TenantRuntim
         // Another tenant's name, or none: the same answer, so a token
         // cannot learn which tenants exist.
         _ => {
-            app.metrics
-                .rejected_requests
-                .fetch_add(1, Ordering::Relaxed);
+            Metrics::count(&app.metrics.rejected_requests);
             Err(error(
                 StatusCode::NOT_FOUND,
                 "unknown_tenant",
@@ -113,8 +122,8 @@ fn tenant(app: &App, headers: &HeaderMap, name: &str) -> Result<Arc<TenantRuntim
     }
 }
 
-fn parse_event(body: Result<Bytes, BytesRejection>) -> Result<Event, ApiError> {
-    let body = body.map_err(|e| {
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
         let status = e.status();
         let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
             format!("the body is larger than {MAX_BODY} bytes")
@@ -122,53 +131,94 @@ fn parse_event(body: Result<Bytes, BytesRejection>) -> Result<Event, ApiError> {
             e.body_text()
         };
         error(status, "bad_body", message)
-    })?;
-    serde_json::from_slice(&body).map_err(|e| {
+    })
+}
+
+/// Reads an event; one without `at` happens now, by the service's clock.
+fn parse_event(body: Result<Bytes, BytesRejection>) -> Result<Event, ApiError> {
+    let body = read_body(body)?;
+    let bad = |e: serde_json::Error| {
         error(
             StatusCode::BAD_REQUEST,
             "bad_event",
             format!("not a valid event: {e}"),
         )
-    })
+    };
+    let mut value: Value = serde_json::from_slice(&body).map_err(bad)?;
+    if let Some(fields) = value.as_object_mut() {
+        if !fields.contains_key("at") {
+            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            fields.insert("at".into(), Value::String(now));
+        }
+    }
+    serde_json::from_value(value).map_err(bad)
+}
+
+/// Decides an event durably, then counts and logs it. Returns the decision
+/// and whether it answers an earlier delivery.
+///
+/// A policy without hooks decides in microseconds, so it decides right
+/// here; one with hooks may take milliseconds and decides on the blocking
+/// pool. Either way the wait for the disk is asynchronous.
+async fn decide(
+    app: &App,
+    tenant: Arc<TenantRuntime>,
+    event: Event,
+) -> Result<(Value, bool), ApiError> {
+    let started = std::time::Instant::now();
+    let (event, begun) = if tenant.runs_hooks() {
+        let tenant = tenant.clone();
+        tokio::task::spawn_blocking(move || {
+            let begun = tenant.begin(&event);
+            (event, begun)
+        })
+        .await
+        .map_err(|_| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "deciding failed",
+            )
+        })?
+    } else {
+        let begun = tenant.begin(&event);
+        (event, begun)
+    };
+    let not_stored =
+        |e: ServiceError| error(StatusCode::SERVICE_UNAVAILABLE, "not_stored", e.to_string());
+    let Begun {
+        decision,
+        pending,
+        redelivered,
+    } = begun.map_err(not_stored)?;
+    tenant.settle(pending.durable().await).map_err(not_stored)?;
+    let took = started.elapsed();
+    if redelivered {
+        Metrics::count(&app.metrics.redeliveries);
+    } else {
+        app.metrics.decided(took);
+    }
+    let event = serde_json::to_value(&event).unwrap_or_default();
+    app.decision_log.record(
+        tenant.name(),
+        &event,
+        &decision,
+        took.as_micros() as u64,
+        redelivered,
+    );
+    Ok((decision, redelivered))
 }
 
 async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-async fn metrics(Shared(app): Shared<App>) -> String {
-    let m = &app.metrics;
-    let mut out = String::new();
-    out.push_str("# TYPE switchboard_decisions_total counter\n");
-    out.push_str(&format!(
-        "switchboard_decisions_total {}\n",
-        m.decisions.load(Ordering::Relaxed)
-    ));
-    out.push_str("# TYPE switchboard_decision_seconds_total counter\n");
-    out.push_str(&format!(
-        "switchboard_decision_seconds_total {}\n",
-        m.decision_micros.load(Ordering::Relaxed) as f64 / 1e6
-    ));
-    out.push_str("# TYPE switchboard_rejected_requests_total counter\n");
-    out.push_str(&format!(
-        "switchboard_rejected_requests_total {}\n",
-        m.rejected_requests.load(Ordering::Relaxed)
-    ));
-    out.push_str("# TYPE switchboard_hook_failures_total counter\n");
-    let mut names: Vec<&String> = app.tenants.keys().collect();
-    names.sort();
-    for name in names {
-        let failures = app.tenants[name]
-            .engine()
-            .policy()
-            .hooks
-            .as_ref()
-            .map_or(0, |h| h.failures());
-        out.push_str(&format!(
-            "switchboard_hook_failures_total{{tenant=\"{name}\"}} {failures}\n"
-        ));
-    }
-    out
+async fn metrics(Shared(app): Shared<App>) -> Response {
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        metrics::render(&app),
+    )
+        .into_response()
 }
 
 async fn post_event(
@@ -179,29 +229,21 @@ async fn post_event(
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
     let event = parse_event(body)?;
-    let started = std::time::Instant::now();
-    let decision = tokio::task::spawn_blocking(move || tenant.decide(&event))
-        .await
-        .map_err(|_| {
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "deciding failed",
-            )
-        })?
-        .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, "not_stored", e.to_string()))?;
-    app.metrics.decisions.fetch_add(1, Ordering::Relaxed);
-    app.metrics
-        .decision_micros
-        .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    let (mut decision, redelivered) = decide(&app, tenant, event).await?;
+    if redelivered {
+        decision["redelivered"] = Value::Bool(true);
+    }
     if decision["outcome"] == "rejected" {
-        // The event names something the tenant does not have.
+        // Stored, so a redelivery answers the same, but nothing changed.
         let code = decision["denial"]["code"]
             .as_str()
             .unwrap_or("rejected")
             .to_string();
         let body = json!({
-            "error": {"code": code, "message": "the event names something this tenant does not have"},
+            "error": {
+                "code": code,
+                "message": format!("the event was rejected ({code}); the decision's `denial` has the facts"),
+            },
             "decision": decision,
         });
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
@@ -218,18 +260,15 @@ async fn dry_run(
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
     let event = parse_event(body)?;
-    let decision = tokio::task::spawn_blocking(move || {
-        let mut copy: State = tenant.with_state(State::clone);
-        tenant.engine().step(&mut copy, &event)
-    })
-    .await
-    .map_err(|_| {
-        error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "deciding failed",
-        )
-    })?;
+    let decision = tokio::task::spawn_blocking(move || tenant.dry_run(&event))
+        .await
+        .map_err(|_| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "deciding failed",
+            )
+        })?;
     Ok(Json(decision).into_response())
 }
 
@@ -239,7 +278,7 @@ async fn conversation(
     headers: HeaderMap,
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
-    let found = tenant.with_state(|s| {
+    let found = tenant.with_state(|_, s| {
         s.conversation(&id)
             .and_then(|c| serde_json::to_value(c).ok())
     });
@@ -260,38 +299,39 @@ async fn agent_view(
     headers: HeaderMap,
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
-    let policy = tenant.engine().policy();
-    if policy.agent_id(&agent).is_none() {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            "unknown_agent",
-            format!("no agent {agent}"),
-        ));
-    }
-    let inbox = query.get("inbox").cloned();
-    if let Some(i) = inbox.as_deref().filter(|i| policy.inbox_id(i).is_none()) {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            "unknown_inbox",
-            format!("no inbox {i}"),
-        ));
-    }
-    let now = match query.get("at") {
-        Some(at) => at.parse().map_err(|_| {
+    let at = match query.get("at") {
+        Some(at) => Some(at.parse().map_err(|_| {
             error(
                 StatusCode::BAD_REQUEST,
                 "bad_time",
                 "`at` is an RFC 3339 time",
             )
-        })?,
-        None => tenant.with_state(|s| s.clock()).unwrap_or_default(),
+        })?),
+        None => None,
     };
-    let rows = tenant.with_state(|s| {
-        tenant
-            .engine()
-            .visible_conversations(s, &agent, inbox.as_deref(), now)
-    });
-    Ok(Json(json!({"agent": agent, "conversations": rows})).into_response())
+    let inbox = query.get("inbox").map(String::as_str);
+    tenant.with_state(|revision, state| {
+        let policy = revision.engine.policy();
+        if policy.agent_id(&agent).is_none() {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                "unknown_agent",
+                format!("no agent {agent}"),
+            ));
+        }
+        if let Some(i) = inbox.filter(|i| policy.inbox_id(i).is_none()) {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                "unknown_inbox",
+                format!("no inbox {i}"),
+            ));
+        }
+        let now = at.or(state.clock()).unwrap_or_default();
+        let rows = revision
+            .engine
+            .visible_conversations(state, &agent, inbox, now);
+        Ok(Json(json!({"agent": agent, "conversations": rows})).into_response())
+    })
 }
 
 async fn counters(
@@ -300,39 +340,157 @@ async fn counters(
     headers: HeaderMap,
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
-    if tenant.engine().policy().inbox_id(&inbox).is_none() {
-        return Err(error(
+    let found = tenant.with_state(|revision, state| {
+        let known = revision.engine.policy().inbox_id(&inbox).is_some();
+        known.then(|| state.counters(&inbox).cloned().unwrap_or_default())
+    });
+    let c = found.ok_or_else(|| {
+        error(
             StatusCode::NOT_FOUND,
             "unknown_inbox",
             format!("no inbox {inbox}"),
-        ));
-    }
-    let c = tenant.with_state(|s| s.counters(&inbox).cloned().unwrap_or_default());
+        )
+    })?;
     Ok(Json(json!({
         "inbox": inbox,
         "conversations": c.conversations,
         "inbound": c.inbound,
         "outbound": c.outbound,
-        "sms_volume": c.sessions_handled,
+        "sms_volume": c.inbound + c.outbound,
+        "sessions_handled": c.sessions_handled,
         "average_handle_secs": c.average_handle_secs(),
         "hook_failures": c.hook_failures,
     }))
     .into_response())
 }
 
+/// The revision serving, its warnings, and the last refused revision.
 async fn policy(Shared(app): Shared<App>, Path(name): Path<String>, headers: HeaderMap) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
-    let policy = tenant.engine().policy();
-    let warnings: Vec<String> = policy
+    let revision = tenant.revision();
+    let policy = revision.engine.policy();
+    let warnings: Vec<Value> = policy
         .warnings
         .items
         .iter()
-        .map(|d| format!("{}: {}", d.code, d.message))
+        .map(|d| json!({"code": d.code.to_string(), "message": d.message}))
         .collect();
     Ok(Json(json!({
         "tenant": policy.tenant.name,
+        "revision": revision.id,
+        "loaded_at": revision.loaded_at,
         "inboxes": policy.inboxes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
         "warnings": warnings,
+        "refused": tenant.refused(),
     }))
     .into_response())
+}
+
+/// Looks at the tenant's policy files now rather than at the next poll.
+async fn reload_policy(
+    Shared(app): Shared<App>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Answer {
+    let tenant = tenant(&app, &headers, &name)?;
+    let service = app.clone();
+    let result = tokio::task::spawn_blocking(move || reload::reload(&service, &tenant))
+        .await
+        .map_err(|_| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "reloading failed",
+            )
+        })?;
+    Ok(Json(result).into_response())
+}
+
+/// Twilio's inbound-message webhook: a signed form in, TwiML out.
+async fn twilio_message(
+    Shared(app): Shared<App>,
+    Path(name): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let forbidden = |message: &str| {
+        Metrics::count(&app.metrics.rejected_requests);
+        error(StatusCode::FORBIDDEN, "bad_signature", message)
+    };
+    let (Some(tenant), Some(auth_token)) = (app.tenants.get(&name), app.config.twilio.of(&name))
+    else {
+        Metrics::count(&app.metrics.rejected_requests);
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "unknown_tenant",
+            format!("no Twilio webhook for tenant {name}"),
+        ));
+    };
+    let body = read_body(body)?;
+    let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "bad_form",
+            format!("not a form: {e}"),
+        )
+    })?;
+    let presented = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| forbidden("the request has no X-Twilio-Signature"))?;
+    let url = webhook_url(&app, &headers, &uri);
+    if !twilio::verify(auth_token, &url, &params, presented) {
+        return Err(forbidden(&format!(
+            "the X-Twilio-Signature does not match a request to {url}"
+        )));
+    }
+    let inbound = twilio::inbound(&params, chrono::Utc::now())
+        .map_err(|why| error(StatusCode::BAD_REQUEST, "bad_form", why))?;
+    let (decision, redelivered) =
+        decide(&app, tenant.clone(), Event::Inbound(inbound.clone())).await?;
+    // A redelivered message got its replies the first time.
+    let twiml = if redelivered {
+        twilio::empty()
+    } else {
+        twilio::twiml(&decision, &inbound)
+    };
+    Ok(([("content-type", "text/xml; charset=utf-8")], twiml).into_response())
+}
+
+/// The URL Twilio requested, as it signed it: the configured public URL,
+/// or the scheme and host the request came with, then the path and query.
+fn webhook_url(app: &App, headers: &HeaderMap, uri: &Uri) -> String {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    if let Some(base) = &app.config.public_url {
+        return format!("{}{path}", base.trim_end_matches('/'));
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let scheme = header("x-forwarded-proto").unwrap_or("http");
+    let host = header("x-forwarded-host")
+        .or_else(|| header("host"))
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_file_describes_every_route() {
+        let spec = include_str!("../../docs/openapi.yaml");
+        let source = include_str!("http.rs");
+        let routes: Vec<&str> = source
+            .split(".route(")
+            .skip(1)
+            .filter_map(|r| r.trim_start().strip_prefix('"')?.split('"').next())
+            .filter(|r| r.starts_with('/'))
+            .collect();
+        assert!(routes.len() >= 10, "{routes:?}");
+        for route in routes {
+            assert!(
+                spec.contains(&format!("\n  {route}:")),
+                "docs/openapi.yaml has no {route}"
+            );
+        }
+    }
 }

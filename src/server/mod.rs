@@ -1,39 +1,91 @@
 //! The decision service: each tenant's durable runtime, served over HTTP.
 //!
 //! ```text
-//! policies/<tenant>/<x>.policy ─load─▶ Engine ─┐
-//! data/switchboard.db ─────────────────────────┴─▶ TenantRuntime ─▶ /v1/tenants/{tenant}/...
+//! policies/<tenant>/*.policy ─revision─▶ TenantRuntime ◀─recover─ data/switchboard.db
+//!        ▲ (reload: poll, check, swap)      │ decide, store durably
+//!        │                                  ▼
+//!   reload thread        clock thread ─▶ tick   http: /v1/tenants/{tenant}/...
 //! ```
+//!
+//! Two threads run beside the HTTP server: the clock, which steps a tick
+//! for any tenant whose timers are due, and the reloader, which notices
+//! changed policy files and swaps in the revisions that check.
 
 mod auth;
+mod clock;
 mod http;
+pub mod log;
+mod metrics;
+mod reload;
+pub mod revision;
 mod tenant;
+pub mod twilio;
 
 pub use auth::Tokens;
 pub use http::router;
-pub use tenant::{ServiceError, TenantRuntime};
+pub use metrics::Metrics;
+pub use reload::Reloaded;
+pub use tenant::{Begun, Decided, ServiceError, TenantRuntime};
 
-use crate::engine::Engine;
 use crate::store::{ConversationStore, SqliteStore};
+use log::{DecisionLog, Level};
+use revision::Files;
+use serde_json::json;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How the service is set up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// A policy file, or a folder of them (a folder per tenant).
+    pub policies: PathBuf,
+    /// Where the database (and by default the decision log) live.
+    pub data: PathBuf,
+    pub tokens: Tokens,
+    pub twilio: twilio::AuthTokens,
+    /// The address Twilio is given for the webhook, e.g.
+    /// `https://sms.example.com`; by default, taken from the request's Host.
+    pub public_url: Option<String>,
+    /// Where decision log lines go (`-` for stdout); `None` for nowhere.
+    pub decision_log: Option<PathBuf>,
+    /// How often policy files are looked at; `None` turns reloading off.
+    pub reload_every: Option<Duration>,
+    /// How often the clock looks for due timers.
+    pub tick_every: Duration,
+}
+
+impl Config {
+    /// The defaults for `policies` and `data`.
+    pub fn new(policies: impl Into<PathBuf>, data: impl Into<PathBuf>) -> Config {
+        let data = data.into();
+        Config {
+            policies: policies.into(),
+            decision_log: Some(data.join("decisions.jsonl")),
+            data,
+            tokens: Tokens::default(),
+            twilio: twilio::AuthTokens::default(),
+            public_url: None,
+            reload_every: Some(Duration::from_secs(1)),
+            tick_every: Duration::from_millis(100),
+        }
+    }
+}
 
 /// Everything the service runs on.
 pub struct Service {
     pub tenants: HashMap<String, Arc<TenantRuntime>>,
-    pub tokens: Tokens,
+    pub config: Config,
     pub metrics: Metrics,
-}
-
-/// Counters for /metrics.
-#[derive(Default)]
-pub struct Metrics {
-    pub decisions: AtomicU64,
-    pub rejected_requests: AtomicU64,
-    /// Total decision time, in microseconds.
-    pub decision_micros: AtomicU64,
+    pub decision_log: DecisionLog,
+    /// Where revisions are compiled from their copied files.
+    scratch: PathBuf,
+    /// Held while a tenant's files are looked at, so a reload request and
+    /// the reloader do not both load one revision.
+    reloading: std::sync::Mutex<()>,
+    stop: AtomicBool,
 }
 
 /// Why the service could not start.
@@ -43,6 +95,8 @@ pub enum StartError {
     Io(PathBuf, std::io::Error),
     #[error("{path} does not check:\n{rendered}")]
     Policy { path: PathBuf, rendered: String },
+    #[error("{0}")]
+    Unreadable(String),
     #[error("two policies declare tenant {0}")]
     DuplicateTenant(String),
     #[error("no policies under {0}")]
@@ -54,64 +108,145 @@ pub enum StartError {
 }
 
 impl Service {
-    /// Loads every policy under `policies` (a file, or a folder per tenant)
-    /// and opens each tenant's state from the store in `data`.
-    pub fn load(policies: &Path, data: &Path, tokens: Tokens) -> Result<Service, StartError> {
-        std::fs::create_dir_all(data).map_err(|e| StartError::Io(data.to_path_buf(), e))?;
+    /// Loads every policy under `config.policies` and opens each tenant's
+    /// state from the store in `config.data`.
+    pub fn load(config: Config) -> Result<Service, StartError> {
+        let data = &config.data;
+        std::fs::create_dir_all(data).map_err(|e| StartError::Io(data.clone(), e))?;
+        let scratch = data.join("scratch");
         let store: Arc<dyn ConversationStore> =
             Arc::new(SqliteStore::open(data.join("switchboard.db"))?);
-        let files = crate::cli::policy_files(&[policies.to_path_buf()])
-            .map_err(|_| StartError::NoPolicies(policies.to_path_buf()))?;
+        let files = crate::cli::policy_files(std::slice::from_ref(&config.policies))
+            .map_err(|_| StartError::NoPolicies(config.policies.clone()))?;
         let mut tenants = HashMap::new();
         for path in files {
-            let source =
-                std::fs::read_to_string(&path).map_err(|e| StartError::Io(path.clone(), e))?;
-            let options = crate::CheckOptions {
-                base_dir: path.parent().map(Path::to_path_buf),
-            };
-            let policy =
-                crate::compile_with(&source, &options).map_err(|d| StartError::Policy {
-                    rendered: d.render(&path.display().to_string(), &source),
+            let files = Files::read(&path).map_err(StartError::Unreadable)?;
+            let revision = files
+                .compile(&scratch)
+                .map_err(|rendered| StartError::Policy {
+                    rendered,
                     path: path.clone(),
                 })?;
-            let name = policy.tenant.name.to_string();
+            let name = revision.engine.policy().tenant.name.to_string();
             if tenants.contains_key(&name) {
                 return Err(StartError::DuplicateTenant(name));
             }
-            let runtime = TenantRuntime::open(&name, Engine::new(policy), store.clone())?;
+            let runtime = TenantRuntime::open(&path, &files, revision, store.clone(), &scratch)?;
             tenants.insert(name, Arc::new(runtime));
         }
+        let decision_log = match &config.decision_log {
+            Some(path) => DecisionLog::open(path).map_err(|e| StartError::Io(path.clone(), e))?,
+            None => DecisionLog::off(),
+        };
         Ok(Service {
             tenants,
-            tokens,
+            config,
             metrics: Metrics::default(),
+            decision_log,
+            scratch,
+            reloading: std::sync::Mutex::new(()),
+            stop: AtomicBool::new(false),
         })
+    }
+
+    /// Whether the service is shutting down.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Writes a snapshot of every tenant and flushes the decision log.
+    pub fn shut_down(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for tenant in self.tenants.values() {
+            if let Err(e) = tenant.checkpoint() {
+                log::service(
+                    Level::Error,
+                    "checkpoint failed",
+                    json!({"tenant": tenant.name(), "error": e.to_string()}),
+                );
+            }
+        }
+        self.decision_log.close();
     }
 }
 
-/// Serves until interrupted; writes a snapshot of every tenant on the way out.
+/// Serves until interrupted (SIGINT or SIGTERM); writes a snapshot of every
+/// tenant on the way out.
 pub fn serve(service: Service, listen: &str) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let service = Arc::new(service);
     let app = router(service.clone());
-    let count = service.tenants.len();
-    runtime.block_on(async move {
+    let mut threads = vec![clock::start(service.clone())];
+    if let Some(every) = service.config.reload_every {
+        threads.push(reload::start(service.clone(), every));
+    }
+    let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("{listen}: {e}"))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        eprintln!("switchboard: serving {count} tenants on http://{address}");
+        // The first line on stderr is for people and scripts alike.
+        eprintln!(
+            "switchboard: serving {} tenants on http://{address}",
+            service.tenants.len()
+        );
+        let mut names: Vec<&String> = service.tenants.keys().collect();
+        names.sort();
+        let revisions: HashMap<&String, String> = names
+            .iter()
+            .map(|n| (*n, service.tenants[*n].revision().id.clone()))
+            .collect();
+        log::service(
+            Level::Info,
+            "serving",
+            json!({"listen": address.to_string(), "tenants": revisions}),
+        );
         axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| e.to_string())
-    })?;
-    for tenant in service.tenants.values() {
-        if let Err(e) = tenant.checkpoint() {
-            eprintln!("switchboard: {}: {e}", tenant.name());
+    });
+    service.shut_down();
+    for thread in threads {
+        let _ = thread.join();
+    }
+    log::service(Level::Info, "stopped", json!({}));
+    served
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
         }
     }
-    Ok(())
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// Sleeps `total` in short steps, returning early (false) if the service
+/// is stopping.
+fn sleep_unless_stopping(service: &Service, total: Duration) -> bool {
+    let step = Duration::from_millis(50);
+    let mut left = total;
+    while !left.is_zero() {
+        if service.stopping() {
+            return false;
+        }
+        let now = left.min(step);
+        std::thread::sleep(now);
+        left -= now;
+    }
+    !service.stopping()
 }

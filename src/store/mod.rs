@@ -6,6 +6,10 @@
 //! snapshot and steps the events after it again, which reproduces the state
 //! exactly (and the stored decisions prove it).
 //!
+//! Each event names the policy revision that decided it, and each revision's
+//! files are kept, so recovery steps every event with the policy it was
+//! decided by, even after the policy changed.
+//!
 //! An event is acknowledged only once it is on disk. Appends from many
 //! threads are written together, one transaction and one fsync for the
 //! batch (group commit), so durable throughput is not one fsync per event.
@@ -24,6 +28,17 @@ pub struct Record {
     pub seq: u64,
     /// The provider's message id, for inbound messages that have one.
     pub message_id: Option<String>,
+    /// The policy revision that decided it.
+    pub revision: String,
+    pub event: Value,
+    pub decision: Value,
+}
+
+/// A stored event as recovery reads it back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stored {
+    pub seq: u64,
+    pub revision: String,
     pub event: Value,
     pub decision: Value,
 }
@@ -41,10 +56,10 @@ pub enum Appended {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
     /// The latest snapshot: the sequence number it was taken after, and
-    /// the state as JSON.
-    pub snapshot: Option<(u64, Value)>,
+    /// the state as JSON text.
+    pub snapshot: Option<(u64, String)>,
     /// Every event after the snapshot, in order, with its decision.
-    pub events: Vec<(u64, Value, Value)>,
+    pub events: Vec<Stored>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,12 +76,21 @@ pub enum StoreError {
     NewerSchema(i64),
 }
 
-/// An append on its way to disk; `wait` returns once it is durable.
-pub struct Pending(std::sync::mpsc::Receiver<Result<Appended, String>>);
+/// A write on its way to disk; `wait` (on a thread that may block) or
+/// `durable` (in async code) returns once it is on disk.
+pub struct Pending(tokio::sync::oneshot::Receiver<Result<Appended, String>>);
 
 impl Pending {
     pub fn wait(self) -> Result<Appended, StoreError> {
-        match self.0.recv() {
+        Pending::settle(self.0.blocking_recv())
+    }
+
+    pub async fn durable(self) -> Result<Appended, StoreError> {
+        Pending::settle(self.0.await)
+    }
+
+    fn settle<E>(answer: Result<Result<Appended, String>, E>) -> Result<Appended, StoreError> {
+        match answer {
             Ok(Ok(appended)) => Ok(appended),
             Ok(Err(message)) => Err(StoreError::Write(message)),
             Err(_) => Err(StoreError::WriterGone),
@@ -80,6 +104,10 @@ pub trait ConversationStore: Send + Sync {
     /// result outside any lock, so appends from many callers share a commit.
     fn submit(&self, record: Record) -> Result<Pending, StoreError>;
 
+    /// A write of nothing, durable once everything submitted before it is
+    /// (or failed with the batch that failed).
+    fn barrier(&self) -> Result<Pending, StoreError>;
+
     /// Stores a decided event; returns once it is durable. A message id the
     /// tenant stored before is not stored again.
     fn append(&self, record: Record) -> Result<Appended, StoreError> {
@@ -91,8 +119,16 @@ pub trait ConversationStore: Send + Sync {
 
     /// Saves the tenant's state as of `seq`, after every append submitted
     /// before it; events up to `seq` are then covered by the snapshot.
-    fn snapshot(&self, tenant: &str, seq: u64, state: &Value) -> Result<(), StoreError>;
+    fn snapshot(&self, tenant: &str, seq: u64, state: String) -> Result<(), StoreError>;
 
     /// The tenant's latest snapshot and the events after it.
     fn history(&self, tenant: &str) -> Result<History, StoreError>;
+
+    /// Keeps a policy revision's files (a JSON object of path → text), so
+    /// events it decided can be stepped again after the files change. Written
+    /// in order with appends; storing a revision twice keeps the first.
+    fn save_revision(&self, tenant: &str, revision: &str, files: &Value) -> Result<(), StoreError>;
+
+    /// The files of a stored policy revision.
+    fn revision(&self, tenant: &str, revision: &str) -> Result<Option<Value>, StoreError>;
 }

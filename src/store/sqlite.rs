@@ -1,19 +1,25 @@
 //! The embedded store: SQLite (WAL, synchronous=FULL) with one writer
 //! thread that commits appends in batches.
 
-use super::{Appended, ConversationStore, History, Pending, Record, StoreError};
+use super::{Appended, ConversationStore, History, Pending, Record, StoreError, Stored};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Mutex;
+use tokio::sync::oneshot;
 
 /// The schema this version writes.
-const SCHEMA: i64 = 1;
+const SCHEMA: i64 = 2;
 /// The most appends one transaction takes.
 const BATCH: usize = 1024;
+/// How often the checkpointer copies the write-ahead log into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// The writer checkpoints by itself only if the log grows past this many
+/// pages (about 256 MiB): a backstop, should the checkpointer fall behind.
+const WRITER_CHECKPOINT_PAGES: i64 = 65_536;
 
-type Reply = Sender<Result<Appended, String>>;
+type Reply = oneshot::Sender<Result<Appended, String>>;
 
 /// What the writer does, in the order it was asked.
 enum Job {
@@ -23,14 +29,23 @@ enum Job {
     Snapshot {
         tenant: String,
         seq: u64,
-        state: Value,
+        /// As JSON text.
+        state: String,
     },
+    Revision {
+        tenant: String,
+        revision: String,
+        files: Value,
+    },
+    /// Nothing to write: done once everything before it is.
+    Barrier,
 }
 
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Option<Sender<(Job, Reply)>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    checkpointer: Mutex<Option<(Sender<()>, std::thread::JoinHandle<()>)>>,
     reader: Mutex<Connection>,
 }
 
@@ -61,6 +76,7 @@ impl SqliteStore {
                  tenant TEXT NOT NULL,
                  seq INTEGER NOT NULL,
                  message_id TEXT,
+                 revision TEXT NOT NULL DEFAULT '',
                  event TEXT NOT NULL,
                  decision TEXT NOT NULL,
                  PRIMARY KEY (tenant, seq)
@@ -71,7 +87,13 @@ impl SqliteStore {
                  tenant TEXT PRIMARY KEY,
                  seq INTEGER NOT NULL,
                  state TEXT NOT NULL
-             );",
+             );
+             CREATE TABLE IF NOT EXISTS revisions (
+                 tenant TEXT NOT NULL,
+                 revision TEXT NOT NULL,
+                 files TEXT NOT NULL,
+                 PRIMARY KEY (tenant, revision)
+             ) WITHOUT ROWID;",
         )?;
         let schema: Option<i64> = connection
             .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
@@ -80,7 +102,15 @@ impl SqliteStore {
             .optional()?;
         match schema {
             Some(s) if s > SCHEMA => return Err(StoreError::NewerSchema(s)),
-            Some(_) => {}
+            Some(SCHEMA) => {}
+            Some(_) => {
+                // Schema 1 had no revisions: its events were decided by
+                // a revision nobody kept, named ''.
+                connection.execute_batch(&format!(
+                    "ALTER TABLE events ADD COLUMN revision TEXT NOT NULL DEFAULT '';
+                     UPDATE meta SET value = {SCHEMA} WHERE key = 'schema';"
+                ))?;
+            }
             None => {
                 connection.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema', ?1)",
@@ -88,22 +118,33 @@ impl SqliteStore {
                 )?;
             }
         }
+        // Checkpoints copy the log into the database and fsync it, which
+        // can take a while; a thread of their own keeps them off the
+        // writer, so commits do not wait for them.
         let writer = connect(&path)?;
+        writer.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("switchboard-store".into())
             .spawn(move || write_loop(writer, rx))
             .map_err(|_| StoreError::WriterGone)?;
+        let checkpoints = connect(&path)?;
+        let (stop, stopped) = mpsc::channel();
+        let checkpointer = std::thread::Builder::new()
+            .name("switchboard-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpoints, stopped))
+            .map_err(|_| StoreError::WriterGone)?;
         Ok(SqliteStore {
             path,
             writer: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
+            checkpointer: Mutex::new(Some((stop, checkpointer))),
             reader: Mutex::new(connection),
         })
     }
 
     fn send(&self, job: Job) -> Result<Pending, StoreError> {
-        let (reply, answer) = mpsc::channel();
+        let (reply, answer) = oneshot::channel();
         let writer = self.writer.lock().map_err(|_| StoreError::WriterGone)?;
         let sender = writer.as_ref().ok_or(StoreError::WriterGone)?;
         sender
@@ -132,6 +173,20 @@ impl Drop for SqliteStore {
         if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
             let _ = thread.join();
         }
+        if let Some((stop, thread)) = self.checkpointer.lock().ok().and_then(|mut t| t.take()) {
+            drop(stop);
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Copies the write-ahead log into the database every so often, without
+/// blocking the writer (PASSIVE), until `stop` is dropped.
+fn checkpoint_loop(connection: Connection, stop: Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        // A failed checkpoint is tried again next time; the writer's
+        // backstop keeps the log bounded meanwhile.
+        let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     }
 }
 
@@ -165,18 +220,35 @@ fn write_batch(
                 "SELECT decision FROM events WHERE tenant = ?1 AND message_id = ?2",
             )?;
             let mut insert = tx.prepare_cached(
-                "INSERT INTO events (tenant, seq, message_id, event, decision) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO events (tenant, seq, message_id, revision, event, decision)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             let mut snapshot = tx.prepare_cached(
                 "INSERT INTO snapshots (tenant, seq, state) VALUES (?1, ?2, ?3)
                  ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, state = excluded.state
                  WHERE excluded.seq > snapshots.seq",
             )?;
+            let mut revision = tx.prepare_cached(
+                "INSERT OR IGNORE INTO revisions (tenant, revision, files) VALUES (?1, ?2, ?3)",
+            )?;
             for (job, _) in batch {
                 let record = match job {
                     Job::Append(record) => record,
                     Job::Snapshot { tenant, seq, state } => {
-                        snapshot.execute(params![tenant, *seq as i64, state.to_string()])?;
+                        snapshot.execute(params![tenant, *seq as i64, state])?;
+                        out.push(Appended::Stored);
+                        continue;
+                    }
+                    Job::Revision {
+                        tenant,
+                        revision: name,
+                        files,
+                    } => {
+                        revision.execute(params![tenant, name, files.to_string()])?;
+                        out.push(Appended::Stored);
+                        continue;
+                    }
+                    Job::Barrier => {
                         out.push(Appended::Stored);
                         continue;
                     }
@@ -196,6 +268,7 @@ fn write_batch(
                     record.tenant,
                     record.seq as i64,
                     record.message_id,
+                    record.revision,
                     record.event.to_string(),
                     record.decision.to_string(),
                 ])?;
@@ -219,6 +292,10 @@ impl ConversationStore for SqliteStore {
         self.send(Job::Append(record))
     }
 
+    fn barrier(&self) -> Result<Pending, StoreError> {
+        self.send(Job::Barrier)
+    }
+
     fn decision_for(&self, tenant: &str, message_id: &str) -> Result<Option<Value>, StoreError> {
         let decision: Option<String> = self
             .reader()
@@ -231,11 +308,11 @@ impl ConversationStore for SqliteStore {
         Ok(decision.map(|d| serde_json::from_str(&d)).transpose()?)
     }
 
-    fn snapshot(&self, tenant: &str, seq: u64, state: &Value) -> Result<(), StoreError> {
+    fn snapshot(&self, tenant: &str, seq: u64, state: String) -> Result<(), StoreError> {
         let job = Job::Snapshot {
             tenant: tenant.to_string(),
             seq,
-            state: state.clone(),
+            state,
         };
         self.send(job)?.wait().map(|_| ())
     }
@@ -251,28 +328,49 @@ impl ConversationStore for SqliteStore {
             .optional()?;
         let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
         let mut query = reader.prepare(
-            "SELECT seq, event, decision FROM events WHERE tenant = ?1 AND seq > ?2 ORDER BY seq",
+            "SELECT seq, revision, event, decision FROM events
+             WHERE tenant = ?1 AND seq > ?2 ORDER BY seq",
         )?;
         let rows = query.query_map(params![tenant, after], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
             ))
         })?;
         let mut events = Vec::new();
         for row in rows {
-            let (seq, event, decision) = row?;
-            events.push((
-                seq as u64,
-                serde_json::from_str(&event)?,
-                serde_json::from_str(&decision)?,
-            ));
+            let (seq, revision, event, decision) = row?;
+            events.push(Stored {
+                seq: seq as u64,
+                revision,
+                event: serde_json::from_str(&event)?,
+                decision: serde_json::from_str(&decision)?,
+            });
         }
-        let snapshot = match snapshot {
-            Some((seq, state)) => Some((seq as u64, serde_json::from_str(&state)?)),
-            None => None,
-        };
+        let snapshot = snapshot.map(|(seq, state)| (seq as u64, state));
         Ok(History { snapshot, events })
+    }
+
+    fn save_revision(&self, tenant: &str, revision: &str, files: &Value) -> Result<(), StoreError> {
+        let job = Job::Revision {
+            tenant: tenant.to_string(),
+            revision: revision.to_string(),
+            files: files.clone(),
+        };
+        self.send(job)?.wait().map(|_| ())
+    }
+
+    fn revision(&self, tenant: &str, revision: &str) -> Result<Option<Value>, StoreError> {
+        let files: Option<String> = self
+            .reader()
+            .query_row(
+                "SELECT files FROM revisions WHERE tenant = ?1 AND revision = ?2",
+                params![tenant, revision],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(files.map(|f| serde_json::from_str(&f)).transpose()?)
     }
 }
