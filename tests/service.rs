@@ -74,6 +74,16 @@ impl Server {
         self.child.wait().unwrap();
     }
 
+    /// SIGTERM: a clean shutdown, which writes what is gathered.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "a clean shutdown exits 0: {status}");
+        eventually(|| self.logged("\"stopped\""));
+    }
+
     fn logged(&self, text: &str) -> bool {
         self.log.lock().unwrap().iter().any(|l| l.contains(text))
     }
@@ -357,7 +367,7 @@ fn the_service_end_to_end() {
     );
 
     // The decision log: a line per decision, the customer's number masked.
-    drop(server);
+    server.stop();
     let log = std::fs::read_to_string(data.join("decisions.jsonl")).unwrap();
     assert!(!log.contains("+14155551234"), "{log}");
     let lines: Vec<Value> = log

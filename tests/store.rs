@@ -20,8 +20,8 @@ fn record(tenant: &str, seq: u64, message_id: Option<&str>) -> Record {
         seq,
         message_id: message_id.map(str::to_string),
         revision: "r1".into(),
-        event: json!({"type": "tick", "at": "2026-03-02T17:00:00Z"}),
-        decision: json!({"seq": seq}),
+        event: json!({"type": "tick", "at": "2026-03-02T17:00:00Z"}).to_string(),
+        decision: json!({"seq": seq}).to_string(),
     }
 }
 
@@ -43,7 +43,7 @@ fn appended_events_survive_reopening() {
     assert_eq!(history.snapshot, None);
     let seqs: Vec<u64> = history.events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![1, 2, 3, 4, 5]);
-    assert_eq!(history.events[2].decision, json!({"seq": 3}));
+    assert_eq!(history.events[2].decision, json!({"seq": 3}).to_string());
     assert_eq!(history.events[2].revision, "r1");
     assert_eq!(store.history("other").unwrap().events.len(), 1);
 }
@@ -56,11 +56,11 @@ fn a_redelivered_message_is_stored_once_and_gets_its_first_decision() {
         Appended::Stored
     );
     let again = store.append(record("acme", 2, Some("SM1"))).unwrap();
-    assert_eq!(again, Appended::Duplicate(json!({"seq": 1})));
+    assert_eq!(again, Appended::Duplicate(json!({"seq": 1}).to_string()));
     assert_eq!(store.history("acme").unwrap().events.len(), 1);
     assert_eq!(
         store.decision_for("acme", "SM1").unwrap(),
-        Some(json!({"seq": 1}))
+        Some(json!({"seq": 1}).to_string())
     );
     // Message ids are per tenant.
     assert_eq!(
@@ -122,8 +122,8 @@ fn state_comes_back_exactly_from_snapshot_and_replay() {
                 seq,
                 message_id: None,
                 revision: "r1".into(),
-                event: serde_json::to_value(event).unwrap(),
-                decision: serde_json::to_value(&decision).unwrap(),
+                event: serde_json::to_string(event).unwrap(),
+                decision: serde_json::to_string(&decision).unwrap(),
             };
             store.append(record).unwrap();
             if seq == 2 {
@@ -141,8 +141,8 @@ fn state_comes_back_exactly_from_snapshot_and_replay() {
     let mut recovered: State = serde_json::from_str(&snapshot).unwrap();
     assert_eq!(history.events.len(), events.len() - 2);
     for stored in history.events {
-        let event: Event = serde_json::from_value(stored.event).unwrap();
-        let replayed = serde_json::to_value(engine.step(&mut recovered, &event)).unwrap();
+        let event: Event = serde_json::from_str(&stored.event).unwrap();
+        let replayed = serde_json::to_string(&engine.step(&mut recovered, &event)).unwrap();
         assert_eq!(
             replayed, stored.decision,
             "replay decides as the original did"

@@ -5,8 +5,10 @@
 //! came due while the service was down fires on the first pass after it
 //! starts.
 
-use super::log::{self, Level};
+use super::log::{self, Level, Summary};
 use super::{Metrics, Service};
+use crate::engine::event::Tick;
+use crate::engine::Event;
 use chrono::Utc;
 use serde_json::json;
 use std::collections::HashSet;
@@ -26,15 +28,17 @@ fn run(service: &Service) {
     loop {
         for tenant in service.tenants.values() {
             let started = std::time::Instant::now();
-            match tenant.tick_if_due(Utc::now()) {
+            let now = Utc::now();
+            match tenant.tick_if_due(now) {
                 Ok(None) => {}
                 Ok(Some(decision)) => {
                     Metrics::count(&service.metrics.ticks);
                     let micros = started.elapsed().as_micros() as u64;
-                    let event = json!({"type": "tick"});
+                    let event = Event::Tick(Tick { at: now });
+                    let summary = Summary::of_json(&decision);
                     service
                         .decision_log
-                        .record(tenant.name(), &event, &decision, micros, false);
+                        .record(tenant.name(), &event, &summary, micros, false);
                     failing.remove(tenant.name());
                 }
                 Err(e) => {

@@ -5,6 +5,7 @@
 //! instead. Every error is JSON: `{"error": {"code": "...", "message":
 //! "..."}}` with a 4xx or 5xx. docs/openapi.yaml describes it all.
 
+use super::log::Summary;
 use super::metrics::{self, Metrics};
 use super::{reload, twilio, Begun, Service, ServiceError, TenantRuntime};
 use crate::engine::Event;
@@ -154,17 +155,31 @@ fn parse_event(body: Result<Bytes, BytesRejection>) -> Result<Event, ApiError> {
     serde_json::from_value(value).map_err(bad)
 }
 
-/// Decides an event durably, then counts and logs it. Returns the decision
-/// and whether it answers an earlier delivery.
+/// A decision, durable: its JSON text, what it says, and whether it
+/// answers an earlier delivery.
+struct Durable {
+    decision: Arc<str>,
+    summary: Summary,
+    redelivered: bool,
+}
+
+impl Durable {
+    /// The decision as a JSON value, marked if it was redelivered.
+    fn value(&self) -> Value {
+        let mut value: Value = serde_json::from_str(&self.decision).unwrap_or_default();
+        if self.redelivered {
+            value["redelivered"] = Value::Bool(true);
+        }
+        value
+    }
+}
+
+/// Decides an event durably, then counts and logs it.
 ///
 /// A policy without hooks decides in microseconds, so it decides right
 /// here; one with hooks may take milliseconds and decides on the blocking
 /// pool. Either way the wait for the disk is asynchronous.
-async fn decide(
-    app: &App,
-    tenant: Arc<TenantRuntime>,
-    event: Event,
-) -> Result<(Value, bool), ApiError> {
+async fn decide(app: &App, tenant: Arc<TenantRuntime>, event: Event) -> Result<Durable, ApiError> {
     let started = std::time::Instant::now();
     let (event, begun) = if tenant.runs_hooks() {
         let tenant = tenant.clone();
@@ -188,6 +203,7 @@ async fn decide(
         |e: ServiceError| error(StatusCode::SERVICE_UNAVAILABLE, "not_stored", e.to_string());
     let Begun {
         decision,
+        summary,
         pending,
         redelivered,
     } = begun.map_err(not_stored)?;
@@ -198,15 +214,18 @@ async fn decide(
     } else {
         app.metrics.decided(took);
     }
-    let event = serde_json::to_value(&event).unwrap_or_default();
     app.decision_log.record(
         tenant.name(),
         &event,
-        &decision,
+        &summary,
         took.as_micros() as u64,
         redelivered,
     );
-    Ok((decision, redelivered))
+    Ok(Durable {
+        decision,
+        summary,
+        redelivered,
+    })
 }
 
 async fn healthz() -> Json<Value> {
@@ -229,16 +248,11 @@ async fn post_event(
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
     let event = parse_event(body)?;
-    let (mut decision, redelivered) = decide(&app, tenant, event).await?;
-    if redelivered {
-        decision["redelivered"] = Value::Bool(true);
-    }
-    if decision["outcome"] == "rejected" {
+    let durable = decide(&app, tenant, event).await?;
+    if durable.summary.outcome == "rejected" {
         // Stored, so a redelivery answers the same, but nothing changed.
-        let code = decision["denial"]["code"]
-            .as_str()
-            .unwrap_or("rejected")
-            .to_string();
+        let code = durable.summary.denial.as_deref().unwrap_or("rejected");
+        let decision = durable.value();
         let body = json!({
             "error": {
                 "code": code,
@@ -248,7 +262,11 @@ async fn post_event(
         });
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
     }
-    Ok(Json(decision).into_response())
+    if durable.redelivered {
+        return Ok(Json(durable.value()).into_response());
+    }
+    let json = [("content-type", "application/json")];
+    Ok((json, Bytes::copy_from_slice(durable.decision.as_bytes())).into_response())
 }
 
 /// Decides on a copy of the state: nothing is stored or changed.
@@ -447,13 +465,12 @@ async fn twilio_message(
     }
     let inbound = twilio::inbound(&params, chrono::Utc::now())
         .map_err(|why| error(StatusCode::BAD_REQUEST, "bad_form", why))?;
-    let (decision, redelivered) =
-        decide(&app, tenant.clone(), Event::Inbound(inbound.clone())).await?;
+    let durable = decide(&app, tenant.clone(), Event::Inbound(inbound.clone())).await?;
     // A redelivered message got its replies the first time.
-    let twiml = if redelivered {
+    let twiml = if durable.redelivered {
         twilio::empty()
     } else {
-        twilio::twiml(&decision, &inbound)
+        twilio::twiml(&durable.value(), &inbound)
     };
     Ok(([("content-type", "text/xml; charset=utf-8")], twiml).into_response())
 }

@@ -6,13 +6,17 @@
 //! - The decision log has a line per decided event: tenant, revision,
 //!   event type and time, conversation, inbox, outcome, and the customer's
 //!   number masked to its last four digits. It never holds message text.
-//!   A writer thread batches lines, so deciding never waits on it.
+//!   Lines are written every 50 ms, so deciding never waits on the log.
 
+use crate::engine::{Decision, Event};
 use serde_json::{json, Value};
+use smol_str::SmolStr;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
@@ -45,17 +49,90 @@ pub fn service(level: Level, msg: &str, fields: Value) {
     let _ = writeln!(err, "{line}");
 }
 
-/// Where decision log lines go.
+/// What the decision log and the HTTP layer need to know of a decision,
+/// without reading its JSON again.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    pub revision: SmolStr,
+    pub conversation: Option<SmolStr>,
+    pub inbox: Option<SmolStr>,
+    /// The outcome, as JSON names it (`routed`, `rejected`, ...).
+    pub outcome: SmolStr,
+    /// The denial's code, if any.
+    pub denial: Option<SmolStr>,
+    /// How many messages it sends.
+    pub messages: usize,
+}
+
+impl Summary {
+    pub fn of(decision: &Decision, revision: &str) -> Summary {
+        let name = |value: Value| match value {
+            Value::String(s) => SmolStr::from(s),
+            _ => SmolStr::default(),
+        };
+        Summary {
+            revision: revision.into(),
+            conversation: decision.conversation.clone(),
+            inbox: decision.inbox.clone(),
+            outcome: name(serde_json::to_value(decision.outcome).unwrap_or_default()),
+            denial: decision
+                .denial
+                .as_ref()
+                .and_then(|d| serde_json::to_value(d).ok())
+                .map(|d| name(d["code"].clone())),
+            messages: decision.messages.len(),
+        }
+    }
+
+    /// The summary of a decision stored as JSON.
+    pub fn of_json(decision: &Value) -> Summary {
+        let text = |v: &Value| v.as_str().map(SmolStr::from);
+        Summary {
+            revision: text(&decision["revision"]).unwrap_or_default(),
+            conversation: text(&decision["conversation"]),
+            inbox: text(&decision["inbox"]),
+            outcome: text(&decision["outcome"]).unwrap_or_default(),
+            denial: text(&decision["denial"]["code"]),
+            messages: decision["messages"].as_array().map_or(0, Vec::len),
+        }
+    }
+}
+
+/// Where decision log lines go. Lines gather in memory and a writer
+/// thread writes them every 50 ms, so deciding never waits on the log and
+/// wakes no thread; a crash may lose the last 50 ms of lines.
 pub struct DecisionLog {
-    lines: Mutex<Option<Sender<String>>>,
+    shared: Option<Arc<Shared>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+struct Shared {
+    lines: Mutex<String>,
+    out: Mutex<Box<dyn Write + Send>>,
+    stop: AtomicBool,
+}
+
+/// How often gathered lines are written.
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// Gathered lines past this size are written by whoever adds one.
+const MOST_GATHERED: usize = 4 << 20;
+
+impl Shared {
+    fn write_gathered(&self) {
+        let text = std::mem::take(&mut *self.lines.lock().unwrap_or_else(|e| e.into_inner()));
+        if !text.is_empty() {
+            let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+    }
 }
 
 impl DecisionLog {
     /// No decision log.
     pub fn off() -> DecisionLog {
         DecisionLog {
-            lines: Mutex::new(None),
+            shared: None,
             writer: Mutex::new(None),
         }
     }
@@ -75,64 +152,80 @@ impl DecisionLog {
                     .open(path)?,
             )
         };
-        let (tx, rx) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            lines: Mutex::new(String::new()),
+            out: Mutex::new(out),
+            stop: AtomicBool::new(false),
+        });
+        let writing = shared.clone();
         let writer = std::thread::Builder::new()
             .name("switchboard-decision-log".into())
-            .spawn(move || write_lines(out, rx))?;
+            .spawn(move || {
+                while !writing.stop.load(Ordering::Acquire) {
+                    std::thread::sleep(FLUSH_EVERY);
+                    writing.write_gathered();
+                }
+            })?;
         Ok(DecisionLog {
-            lines: Mutex::new(Some(tx)),
+            shared: Some(shared),
             writer: Mutex::new(Some(writer)),
         })
     }
 
     /// Logs one decided event.
-    pub fn record(&self, tenant: &str, event: &Value, decision: &Value, micros: u64, again: bool) {
-        let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(lines) = lines.as_ref() else {
+    pub fn record(&self, tenant: &str, event: &Event, summary: &Summary, micros: u64, again: bool) {
+        let Some(shared) = &self.shared else {
             return;
         };
-        let customer = event
-            .get("from")
-            .or_else(|| event.get("customer").filter(|c| c.is_string()))
-            .and_then(Value::as_str)
-            .or_else(|| decision.pointer("/customer/number").and_then(Value::as_str));
+        let (customer, agent, message_id) = match event {
+            Event::Inbound(e) => (Some(&e.from), None, e.message_id.as_ref()),
+            Event::Reply(a)
+            | Event::Note(a)
+            | Event::Claim(a)
+            | Event::Release(a)
+            | Event::Accept(a)
+            | Event::Decline(a)
+            | Event::Hide(a)
+            | Event::Close(a) => (a.customer.as_ref(), Some(&a.agent), None),
+            Event::Status(s) => (None, Some(&s.agent), None),
+            Event::Tick(_) => (None, None, None),
+        };
         let line = json!({
             "ts": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "tenant": tenant,
-            "revision": decision["revision"],
-            "event": decision["event"],
-            "at": decision["at"],
-            "message_id": event.get("message_id"),
-            "agent": event.get("agent"),
-            "customer": customer.map(mask),
-            "conversation": decision["conversation"],
-            "inbox": decision["inbox"],
-            "outcome": decision["outcome"],
-            "denial": decision.pointer("/denial/code"),
-            "messages": decision["messages"].as_array().map_or(0, Vec::len),
+            "revision": summary.revision,
+            "event": event.kind(),
+            "at": event.at(),
+            "message_id": message_id,
+            "agent": agent,
+            "customer": customer.map(|c| mask(c)),
+            "conversation": summary.conversation,
+            "inbox": summary.inbox,
+            "outcome": summary.outcome,
+            "denial": summary.denial,
+            "messages": summary.messages,
             "redelivered": again,
             "micros": micros,
         });
-        let _ = lines.send(line.to_string());
+        let full = {
+            let mut lines = shared.lines.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = writeln!(lines, "{line}");
+            lines.len() > MOST_GATHERED
+        };
+        if full {
+            shared.write_gathered();
+        }
     }
 
-    /// Writes what is queued and stops the writer.
+    /// Writes what is gathered and stops the writer.
     pub fn close(&self) {
-        self.lines.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(writer) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            let _ = writer.join();
+        if let Some(shared) = &self.shared {
+            shared.stop.store(true, Ordering::Release);
+            if let Some(writer) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                let _ = writer.join();
+            }
+            shared.write_gathered();
         }
-    }
-}
-
-fn write_lines(out: Box<dyn Write + Send>, lines: Receiver<String>) {
-    let mut out = std::io::BufWriter::new(out);
-    while let Ok(line) = lines.recv() {
-        let _ = writeln!(out, "{line}");
-        while let Ok(line) = lines.try_recv() {
-            let _ = writeln!(out, "{line}");
-        }
-        let _ = out.flush();
     }
 }
 

@@ -11,7 +11,7 @@
 //! Every decision names the revision that made it. A reload swaps the
 //! revision under the same lock, between two events.
 
-use super::log::{self, Level};
+use super::log::{self, Level, Summary};
 use super::revision::{Files, Refusal, Revision};
 use crate::engine::event::Tick;
 use crate::engine::{Engine, Event, State};
@@ -65,7 +65,7 @@ struct Inner {
     since_snapshot: u64,
     /// Decisions of the latest message ids, for redeliveries that arrive
     /// while the first is still being written; oldest first in `order`.
-    recent: HashMap<String, Value>,
+    recent: HashMap<String, (Arc<str>, Summary)>,
     order: VecDeque<String>,
     stopped: bool,
 }
@@ -80,12 +80,22 @@ pub struct Decided {
 /// A decision made, on its way to disk: it may be answered once `pending`
 /// is durable and [`TenantRuntime::settle`] agrees.
 pub struct Begun {
-    pub decision: Value,
+    /// The decision as JSON text, with its `revision`.
+    pub decision: Arc<str>,
+    pub summary: Summary,
     pub pending: Pending,
     /// The message id was decided before: `decision` is that first
     /// decision, and `pending` a barrier behind its write, in case it is
     /// still on its way.
     pub redelivered: bool,
+}
+
+/// A decision and the revision that made it, serialized together.
+#[derive(serde::Serialize)]
+struct Stamped<'a> {
+    #[serde(flatten)]
+    decision: &'a crate::engine::Decision,
+    revision: &'a str,
 }
 
 impl TenantRuntime {
@@ -120,7 +130,7 @@ impl TenantRuntime {
             .iter()
             .any(|e| e.revision != revision.id && !e.revision.is_empty());
         for stored in history.events {
-            let event: Event = serde_json::from_value(stored.event)
+            let event: Event = serde_json::from_str(&stored.event)
                 .map_err(|e| recovery(format!("event {}: {e}", stored.seq)))?;
             // Events stored before revisions were recorded ('') step with
             // the current one.
@@ -209,8 +219,9 @@ impl TenantRuntime {
     pub fn decide(&self, event: &Event) -> Result<Decided, ServiceError> {
         let begun = self.begin(event)?;
         self.settle(begun.pending.wait())?;
+        let decision = serde_json::from_str(&begun.decision).map_err(StoreError::from)?;
         Ok(Decided {
-            decision: begun.decision,
+            decision,
             redelivered: begun.redelivered,
         })
     }
@@ -229,33 +240,44 @@ impl TenantRuntime {
         }
         if let Some(id) = &message_id {
             let earlier = match inner.recent.get(id) {
-                // Its write may still be on its way: answer behind it.
-                Some(first) => Some((first.clone(), self.store.barrier())),
-                None => self
-                    .store
-                    .decision_for(&self.name, id)?
-                    .map(|stored| (stored, self.store.barrier())),
+                Some(first) => Some(first.clone()),
+                None => match self.store.decision_for(&self.name, id)? {
+                    Some(stored) => {
+                        let value: Value =
+                            serde_json::from_str(&stored).map_err(StoreError::from)?;
+                        Some((Arc::from(stored), Summary::of_json(&value)))
+                    }
+                    None => None,
+                },
             };
-            if let Some((decision, barrier)) = earlier {
+            if let Some((decision, summary)) = earlier {
+                // Its write may still be on its way: answer behind it.
                 return Ok(Begun {
                     decision,
-                    pending: barrier?,
+                    summary,
+                    pending: self.store.barrier()?,
                     redelivered: true,
                 });
             }
         }
         let revision = inner.revision.clone();
-        let decision = revision.engine.step(&mut inner.state, event);
-        let mut decision = serde_json::to_value(&decision).map_err(StoreError::from)?;
-        decision["revision"] = Value::String(revision.id.clone());
+        let decided = revision.engine.step(&mut inner.state, event);
+        let summary = Summary::of(&decided, &revision.id);
+        let stamped = Stamped {
+            decision: &decided,
+            revision: &revision.id,
+        };
+        let decision: Arc<str> = serde_json::to_string(&stamped)
+            .map_err(StoreError::from)?
+            .into();
         inner.seq += 1;
         let record = Record {
             tenant: self.name.clone(),
             seq: inner.seq,
             message_id: message_id.clone(),
             revision: revision.id.clone(),
-            event: serde_json::to_value(event).map_err(StoreError::from)?,
-            decision: decision.clone(),
+            event: serde_json::to_string(event).map_err(StoreError::from)?,
+            decision: decision.to_string(),
         };
         let pending = match self.store.submit(record) {
             Ok(p) => p,
@@ -268,7 +290,7 @@ impl TenantRuntime {
                 }
             }
             inner.order.push_back(id.clone());
-            inner.recent.insert(id, decision.clone());
+            inner.recent.insert(id, (decision.clone(), summary.clone()));
         }
         inner.since_snapshot += 1;
         let due = SNAPSHOT_EVERY.max(inner.state.conversation_count() as u64);
@@ -278,6 +300,7 @@ impl TenantRuntime {
         }
         Ok(Begun {
             decision,
+            summary,
             pending,
             redelivered: false,
         })

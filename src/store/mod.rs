@@ -30,8 +30,10 @@ pub struct Record {
     pub message_id: Option<String>,
     /// The policy revision that decided it.
     pub revision: String,
-    pub event: Value,
-    pub decision: Value,
+    /// The event, as JSON text.
+    pub event: String,
+    /// The decision, as JSON text.
+    pub decision: String,
 }
 
 /// A stored event as recovery reads it back.
@@ -39,8 +41,9 @@ pub struct Record {
 pub struct Stored {
     pub seq: u64,
     pub revision: String,
-    pub event: Value,
-    pub decision: Value,
+    /// As JSON text, like the decision.
+    pub event: String,
+    pub decision: String,
 }
 
 /// What appending found.
@@ -48,8 +51,9 @@ pub struct Stored {
 pub enum Appended {
     /// Stored, durably.
     Stored,
-    /// The message id was stored before; here is the decision it got.
-    Duplicate(Value),
+    /// The message id was stored before; here is the decision it got
+    /// (JSON text).
+    Duplicate(String),
 }
 
 /// A tenant's stored history from its latest snapshot on.
@@ -114,8 +118,8 @@ pub trait ConversationStore: Send + Sync {
         self.submit(record)?.wait()
     }
 
-    /// The decision a message id got, if the tenant stored it.
-    fn decision_for(&self, tenant: &str, message_id: &str) -> Result<Option<Value>, StoreError>;
+    /// The decision (JSON text) a message id got, if the tenant stored it.
+    fn decision_for(&self, tenant: &str, message_id: &str) -> Result<Option<String>, StoreError>;
 
     /// Saves the tenant's state as of `seq`, after every append submitted
     /// before it; events up to `seq` are then covered by the snapshot.

@@ -258,9 +258,7 @@ fn write_batch(
                         .query_row(params![record.tenant, id], |r| r.get(0))
                         .optional()?;
                     if let Some(decision) = earlier {
-                        out.push(Appended::Duplicate(
-                            serde_json::from_str(&decision).unwrap_or(Value::Null),
-                        ));
+                        out.push(Appended::Duplicate(decision));
                         continue;
                     }
                 }
@@ -269,8 +267,8 @@ fn write_batch(
                     record.seq as i64,
                     record.message_id,
                     record.revision,
-                    record.event.to_string(),
-                    record.decision.to_string(),
+                    record.event,
+                    record.decision,
                 ])?;
                 out.push(Appended::Stored);
             }
@@ -296,7 +294,7 @@ impl ConversationStore for SqliteStore {
         self.send(Job::Barrier)
     }
 
-    fn decision_for(&self, tenant: &str, message_id: &str) -> Result<Option<Value>, StoreError> {
+    fn decision_for(&self, tenant: &str, message_id: &str) -> Result<Option<String>, StoreError> {
         let decision: Option<String> = self
             .reader()
             .query_row(
@@ -305,7 +303,7 @@ impl ConversationStore for SqliteStore {
                 |r| r.get(0),
             )
             .optional()?;
-        Ok(decision.map(|d| serde_json::from_str(&d)).transpose()?)
+        Ok(decision)
     }
 
     fn snapshot(&self, tenant: &str, seq: u64, state: String) -> Result<(), StoreError> {
@@ -345,8 +343,8 @@ impl ConversationStore for SqliteStore {
             events.push(Stored {
                 seq: seq as u64,
                 revision,
-                event: serde_json::from_str(&event)?,
-                decision: serde_json::from_str(&decision)?,
+                event,
+                decision,
             });
         }
         let snapshot = snapshot.map(|(seq, state)| (seq as u64, state));
