@@ -176,3 +176,64 @@ fn events_replay_with_the_revision_that_decided_them() {
     let decided = tenant.decide(&reply(40)).unwrap().decision;
     assert_ne!(decided["revision"].as_str().unwrap(), first_revision);
 }
+
+#[test]
+fn a_new_revision_without_an_inbox_or_agent_still_decides_their_conversations() {
+    let dir = scratch("renamed");
+    let folder = dir.join("policy");
+    std::fs::create_dir_all(&folder).unwrap();
+    let policy = folder.join("team-sms.policy");
+    let original =
+        std::fs::read_to_string(repository("policies/team-sms/team-sms.policy")).unwrap();
+    std::fs::write(&policy, &original).unwrap();
+    let tenant = open(&policy, sqlite(&dir), &dir);
+    let at = |minute: u32| format!("2026-03-02T17:{minute:02}:00Z");
+    tenant.decide(&inbound(1, "SM1")).unwrap();
+    tenant
+        .decide(&event(json!({"type": "reply", "at": at(2), "agent": "cho", "conversation": "c1", "body": "Hi"})))
+        .unwrap();
+
+    // The inbox and an agent of c1 are renamed away.
+    let renamed = original
+        .replace("sales_team_sms", "sales")
+        .replace("cho", "chloe");
+    std::fs::write(&policy, &renamed).unwrap();
+    let files = Files::read(&policy).unwrap();
+    tenant.reload(&files, files.compile(&dir).unwrap()).unwrap();
+
+    let outcome = |value: serde_json::Value| {
+        let decided = tenant.decide(&event(value)).unwrap().decision;
+        decided["outcome"].as_str().unwrap().to_string()
+    };
+    let reply = json!({"type": "reply", "at": at(3), "agent": "ana", "conversation": "c1", "body": "Still there?"});
+    assert_eq!(
+        outcome(reply),
+        "denied",
+        "ana is no member of an inbox that is gone"
+    );
+    let claim = json!({"type": "claim", "at": at(4), "agent": "cho", "conversation": "c1"});
+    assert_eq!(outcome(claim), "rejected", "cho is gone");
+    // The customer writes again, and time passes beyond the old lock.
+    let again = json!({"type": "inbound", "at": at(5), "from": "+14155550001", "to": "+14155550100", "body": "Hello?"});
+    let decided = tenant.decide(&event(again)).unwrap().decision;
+    assert_eq!(decided["inbox"], "sales");
+    assert_eq!(
+        decided["changes"][0],
+        json!({"change": "rerouted", "conversation": "c1", "from": "sales_team_sms"})
+    );
+    assert_eq!(decided["conversation"], "c2");
+    assert_eq!(
+        outcome(json!({"type": "tick", "at": "2026-03-02T19:00:00Z"})),
+        "ticked"
+    );
+    tenant.with_state(|revision, state| {
+        let view =
+            revision
+                .engine
+                .visible_conversations(state, "ben", None, state.clock().unwrap());
+        assert!(
+            !view.is_empty(),
+            "ben sees the customer's conversation in the renamed inbox"
+        );
+    });
+}

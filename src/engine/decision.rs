@@ -206,6 +206,12 @@ pub struct CustomerCard {
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
     Opened,
+    /// The customer's conversation left open in inbox `from`, where the
+    /// number no longer routes, is archived; this message opens a new one.
+    Rerouted {
+        conversation: ConversationId,
+        from: SmolStr,
+    },
     Closed {
         by: SmolStr,
     },

@@ -59,6 +59,7 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut State, e: &Inbound, d: &mut Decis
         status: e.customer.status,
     });
     d.session_type = Some(session_type(inbox, true));
+    reroute(cx, state, e, inbox, d);
     match inbox.kind {
         InboxKind::Shared => shared(cx, state, e, inbox_id, d),
         InboxKind::Queue if inbox.keywords.is_some() => keyword_queue(cx, state, e, inbox_id, d),
@@ -144,6 +145,32 @@ fn queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mut
     if !after_hours(cx, state, e, inbox, &id, d) && new {
         autoresponder(cx, state, e, inbox, &id, d);
     }
+}
+
+/// Archives a conversation the customer left open in another inbox than
+/// the one the number now routes to (a new policy revision moved the
+/// number, or renamed the inbox), so this message opens one where the
+/// inbox's agents see it.
+fn reroute(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox: &Inbox, d: &mut Decision) {
+    let Some(stale) = state
+        .open_conversation_of(&e.to, &e.from)
+        .filter(|c| c.inbox != inbox.name)
+    else {
+        return;
+    };
+    let (id, from) = (stale.id.clone(), stale.inbox.clone());
+    let at = cx.at;
+    state.update(&id, |c| {
+        c.closed_at = Some(at);
+        c.owner = None;
+        c.lock = None;
+        c.alerts = None;
+        c.session = None;
+    });
+    d.changes.push(Change::Rerouted {
+        conversation: id,
+        from,
+    });
 }
 
 /// A keyword queue (SMS for call queues): a keyword starts a session, which
