@@ -445,6 +445,10 @@ async fn twilio_message(
             format!("no Twilio webhook for tenant {name}"),
         ));
     };
+    let presented = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| forbidden("the request has no X-Twilio-Signature"))?;
     let body = read_body(body)?;
     let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|e| {
         error(
@@ -453,10 +457,6 @@ async fn twilio_message(
             format!("not a form: {e}"),
         )
     })?;
-    let presented = headers
-        .get("x-twilio-signature")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| forbidden("the request has no X-Twilio-Signature"))?;
     let url = webhook_url(&app, &headers, &uri);
     if !twilio::verify(auth_token, &url, &params, presented) {
         return Err(forbidden(&format!(
