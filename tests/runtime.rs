@@ -34,6 +34,16 @@ fn repository(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
+/// A copy of the Team SMS policy under `dir`, to change: its path and text.
+fn copy_of_team_sms(dir: &Path) -> (PathBuf, String) {
+    let folder = dir.join("policy");
+    std::fs::create_dir_all(&folder).unwrap();
+    let policy = folder.join("team-sms.policy");
+    let text = std::fs::read_to_string(repository("policies/team-sms/team-sms.policy")).unwrap();
+    std::fs::write(&policy, &text).unwrap();
+    (policy, text)
+}
+
 /// The Team SMS tenant, opened on a store.
 fn brightside(store: Arc<dyn ConversationStore>, data: &Path) -> TenantRuntime {
     open(
@@ -145,12 +155,7 @@ fn of_many_concurrent_claims_exactly_one_wins() {
 #[test]
 fn events_replay_with_the_revision_that_decided_them() {
     let dir = scratch("revisions");
-    let folder = dir.join("policy");
-    std::fs::create_dir_all(&folder).unwrap();
-    let policy = folder.join("team-sms.policy");
-    let original =
-        std::fs::read_to_string(repository("policies/team-sms/team-sms.policy")).unwrap();
-    std::fs::write(&policy, &original).unwrap();
+    let (policy, original) = copy_of_team_sms(&dir);
     let reply = |minute: u32| {
         event(
             json!({"type": "reply", "at": format!("2026-03-02T17:{minute:02}:00Z"), "agent": "ana", "conversation": "c1", "body": "On it"}),
@@ -180,12 +185,7 @@ fn events_replay_with_the_revision_that_decided_them() {
 #[test]
 fn a_new_revision_without_an_inbox_or_agent_still_decides_their_conversations() {
     let dir = scratch("renamed");
-    let folder = dir.join("policy");
-    std::fs::create_dir_all(&folder).unwrap();
-    let policy = folder.join("team-sms.policy");
-    let original =
-        std::fs::read_to_string(repository("policies/team-sms/team-sms.policy")).unwrap();
-    std::fs::write(&policy, &original).unwrap();
+    let (policy, original) = copy_of_team_sms(&dir);
     let tenant = open(&policy, sqlite(&dir), &dir);
     let at = |minute: u32| format!("2026-03-02T17:{minute:02}:00Z");
     tenant.decide(&inbound(1, "SM1")).unwrap();

@@ -131,9 +131,26 @@ pub struct Tick {
 }
 
 impl Event {
+    /// The agent's action, for the events that are one.
+    pub fn action(&self) -> Option<&AgentAction> {
+        match self {
+            Event::Reply(a)
+            | Event::Note(a)
+            | Event::Claim(a)
+            | Event::Release(a)
+            | Event::Accept(a)
+            | Event::Decline(a)
+            | Event::Hide(a)
+            | Event::Close(a) => Some(a),
+            Event::Inbound(_) | Event::Status(_) | Event::Tick(_) => None,
+        }
+    }
+
     pub fn at(&self) -> DateTime<Utc> {
         match self {
             Event::Inbound(e) => e.at,
+            Event::Status(s) => s.at,
+            Event::Tick(t) => t.at,
             Event::Reply(a)
             | Event::Note(a)
             | Event::Claim(a)
@@ -142,8 +159,6 @@ impl Event {
             | Event::Decline(a)
             | Event::Hide(a)
             | Event::Close(a) => a.at,
-            Event::Status(s) => s.at,
-            Event::Tick(t) => t.at,
         }
     }
 

@@ -155,6 +155,20 @@ fn parse_event(body: Result<Bytes, BytesRejection>) -> Result<Event, ApiError> {
     serde_json::from_value(value).map_err(bad)
 }
 
+/// Runs work that may block (a hook, a compile) on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|_| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("{what} failed"),
+        )
+    })
+}
+
 /// A decision, durable: its JSON text, what it says, and whether it
 /// answers an earlier delivery.
 struct Durable {
@@ -183,18 +197,11 @@ async fn decide(app: &App, tenant: Arc<TenantRuntime>, event: Event) -> Result<D
     let started = std::time::Instant::now();
     let (event, begun) = if tenant.runs_hooks() {
         let tenant = tenant.clone();
-        tokio::task::spawn_blocking(move || {
+        blocking("deciding", move || {
             let begun = tenant.begin(&event);
             (event, begun)
         })
-        .await
-        .map_err(|_| {
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "deciding failed",
-            )
-        })?
+        .await?
     } else {
         let begun = tenant.begin(&event);
         (event, begun)
@@ -278,15 +285,7 @@ async fn dry_run(
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
     let event = parse_event(body)?;
-    let decision = tokio::task::spawn_blocking(move || tenant.dry_run(&event))
-        .await
-        .map_err(|_| {
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "deciding failed",
-            )
-        })?;
+    let decision = blocking("deciding", move || tenant.dry_run(&event)).await?;
     Ok(Json(decision).into_response())
 }
 
@@ -412,15 +411,7 @@ async fn reload_policy(
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
     let service = app.clone();
-    let result = tokio::task::spawn_blocking(move || reload::reload(&service, &tenant))
-        .await
-        .map_err(|_| {
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "reloading failed",
-            )
-        })?;
+    let result = blocking("reloading", move || reload::reload(&service, &tenant)).await?;
     Ok(Json(result).into_response())
 }
 

@@ -177,18 +177,11 @@ impl DecisionLog {
         let Some(shared) = &self.shared else {
             return;
         };
-        let (customer, agent, message_id) = match event {
-            Event::Inbound(e) => (Some(&e.from), None, e.message_id.as_ref()),
-            Event::Reply(a)
-            | Event::Note(a)
-            | Event::Claim(a)
-            | Event::Release(a)
-            | Event::Accept(a)
-            | Event::Decline(a)
-            | Event::Hide(a)
-            | Event::Close(a) => (a.customer.as_ref(), Some(&a.agent), None),
-            Event::Status(s) => (None, Some(&s.agent), None),
-            Event::Tick(_) => (None, None, None),
+        let (customer, agent, message_id) = match (event, event.action()) {
+            (_, Some(a)) => (a.customer.as_ref(), Some(&a.agent), None),
+            (Event::Inbound(e), _) => (Some(&e.from), None, e.message_id.as_ref()),
+            (Event::Status(s), _) => (None, Some(&s.agent), None),
+            _ => (None, None, None),
         };
         let line = json!({
             "ts": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
