@@ -15,11 +15,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-pub fn start(service: Arc<Service>) -> JoinHandle<()> {
+pub fn start(service: Arc<Service>) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("switchboard-clock".into())
         .spawn(move || run(&service))
-        .expect("the clock thread starts")
 }
 
 fn run(service: &Service) {

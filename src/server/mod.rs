@@ -176,9 +176,10 @@ pub fn serve(service: Service, listen: &str) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let service = Arc::new(service);
     let app = router(service.clone());
-    let mut threads = vec![clock::start(service.clone())];
+    let cannot = |e: std::io::Error| format!("cannot start a thread: {e}");
+    let mut threads = vec![clock::start(service.clone()).map_err(cannot)?];
     if let Some(every) = service.config.reload_every {
-        threads.push(reload::start(service.clone(), every));
+        threads.push(reload::start(service.clone(), every).map_err(cannot)?);
     }
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)

@@ -32,7 +32,7 @@ pub enum Reloaded {
     },
 }
 
-pub fn start(service: Arc<Service>, every: Duration) -> JoinHandle<()> {
+pub fn start(service: Arc<Service>, every: Duration) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("switchboard-reload".into())
         .spawn(move || {
@@ -42,7 +42,6 @@ pub fn start(service: Arc<Service>, every: Duration) -> JoinHandle<()> {
                 }
             }
         })
-        .expect("the reload thread starts")
 }
 
 /// Looks at a tenant's files and loads a new revision if they changed.
