@@ -163,3 +163,20 @@ fn a_file_that_is_not_a_database_is_an_error() {
         Value::String("this is not sqlite, just some bytes to confuse it".into())
     );
 }
+
+#[test]
+fn a_snapshot_past_the_stored_events_is_not_saved() {
+    let store = SqliteStore::open(scratch("snapshot-past")).unwrap();
+    store.append(record("acme", 1, None)).unwrap();
+    store.snapshot("acme", 2, "{}".into()).unwrap();
+    assert_eq!(
+        store.history("acme").unwrap().snapshot,
+        None,
+        "event 2 was never stored"
+    );
+    store.snapshot("acme", 1, "{}".into()).unwrap();
+    assert_eq!(
+        store.history("acme").unwrap().snapshot,
+        Some((1, "{}".to_string()))
+    );
+}

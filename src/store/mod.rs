@@ -122,7 +122,8 @@ pub trait ConversationStore: Send + Sync {
     fn decision_for(&self, tenant: &str, message_id: &str) -> Result<Option<String>, StoreError>;
 
     /// Saves the tenant's state as of `seq`, after every append submitted
-    /// before it; events up to `seq` are then covered by the snapshot.
+    /// before it; events up to `seq` are then covered by the snapshot. If
+    /// event `seq` is not stored (its write failed), nothing is saved.
     fn snapshot(&self, tenant: &str, seq: u64, state: String) -> Result<(), StoreError>;
 
     /// The tenant's latest snapshot and the events after it.

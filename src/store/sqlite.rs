@@ -224,7 +224,12 @@ fn write_batch(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             let mut snapshot = tx.prepare_cached(
-                "INSERT INTO snapshots (tenant, seq, state) VALUES (?1, ?2, ?3)
+                // Only over events that were stored: a snapshot taken after
+                // a write that then failed would hold an event nobody was
+                // told of.
+                "INSERT INTO snapshots (tenant, seq, state)
+                 SELECT ?1, ?2, ?3
+                 WHERE ?2 = 0 OR EXISTS (SELECT 1 FROM events WHERE tenant = ?1 AND seq = ?2)
                  ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, state = excluded.state
                  WHERE excluded.seq > snapshots.seq",
             )?;
