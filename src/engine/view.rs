@@ -30,8 +30,9 @@ pub struct ConversationRow {
 
 impl Engine {
     /// The open conversations `agent` can see at `now`, newest message
-    /// first; only those of `inbox` if given. A member sees a conversation
-    /// of their inbox unless another agent owns it.
+    /// first; only those of `inbox` if given. A conversation is seen by its
+    /// owner, else by the agents a hook assigned it to, else by every
+    /// member of its inbox.
     pub fn visible_conversations(
         &self,
         state: &State,
@@ -47,12 +48,15 @@ impl Engine {
             .conversations()
             .filter(|c| c.is_open())
             .filter(|c| inbox.is_none_or(|i| c.inbox == i))
-            .filter(|c| {
-                policy
+            // As the decisions' `visible_to`: the owner, else the agents a
+            // hook assigned, else every member.
+            .filter(|c| match (&c.owner, &c.assigned) {
+                (Some(owner), _) => owner == agent,
+                (None, Some(assigned)) => assigned.iter().any(|a| a == agent),
+                (None, None) => policy
                     .inbox_id(&c.inbox)
-                    .is_some_and(|i| policy.inbox(i).members.binary_search(&agent_id).is_ok())
+                    .is_some_and(|i| policy.inbox(i).members.binary_search(&agent_id).is_ok()),
             })
-            .filter(|c| c.owner.as_ref().is_none_or(|o| o == agent))
             .map(|c| {
                 let lock = c.lock_at(now);
                 let alerts = c.alerts.as_ref().filter(|a| now < a.until);
