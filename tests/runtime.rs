@@ -115,6 +115,25 @@ fn a_redelivered_message_changes_nothing() {
 }
 
 #[test]
+fn a_retried_action_is_answered_from_its_first_decision() {
+    let dir = scratch("action-retry");
+    let tenant = brightside(sqlite(&dir), &dir);
+    tenant.decide(&inbound(1, "SM1")).unwrap();
+    let reply = event(
+        json!({"type": "reply", "at": "2026-03-02T17:05:00Z", "agent": "ana", "conversation": "c1", "body": "Hello", "action_id": "desk-42"}),
+    );
+    let first = tenant.decide(&reply).unwrap();
+    let again = tenant.decide(&reply).unwrap();
+    assert!(!first.redelivered && again.redelivered);
+    assert_eq!(first.decision, again.decision);
+    let outbound = tenant.with_state(|_, s| s.conversation("c1").unwrap().outbound);
+    assert_eq!(outbound, 1, "the reply was sent once");
+    // An action id and a message id of the same text are different keys.
+    let same_text = tenant.decide(&inbound(2, "desk-42")).unwrap();
+    assert!(!same_text.redelivered);
+}
+
+#[test]
 fn of_many_concurrent_claims_exactly_one_wins() {
     let dir = scratch("race");
     let policy = repository("policies/team-inbox-claims/team-inbox-claims.policy");

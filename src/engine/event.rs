@@ -114,6 +114,10 @@ pub struct AgentAction {
     /// The text of a reply or note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// The caller's id for this action, for idempotent retries: the
+    /// service answers a repeated id with the first decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<SmolStr>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -230,15 +230,12 @@ impl TenantRuntime {
     /// caller waits for the write outside the lock and hands the result to
     /// [`settle`](Self::settle) before answering.
     pub fn begin(&self, event: &Event) -> Result<Begun, ServiceError> {
-        let message_id = match event {
-            Event::Inbound(e) => e.message_id.as_ref().map(|m| m.to_string()),
-            _ => None,
-        };
+        let key = idempotency_key(event);
         let mut inner = self.lock();
         if inner.stopped {
             return Err(ServiceError::Stopped(self.name.clone()));
         }
-        if let Some(id) = &message_id {
+        if let Some(id) = &key {
             let earlier = match inner.recent.get(id) {
                 Some(first) => Some(first.clone()),
                 None => match self.store.decision_for(&self.name, id)? {
@@ -274,7 +271,7 @@ impl TenantRuntime {
         let record = Record {
             tenant: self.name.clone(),
             seq: inner.seq,
-            message_id: message_id.clone(),
+            message_id: key.clone(),
             revision: revision.id.clone(),
             event: serde_json::to_string(event).map_err(StoreError::from)?,
             decision: decision.to_string(),
@@ -283,7 +280,7 @@ impl TenantRuntime {
             Ok(p) => p,
             Err(e) => return Err(self.stop(&mut inner, e)),
         };
-        if let Some(id) = message_id {
+        if let Some(id) = key {
             if inner.order.len() >= RECENT_IDS {
                 if let Some(oldest) = inner.order.pop_front() {
                     inner.recent.remove(&oldest);
@@ -397,6 +394,16 @@ impl TenantRuntime {
         self.store.snapshot(&self.name, inner.seq, state)?;
         inner.since_snapshot = 0;
         Ok(())
+    }
+}
+
+/// What makes an event idempotent: an inbound message's provider id, or an
+/// agent action's `action_id` (kept apart from message ids by a prefix).
+fn idempotency_key(event: &Event) -> Option<String> {
+    match (event, event.action()) {
+        (Event::Inbound(e), _) => e.message_id.as_ref().map(|m| m.to_string()),
+        (_, Some(action)) => action.action_id.as_ref().map(|id| format!("action:{id}")),
+        _ => None,
     }
 }
 

@@ -26,7 +26,8 @@ pub struct Record {
     pub tenant: String,
     /// The event's place in the tenant's sequence, from 1.
     pub seq: u64,
-    /// The provider's message id, for inbound messages that have one.
+    /// The event's idempotency key, stored once per tenant: an inbound
+    /// message's provider id, or `action:` and an agent action's id.
     pub message_id: Option<String>,
     /// The policy revision that decided it.
     pub revision: String,
