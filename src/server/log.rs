@@ -177,8 +177,9 @@ impl DecisionLog {
         let Some(shared) = &self.shared else {
             return;
         };
+        // An action's id stands where an inbound message's id would.
         let (customer, agent, message_id) = match (event, event.action()) {
-            (_, Some(a)) => (a.customer.as_ref(), Some(&a.agent), None),
+            (_, Some(a)) => (a.customer.as_ref(), Some(&a.agent), a.action_id.as_ref()),
             (Event::Inbound(e), _) => (Some(&e.from), None, e.message_id.as_ref()),
             (Event::Status(s), _) => (None, Some(&s.agent), None),
             _ => (None, None, None),
