@@ -620,8 +620,9 @@ fn a_good_policy_change_is_picked_up_and_a_broken_one_refused() {
         None,
     );
     assert_eq!(
-        reload["result"], "unchanged",
-        "a refused revision is not checked again"
+        reload,
+        json!({"result": "unchanged", "revision": second}),
+        "a refused revision is not checked again; the second keeps serving"
     );
 
     // Decisions name the revision that made them: first, then second.

@@ -20,7 +20,8 @@ use std::time::Duration;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Reloaded {
-    /// The files are the revision serving (or the one last refused).
+    /// The files are the revision serving, or the one last refused:
+    /// nothing to do. `revision` is the one serving.
     Unchanged { revision: String },
     /// A new revision checked and is serving.
     Loaded { revision: String, previous: String },
@@ -55,7 +56,7 @@ pub fn reload(service: &Service, tenant: &TenantRuntime) -> Reloaded {
     let revision = files.revision();
     let refused_before = tenant.refused().is_some_and(|r| r.revision == revision);
     if revision == serving || refused_before {
-        return Reloaded::Unchanged { revision };
+        return Reloaded::Unchanged { revision: serving };
     }
     let compiled = match files.compile(&service.scratch) {
         Ok(compiled) => compiled,
@@ -91,7 +92,7 @@ fn refuse(
     diagnostics: String,
 ) -> Reloaded {
     if tenant.refused().is_some_and(|r| r.revision == revision) {
-        return Reloaded::Unchanged { revision };
+        return Reloaded::Unchanged { revision: serving };
     }
     Metrics::count(&service.metrics.reloads_refused);
     log::service(
