@@ -67,6 +67,8 @@ struct Inner {
     /// while the first is still being written; oldest first in `order`.
     recent: HashMap<String, (Arc<str>, Summary)>,
     order: VecDeque<String>,
+    /// The deadline the clock last ticked for, and when.
+    ticked_for: Option<(DateTime<Utc>, DateTime<Utc>)>,
     stopped: bool,
 }
 
@@ -159,6 +161,7 @@ impl TenantRuntime {
                 since_snapshot: 0,
                 recent: HashMap::new(),
                 order: VecDeque::new(),
+                ticked_for: None,
                 stopped: false,
             }),
             snapshotting: Arc::new(AtomicBool::new(false)),
@@ -371,10 +374,22 @@ impl TenantRuntime {
 
     /// If a timer is due by `now`, steps a tick at `now` (durably, like any
     /// event) and returns its decision.
+    ///
+    /// A tick expires everything due by its time. Should a deadline outlive
+    /// the tick it asked for, it is ticked for again only a minute later,
+    /// not at every look of the clock.
     pub fn tick_if_due(&self, now: DateTime<Utc>) -> Result<Option<Value>, ServiceError> {
-        let due = self.lock().state.next_deadline().is_some_and(|d| d <= now);
-        if !due {
-            return Ok(None);
+        {
+            let mut inner = self.lock();
+            let Some(due) = inner.state.next_deadline().filter(|d| *d <= now) else {
+                return Ok(None);
+            };
+            if let Some((deadline, at)) = inner.ticked_for {
+                if deadline == due && now < at + chrono::Duration::minutes(1) {
+                    return Ok(None);
+                }
+            }
+            inner.ticked_for = Some((due, now));
         }
         let decided = self.decide(&Event::Tick(Tick { at: now }))?;
         Ok(Some(decided.decision))
