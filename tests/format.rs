@@ -147,11 +147,15 @@ fn render(items: &[Gen], out: &mut String, messy: &mut impl Iterator<Item = u8>)
             } => {
                 out.push_str(key);
                 for (i, v) in values.iter().enumerate() {
-                    out.push_str(if i > 0 && m % 3 == 0 { ", " } else { " " });
+                    out.push_str(if i > 0 && m.is_multiple_of(3) {
+                        ", "
+                    } else {
+                        " "
+                    });
                     out.push_str(v);
                 }
                 if let Some((open, body)) = block {
-                    out.push_str(if m % 2 == 0 { " {" } else { "{" });
+                    out.push_str(if m.is_multiple_of(2) { " {" } else { "{" });
                     if let Some(c) = open {
                         out.push_str(" #");
                         out.push_str(c);
@@ -171,7 +175,7 @@ fn render(items: &[Gen], out: &mut String, messy: &mut impl Iterator<Item = u8>)
                 out.push_str(c);
                 out.push('\n');
             }
-            Gen::Blank => out.push_str(if m % 2 == 0 { "\n" } else { "  \n\n" }),
+            Gen::Blank => out.push_str(if m.is_multiple_of(2) { "\n" } else { "  \n\n" }),
         }
     }
 }

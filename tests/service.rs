@@ -408,6 +408,25 @@ fn twilio_post(
 }
 
 #[test]
+fn a_second_service_on_the_same_data_folder_is_refused() {
+    let data = scratch("in-use");
+    let _first = Server::start(&data);
+    let second = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .arg("--policies")
+        .arg(repository("policies"))
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("in use by another switchboard serve"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn twilio_webhook_checks_the_signature_and_answers_with_twiml() {
     let data = scratch("twilio");
     let server = Server::start(&data);

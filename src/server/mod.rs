@@ -82,6 +82,9 @@ pub struct Service {
     pub decision_log: DecisionLog,
     /// Where revisions are compiled from their copied files.
     scratch: PathBuf,
+    /// Held locked for as long as the service runs, so no second service
+    /// writes to the same data folder.
+    _data_lock: std::fs::File,
     /// Held while a tenant's files are looked at, so a reload request and
     /// the reloader do not both load one revision.
     reloading: std::sync::Mutex<()>,
@@ -101,6 +104,8 @@ pub enum StartError {
     DuplicateTenant(String),
     #[error("no policies under {0}")]
     NoPolicies(PathBuf),
+    #[error("{0} is in use by another switchboard serve; each data folder has one service")]
+    InUse(PathBuf),
     #[error(transparent)]
     Service(#[from] ServiceError),
     #[error(transparent)]
@@ -113,6 +118,14 @@ impl Service {
     pub fn load(config: Config) -> Result<Service, StartError> {
         let data = &config.data;
         std::fs::create_dir_all(data).map_err(|e| StartError::Io(data.clone(), e))?;
+        let lock_path = data.join("switchboard.lock");
+        let data_lock =
+            std::fs::File::create(&lock_path).map_err(|e| StartError::Io(lock_path.clone(), e))?;
+        match data_lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(StartError::InUse(data.clone())),
+            Err(std::fs::TryLockError::Error(e)) => return Err(StartError::Io(lock_path, e)),
+        }
         let scratch = data.join("scratch");
         let store: Arc<dyn ConversationStore> =
             Arc::new(SqliteStore::open(data.join("switchboard.db"))?);
@@ -144,6 +157,7 @@ impl Service {
             metrics: Metrics::default(),
             decision_log,
             scratch,
+            _data_lock: data_lock,
             reloading: std::sync::Mutex::new(()),
             stop: AtomicBool::new(false),
         })
