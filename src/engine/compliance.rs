@@ -3,7 +3,7 @@
 use super::decision::{Change, Decision, Outcome, Step, Why};
 use super::event::Inbound;
 use super::state::State;
-use super::text::{send, Envelope, Fill};
+use super::text::{answer, Fill};
 use super::Cx;
 use crate::policy::Text;
 use smol_str::SmolStr;
@@ -99,7 +99,7 @@ pub(crate) fn handle(
         next_open: None,
     };
     let text = fill.render(reply);
-    send(state, d, Envelope::reply_to(e), text, None, why);
+    answer(state, d, e, text, why);
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::decision::{
 use super::event::Inbound;
 use super::refine;
 use super::state::{Alerts, Conversation, ConversationId, Session, State};
-use super::text::{send, Envelope, Fill};
+use super::text::{answer, send, Envelope, Fill};
 use super::Cx;
 use crate::policy::{Inbox, InboxId, ScheduleId, Text};
 use crate::syntax::ast::{Channel, InboxKind};
@@ -207,14 +207,7 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
             d.conversation = Some(id.clone());
             super::actions::end_session(state, &id, cx.at, super::decision::SessionEnd::Keyword, d);
             if let Some(text) = &keywords.termination_message {
-                send(
-                    state,
-                    d,
-                    Envelope::reply_to(e),
-                    fill(None).render(text),
-                    None,
-                    Why::Termination,
-                );
+                answer(state, d, e, fill(None).render(text), Why::Termination);
             }
             return;
         }
@@ -238,12 +231,11 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
         if inbox.after_hours.is_some() && closed_reply(cx, state, e, inbox, d) {
             return;
         }
-        send(
+        answer(
             state,
             d,
-            Envelope::reply_to(e),
+            e,
             fill(None).render(&keywords.initiation_needed),
-            None,
             Why::InitiationNeeded,
         );
         return;
@@ -259,12 +251,11 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
     let offered = offer(cx, state, inbox_id, true, d);
     if offered.is_empty() {
         d.outcome = Outcome::Answered;
-        send(
+        answer(
             state,
             d,
-            Envelope::reply_to(e),
+            e,
             fill(None).render(&keywords.no_agents),
-            None,
             Why::NoAgents,
         );
         return;
@@ -282,12 +273,11 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
     alert(cx, state, &id, inbox, &offered);
     d.offered_to = offered;
     d.visible_to = visible(cx, state, &id, inbox);
-    send(
+    answer(
         state,
         d,
-        Envelope::reply_to(e),
+        e,
         fill(None).render(&keywords.initiation_message),
-        None,
         Why::Initiation,
     );
 }
@@ -588,14 +578,7 @@ fn closed_reply(cx: &Cx<'_>, state: &State, e: &Inbound, inbox: &Inbox, d: &mut 
             agent: None,
             next_open: next.map(|n| (n, cx.policy.schedule(schedule).zone)),
         };
-        send(
-            state,
-            d,
-            Envelope::reply_to(e),
-            fill.render(text),
-            None,
-            Why::AfterHours,
-        );
+        answer(state, d, e, fill.render(text), Why::AfterHours);
     }
     true
 }
@@ -663,14 +646,7 @@ fn away_notice(
         agent,
         next_open,
     };
-    if send(
-        state,
-        d,
-        Envelope::reply_to(e),
-        fill.render(text),
-        None,
-        why,
-    ) {
+    if answer(state, d, e, fill.render(text), why) {
         // Once per closed period: nothing more until the next opening.
         let until = next_open.map_or(DateTime::<Utc>::MAX_UTC, |(at, _)| at);
         state.update(id, |c| c.away_until = Some(until));

@@ -64,6 +64,18 @@ impl<'a> Envelope<'a> {
     }
 }
 
+/// An unsigned automatic reply to the customer's message `e`; false if it
+/// was suppressed.
+pub(crate) fn answer(
+    state: &State,
+    d: &mut Decision,
+    e: &crate::engine::event::Inbound,
+    text: String,
+    why: Why,
+) -> bool {
+    send(state, d, Envelope::reply_to(e), text, None, why)
+}
+
 /// Adds a message to the decision, unless the customer opted out and the
 /// message is not the opt-out confirmation itself. Returns whether it went.
 pub(crate) fn send(
