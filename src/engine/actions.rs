@@ -38,6 +38,19 @@ fn target(cx: &Cx<'_>, state: &State, a: &AgentAction, d: &mut Decision) -> Opti
             return None;
         }
     };
+    // An archived conversation is denied before anything else is asked of
+    // it, and alike whether it is still in memory or was evicted once
+    // stored: no decision depends on what an archived conversation holds.
+    let archived = match (conversation, &a.conversation) {
+        (Some(c), _) if !c.is_open() => Some(c.id.clone()),
+        (None, Some(id)) if state.was_archived(id) => Some(id.clone()),
+        _ => None,
+    };
+    if let Some(id) = archived {
+        d.conversation = Some(id);
+        deny(d, Denial::Closed);
+        return None;
+    }
     let Some(conversation) = conversation else {
         d.outcome = Outcome::Rejected;
         let named = a.conversation.clone().unwrap_or_else(|| {

@@ -69,7 +69,7 @@ pub(crate) fn handle(
     let c = &cx.policy.compliance;
     let (reply, why): (&Text, Why) = match set {
         "opt-out" => {
-            if !state.opted_out.insert(e.from.clone()) {
+            if !state.opt_out(&e.from) {
                 // Confirmed once already; say nothing more.
                 return;
             }
@@ -79,7 +79,7 @@ pub(crate) fn handle(
             (&c.opt_out_reply, Why::OptOut)
         }
         "opt-in" => {
-            if state.opted_out.remove(&e.from) {
+            if state.opt_in(&e.from) {
                 d.changes.push(Change::OptedIn {
                     customer: e.from.clone(),
                 });

@@ -9,7 +9,7 @@
 
 use super::decision::{Agents, Change, Decision, Step};
 use super::event::Inbound;
-use super::state::{Conversation, Escalation, State};
+use super::state::{Conversation, Escalation, Slot, State};
 use super::Cx;
 use crate::hooks::{outcome, Assign, Assignment, AutoReply, HookError, Hooks, Mode};
 use crate::policy::{Inbox, InboxId, Policy};
@@ -346,18 +346,22 @@ pub(crate) fn autoresponder(
 pub(crate) fn escalate(
     policy: &Policy,
     state: &mut State,
-    position: u32,
+    slot: Slot,
     at: DateTime<Utc>,
     d: &mut Decision,
 ) {
-    let c = &state.conversations[position as usize];
+    let Some(c) = state.slot(slot) else {
+        return;
+    };
     let Some(escalation) = c.escalation.as_deref() else {
         return;
     };
     let replied = c.outbound != escalation.outbound;
     let id = c.id.clone();
-    state.update_at(position, |c| c.escalation = None);
-    let c = &state.conversations[position as usize];
+    state.update_at(slot, |c| c.escalation = None);
+    let Some(c) = state.slot(slot) else {
+        return;
+    };
     if replied || !c.is_open() || c.owner.is_some() {
         return;
     }

@@ -2,26 +2,44 @@
 //!
 //! State serializes to JSON (maps sorted, conversations in the order they
 //! opened, so equal states print equal) and back unchanged. Conversations
-//! live in one vector; the indexes that make lookups fast (by id, open
-//! conversation by number and customer, deadlines in time order, agents'
-//! loads) hold positions in it. They are derived: not serialized, rebuilt
-//! when a state is read.
+//! are kept by their slot, a number that grows in the order they opened;
+//! the indexes that make lookups fast (by id, open conversation by number
+//! and customer, deadlines in time order, agents' loads) hold slots. They
+//! are derived: not serialized, rebuilt when a state is read.
+//!
+//! Every collection is persistent (copy-on-write, from `imbl`), so a clone
+//! costs a few reference counts whatever the state's size, and changing the
+//! clone copies only the parts it touches. The runtime leans on that: it
+//! keeps the state before a step to put back if the step's write fails,
+//! publishes a clone for readers after every durable step, and serializes a
+//! clone for a snapshot on another thread, none of it copying the state.
+//!
+//! An archived conversation plays no further part in any decision (an
+//! action naming it is denied `closed` whether or not it is still here), so
+//! the runtime can [evict](State::evict_archived) archived conversations
+//! once they are stored, and the state stays as large as what is open.
 
 use super::decision::Agents;
 use super::event::Customer;
 use crate::syntax::ast::{Channel, ClaimMode};
 use chrono::{DateTime, Utc};
+use imbl::{HashMap, HashSet, OrdMap, OrdSet};
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 pub type ConversationId = SmolStr;
+
+/// Where a conversation is kept: slots grow in the order conversations
+/// opened.
+pub(crate) type Slot = u64;
 
 /// Everything the engine remembers for one tenant.
 #[derive(Clone, Debug, Default)]
 pub struct State {
-    /// Every conversation, open or archived, in the order they opened.
-    pub(crate) conversations: Vec<Conversation>,
+    /// Every conversation in memory, open or archived, by slot.
+    pub(crate) conversations: OrdMap<Slot, Arc<Conversation>>,
     pub(crate) agents: HashMap<SmolStr, AgentState>,
     /// Customers who opted out of the tenant's messages.
     pub(crate) opted_out: HashSet<SmolStr>,
@@ -31,16 +49,20 @@ pub struct State {
     pub(crate) next_id: u64,
     /// The latest time the engine has seen.
     pub(crate) clock: Option<DateTime<Utc>>,
-    /// Derived: a conversation's position by its id.
-    pub(crate) ids: HashMap<ConversationId, u32>,
+    /// Derived: the slot the next conversation takes.
+    pub(crate) next_slot: Slot,
+    /// Derived: a conversation's slot by its id.
+    pub(crate) ids: HashMap<ConversationId, Slot>,
     /// Derived: the open conversation of a business number and customer.
-    pub(crate) open: HashMap<(SmolStr, SmolStr), u32>,
+    pub(crate) open: HashMap<(SmolStr, SmolStr), Slot>,
     /// Derived: each conversation's next deadline, in time order.
-    pub(crate) deadlines: BTreeSet<(DateTime<Utc>, u32)>,
+    pub(crate) deadlines: OrdSet<(DateTime<Utc>, Slot)>,
     /// Derived: per inbox and agent, the open conversations the agent owns.
     pub(crate) loads: HashMap<(SmolStr, SmolStr), u32>,
     /// Derived: per agent, pending alerts and invites (hidden ones too).
     pub(crate) pending: HashMap<SmolStr, u32>,
+    /// Derived: archived conversations still in memory.
+    pub(crate) archived: OrdSet<Slot>,
 }
 
 /// What a conversation adds to its agents' loads.
@@ -224,7 +246,11 @@ impl State {
     }
 
     pub fn conversation(&self, id: &str) -> Option<&Conversation> {
-        self.ids.get(id).map(|&at| &self.conversations[at as usize])
+        self.ids.get(id).and_then(|slot| self.slot(*slot))
+    }
+
+    pub(crate) fn slot(&self, slot: Slot) -> Option<&Conversation> {
+        self.conversations.get(&slot).map(|c| &**c)
     }
 
     /// A conversation the caller found in this state a moment ago.
@@ -232,9 +258,21 @@ impl State {
         self.conversation(id).expect("a conversation of this state")
     }
 
-    /// Every conversation, open or archived, in the order they opened.
+    /// Whether `id` names a conversation this state opened that is no longer
+    /// in memory: ids are `c` and a number the state counts up, and only an
+    /// archived conversation ever leaves.
+    pub fn was_archived(&self, id: &str) -> bool {
+        !self.ids.contains_key(id)
+            && id
+                .strip_prefix('c')
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|n| n >= 1 && n <= self.next_id && id == format!("c{n}"))
+    }
+
+    /// Every conversation in memory, open or archived, in the order they
+    /// opened.
     pub fn conversations(&self) -> impl Iterator<Item = &Conversation> {
-        self.conversations.iter()
+        self.conversations.values().map(|c| &**c)
     }
 
     /// The open conversation between a business number and a customer.
@@ -249,9 +287,7 @@ impl State {
         customer: &SmolStr,
     ) -> Option<&Conversation> {
         let key = (number.clone(), customer.clone());
-        self.open
-            .get(&key)
-            .map(|&at| &self.conversations[at as usize])
+        self.open.get(&key).and_then(|slot| self.slot(*slot))
     }
 
     pub fn agent(&self, name: &str) -> Option<&AgentState> {
@@ -269,6 +305,16 @@ impl State {
         self.opted_out.contains(customer)
     }
 
+    /// Notes that a customer opted out; false if they already had.
+    pub(crate) fn opt_out(&mut self, customer: &SmolStr) -> bool {
+        self.opted_out.insert(customer.clone()).is_none()
+    }
+
+    /// Notes that a customer opted back in; false if they had not opted out.
+    pub(crate) fn opt_in(&mut self, customer: &SmolStr) -> bool {
+        self.opted_out.remove(customer).is_some()
+    }
+
     pub fn counters(&self, inbox: &str) -> Option<&Counters> {
         self.counters.get(inbox)
     }
@@ -279,10 +325,15 @@ impl State {
 
     /// The next time anything expires: when the engine wants a tick.
     pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
-        self.deadlines.first().map(|(at, _)| *at)
+        self.deadlines.get_min().map(|(at, _)| *at)
     }
 
-    /// How many conversations the state holds, open or archived.
+    /// The earliest deadline and the conversation it belongs to.
+    pub(crate) fn first_deadline(&self) -> Option<(DateTime<Utc>, Slot)> {
+        self.deadlines.get_min().copied()
+    }
+
+    /// How many conversations the state holds in memory, open or archived.
     pub fn conversation_count(&self) -> usize {
         self.conversations.len()
     }
@@ -311,11 +362,31 @@ impl State {
         self.pending.get(agent).copied().unwrap_or(0)
     }
 
+    /// Takes the archived conversations out of memory and returns them,
+    /// in the order they opened. No decision depends on them any more;
+    /// the caller keeps them elsewhere if they are to be read.
+    pub fn evict_archived(&mut self) -> Vec<Conversation> {
+        let slots = std::mem::take(&mut self.archived);
+        let mut evicted = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let Some(c) = self.conversations.remove(&slot) else {
+                continue;
+            };
+            self.ids.remove(&c.id);
+            if let Some(when) = c.deadline() {
+                self.deadlines.remove(&(when, slot));
+            }
+            evicted.push(Arc::unwrap_or_clone(c));
+        }
+        evicted
+    }
+
     /// Stores a new conversation and indexes it.
     pub(crate) fn put(&mut self, conversation: Conversation) {
-        let at = self.conversations.len() as u32;
-        self.index(at, &conversation);
-        self.conversations.push(conversation);
+        let slot = self.next_slot;
+        self.next_slot += 1;
+        self.index(slot, &conversation);
+        self.conversations.insert(slot, Arc::new(conversation));
     }
 
     /// Changes a stored conversation in place, keeping the indexes in step.
@@ -324,12 +395,16 @@ impl State {
         id: &str,
         f: impl FnOnce(&mut Conversation) -> R,
     ) -> Option<R> {
-        let at = *self.ids.get(id)?;
-        Some(self.update_at(at, f))
+        let slot = *self.ids.get(id)?;
+        self.update_at(slot, f)
     }
 
-    pub(crate) fn update_at<R>(&mut self, at: u32, f: impl FnOnce(&mut Conversation) -> R) -> R {
-        let conversation = &mut self.conversations[at as usize];
+    pub(crate) fn update_at<R>(
+        &mut self,
+        slot: Slot,
+        f: impl FnOnce(&mut Conversation) -> R,
+    ) -> Option<R> {
+        let conversation = Arc::make_mut(self.conversations.get_mut(&slot)?);
         let (deadline, was_open) = (conversation.deadline(), conversation.is_open());
         let before = Load::of(conversation);
         let result = f(conversation);
@@ -342,17 +417,18 @@ impl State {
         }
         if deadline != next {
             if let Some(when) = deadline {
-                self.deadlines.remove(&(when, at));
+                self.deadlines.remove(&(when, slot));
             }
             if let Some(when) = next {
-                self.deadlines.insert((when, at));
+                self.deadlines.insert((when, slot));
             }
         }
         if was_open && !open {
-            let c = &self.conversations[at as usize];
-            self.open.remove(&(c.number.clone(), c.customer.clone()));
+            self.open
+                .remove(&(conversation.number.clone(), conversation.customer.clone()));
+            self.archived.insert(slot);
         }
-        result
+        Some(result)
     }
 
     pub(crate) fn new_id(&mut self) -> ConversationId {
@@ -365,21 +441,18 @@ impl State {
     }
 
     pub(crate) fn counters_mut(&mut self, inbox: &SmolStr) -> &mut Counters {
-        if !self.counters.contains_key(inbox.as_str()) {
-            self.counters.insert(inbox.clone(), Counters::default());
-        }
-        self.counters
-            .get_mut(inbox.as_str())
-            .expect("inserted above")
+        self.counters.entry(inbox.clone()).or_default()
     }
 
-    fn index(&mut self, at: u32, c: &Conversation) {
-        self.ids.insert(c.id.clone(), at);
+    fn index(&mut self, slot: Slot, c: &Conversation) {
+        self.ids.insert(c.id.clone(), slot);
         if c.is_open() {
-            self.open.insert((c.number.clone(), c.customer.clone()), at);
+            self.open.insert((c.number.clone(), c.customer.clone()), slot);
+        } else {
+            self.archived.insert(slot);
         }
         if let Some(when) = c.deadline() {
-            self.deadlines.insert((when, at));
+            self.deadlines.insert((when, slot));
         }
         Self::count(
             &mut self.loads,
@@ -410,15 +483,9 @@ impl State {
         }
     }
 
-    /// Rebuilds the indexes of a state that was read; refuses one that
+    /// Indexes the conversations of a state that was read; refuses one that
     /// contradicts itself.
-    fn rebuild_indexes(&mut self) -> Result<(), String> {
-        let conversations = std::mem::take(&mut self.conversations);
-        self.ids.clear();
-        self.open.clear();
-        self.deadlines.clear();
-        self.loads.clear();
-        self.pending.clear();
+    fn rebuild_indexes(&mut self, conversations: Vec<Conversation>) -> Result<(), String> {
         for c in conversations {
             if self.ids.contains_key(&c.id) {
                 return Err(format!("conversation {} appears twice", c.id));
@@ -442,7 +509,7 @@ impl State {
 impl PartialEq for State {
     /// Equal when the stored data is; the indexes follow from it.
     fn eq(&self, other: &Self) -> bool {
-        self.conversations == other.conversations
+        self.conversations.values().eq(other.conversations.values())
             && self.agents == other.agents
             && self.opted_out == other.opted_out
             && self.counters == other.counters
@@ -479,7 +546,8 @@ impl Serialize for State {
         if let Some(clock) = &self.clock {
             s.serialize_field("clock", clock)?;
         }
-        s.serialize_field("conversations", &self.conversations)?;
+        let conversations: Vec<&Conversation> = self.conversations().collect();
+        s.serialize_field("conversations", &conversations)?;
         s.serialize_field("agents", &agents)?;
         s.serialize_field("opted_out", &opted_out)?;
         let counters: BTreeMap<_, _> = self.counters.iter().collect();
@@ -492,7 +560,6 @@ impl<'de> Deserialize<'de> for State {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let data = StateData::deserialize(deserializer)?;
         let mut state = State {
-            conversations: data.conversations,
             agents: data.agents.into_iter().collect(),
             opted_out: data.opted_out.into_iter().collect(),
             counters: data.counters.into_iter().collect(),
@@ -500,7 +567,9 @@ impl<'de> Deserialize<'de> for State {
             clock: data.clock,
             ..State::default()
         };
-        state.rebuild_indexes().map_err(serde::de::Error::custom)?;
+        state
+            .rebuild_indexes(data.conversations)
+            .map_err(serde::de::Error::custom)?;
         Ok(state)
     }
 }

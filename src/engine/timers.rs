@@ -9,18 +9,18 @@ use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
 
 pub(crate) fn advance(policy: &Policy, state: &mut State, now: DateTime<Utc>, d: &mut Decision) {
-    while let Some(&(at, position)) = state.deadlines.first() {
+    while let Some((at, slot)) = state.first_deadline() {
         if at > now {
             break;
         }
         let mut missed: Option<super::decision::Agents> = None;
         let mut ended: Option<(SmolStr, Option<u64>)> = None;
-        let escalation_due = state.conversations[position as usize]
-            .escalation
-            .as_ref()
+        let escalation_due = state
+            .slot(slot)
+            .and_then(|c| c.escalation.as_ref())
             .map(|e| e.at)
             .filter(|due| *due <= now);
-        state.update_at(position, |c| {
+        state.update_at(slot, |c| {
             if c.lock.as_ref().is_some_and(|l| l.until <= now) {
                 if let Some(lock) = c.lock.take() {
                     d.changes.push(Change::LockExpired {
@@ -69,7 +69,7 @@ pub(crate) fn advance(policy: &Policy, state: &mut State, now: DateTime<Utc>, d:
             missed_chat(policy, state, agent, d);
         }
         if let Some(due) = escalation_due {
-            super::refine::escalate(policy, state, position, due, d);
+            super::refine::escalate(policy, state, slot, due, d);
         }
     }
 }
