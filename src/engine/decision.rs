@@ -160,6 +160,11 @@ pub enum Denial {
     },
     /// Events must name a conversation by id or by number and customer.
     NoConversationNamed,
+    /// The event's `at` is outside the accepted range
+    /// ([`super::event::accepted_range`]); the state is left as it was.
+    BadTime {
+        at: DateTime<Utc>,
+    },
 }
 
 /// A message the engine sends.
@@ -445,6 +450,36 @@ fn time(at: &DateTime<Utc>) -> String {
 }
 
 impl Denial {
+    /// The denial's code, as the decision's JSON writes it (`locked`,
+    /// `bad_time`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Denial::Locked { .. } => "locked",
+            Denial::OwnedBy { .. } => "owned_by",
+            Denial::MustClaim => "must_claim",
+            Denial::MustAccept => "must_accept",
+            Denial::NotAssigned { .. } => "not_assigned",
+            Denial::ClaimNotAllowed => "claim_not_allowed",
+            Denial::NotAMember { .. } => "not_a_member",
+            Denial::NotAccepting { .. } => "not_accepting",
+            Denial::AtCapacity { .. } => "at_capacity",
+            Denial::OptedOut => "opted_out",
+            Denial::NoOffer => "no_offer",
+            Denial::NotOwner => "not_owner",
+            Denial::Closed => "closed",
+            Denial::NotClaimed => "not_claimed",
+            Denial::EmptyBody => "empty_body",
+            Denial::UnknownAgent { .. } => "unknown_agent",
+            Denial::UnknownConversation { .. } => "unknown_conversation",
+            Denial::UnknownNumber { .. } => "unknown_number",
+            Denial::UnknownStatus { .. } => "unknown_status",
+            Denial::ChannelNotEnabled { .. } => "channel_not_enabled",
+            Denial::NotRouted { .. } => "not_routed",
+            Denial::NoConversationNamed => "no_conversation_named",
+            Denial::BadTime { .. } => "bad_time",
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Denial::Locked { holder, until } => {
@@ -494,6 +529,7 @@ impl Denial {
             Denial::NoConversationNamed => {
                 "rejected: name the conversation, or the number and customer".into()
             }
+            Denial::BadTime { at } => format!("rejected: {}", super::event::BadTime::of(*at)),
         }
     }
 }
@@ -594,6 +630,54 @@ impl NotOfferedReason {
             NotOfferedReason::AtCapacity { load, max } => format!("at capacity ({load} of {max})"),
             NotOfferedReason::OwnedBy { owner } => format!("owned by {owner}"),
             NotOfferedReason::Unavailable => "set unavailable after missed chats".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `code()` names each denial as its JSON does.
+    #[test]
+    fn codes_are_the_json_tags() {
+        let name = || SmolStr::new("x");
+        let at = chrono::DateTime::<Utc>::UNIX_EPOCH;
+        let all = [
+            Denial::Locked {
+                holder: name(),
+                until: at,
+            },
+            Denial::OwnedBy { owner: name() },
+            Denial::MustClaim,
+            Denial::MustAccept,
+            Denial::NotAssigned {
+                assigned: no_agents(),
+            },
+            Denial::ClaimNotAllowed,
+            Denial::NotAMember { inbox: name() },
+            Denial::NotAccepting { status: name() },
+            Denial::AtCapacity { load: 1, max: 1 },
+            Denial::OptedOut,
+            Denial::NoOffer,
+            Denial::NotOwner,
+            Denial::Closed,
+            Denial::NotClaimed,
+            Denial::EmptyBody,
+            Denial::UnknownAgent { agent: name() },
+            Denial::UnknownConversation {
+                conversation: name(),
+            },
+            Denial::UnknownNumber { number: name() },
+            Denial::UnknownStatus { status: name() },
+            Denial::ChannelNotEnabled { channel: name() },
+            Denial::NotRouted { number: name() },
+            Denial::NoConversationNamed,
+            Denial::BadTime { at },
+        ];
+        for denial in all {
+            let json = serde_json::to_value(&denial).unwrap();
+            assert_eq!(json["code"], denial.code(), "{denial:?}");
         }
     }
 }

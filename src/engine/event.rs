@@ -14,11 +14,90 @@
 //!
 //! Agent actions name their conversation by the id a decision returned
 //! (`conversation`), or by the business `number` and the `customer` number.
+//!
+//! The engine takes an `at` from [`EARLIEST`] up to (not including)
+//! [`LATEST`]; [`Event::check_time`] says whether an event's is.
 
 use crate::syntax::ast::Channel;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
+
+/// The earliest `at` the engine takes: 1970-01-01T00:00:00Z.
+pub const EARLIEST: DateTime<Utc> = DateTime::UNIX_EPOCH;
+
+/// The end of the times the engine takes: an `at` must be before
+/// 9000-01-01T00:00:00Z.
+///
+/// Every deadline the engine sets is at most 366 days after the event's
+/// `at` (the longest duration a policy may write, `MAX_DURATION_SECS`; a
+/// hook's `escalate_in` is at most 7 days), and hours look about a year
+/// ahead for their next opening. Ending the range here leaves every time
+/// the engine prints a four-digit year, so it is always RFC 3339; starting
+/// it at the Unix epoch keeps every time a nonnegative timestamp.
+pub const LATEST: DateTime<Utc> = match NaiveDate::from_ymd_opt(9000, 1, 1) {
+    Some(date) => date.and_time(NaiveTime::MIN).and_utc(),
+    // 9000-01-01 exists; this arm only satisfies the type.
+    None => DateTime::<Utc>::MAX_UTC,
+};
+
+/// The times the engine takes for an event's `at`: [`EARLIEST`]`..`[`LATEST`].
+pub fn accepted_range() -> std::ops::Range<DateTime<Utc>> {
+    EARLIEST..LATEST
+}
+
+/// An event's `at` outside [`accepted_range`]. The message names the time
+/// given and the range:
+///
+/// ```
+/// use switchboard::engine::Event;
+/// let event: Event = serde_json::from_str(r#"{"type":"tick","at":"9999-12-31T00:00:00Z"}"#).unwrap();
+/// let bad = event.check_time().unwrap_err();
+/// assert_eq!(
+///     bad.to_string(),
+///     "`at` 9999-12-31T00:00:00Z is outside the accepted range: \
+///      from 1970-01-01T00:00:00Z up to (not including) 9000-01-01T00:00:00Z",
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`at` {} is outside the accepted range: from {} up to (not including) {}",
+    rfc3339(.at),
+    rfc3339(&EARLIEST),
+    rfc3339(&LATEST)
+)]
+pub struct BadTime {
+    at: DateTime<Utc>,
+}
+
+impl BadTime {
+    /// `Err` if `at` is outside [`accepted_range`].
+    pub fn check(at: DateTime<Utc>) -> Result<(), BadTime> {
+        if accepted_range().contains(&at) {
+            Ok(())
+        } else {
+            Err(BadTime { at })
+        }
+    }
+
+    /// The error for a time already found outside the range (a `bad_time`
+    /// denial's, say).
+    pub(crate) fn of(at: DateTime<Utc>) -> BadTime {
+        BadTime { at }
+    }
+
+    /// The time given.
+    pub fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+}
+
+/// A time as events write it: `2026-03-02T17:00:00Z`. (Outside the accepted
+/// range chrono writes a signed year, e.g. `+10000-01-01T00:00:00Z`, which is
+/// why the range ends where it does.)
+fn rfc3339(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -150,6 +229,13 @@ impl Event {
         }
     }
 
+    /// `Err` if the event's `at` is outside [`accepted_range`]: the engine
+    /// rejects such an event (`bad_time`) and callers should refuse it
+    /// before storing it.
+    pub fn check_time(&self) -> Result<(), BadTime> {
+        BadTime::check(self.at())
+    }
+
     pub fn at(&self) -> DateTime<Utc> {
         match self {
             Event::Inbound(e) => e.at,
@@ -181,5 +267,37 @@ impl Event {
             Event::Status(_) => "status",
             Event::Tick(_) => "tick",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_range_runs_from_the_epoch_to_the_year_9000() {
+        assert_eq!(EARLIEST, utc("1970-01-01T00:00:00Z"));
+        assert_eq!(LATEST, utc("9000-01-01T00:00:00Z"));
+        assert!(BadTime::check(EARLIEST).is_ok());
+        assert!(BadTime::check(utc("8999-12-31T23:59:59.999999999Z")).is_ok());
+        assert!(BadTime::check(LATEST).is_err());
+        assert!(BadTime::check(utc("1969-12-31T23:59:59Z")).is_err());
+        assert!(BadTime::check(DateTime::<Utc>::MIN_UTC).is_err());
+        assert!(BadTime::check(DateTime::<Utc>::MAX_UTC).is_err());
+    }
+
+    #[test]
+    fn a_bad_time_names_the_time_given_and_the_range() {
+        let bad = BadTime::check(utc("+262142-12-31T23:59:59Z")).unwrap_err();
+        assert_eq!(bad.at(), utc("+262142-12-31T23:59:59Z"));
+        assert_eq!(
+            bad.to_string(),
+            "`at` +262142-12-31T23:59:59Z is outside the accepted range: \
+             from 1970-01-01T00:00:00Z up to (not including) 9000-01-01T00:00:00Z"
+        );
     }
 }

@@ -9,6 +9,10 @@
 //! the same decisions, every time. First it lets time pass to `at` (locks,
 //! alerts, invites and sessions due by then expire, in deadline order), then
 //! it handles the event.
+//!
+//! An event whose `at` is outside [`event::accepted_range`] is rejected
+//! (`bad_time`) before anything happens, so every time the engine computes
+//! stays in years 1970 to 9000 and prints as RFC 3339.
 
 mod actions;
 mod compliance;
@@ -22,7 +26,7 @@ mod timers;
 pub mod view;
 
 pub use decision::{Change, Decision, Denial, Outbound, Outcome, Step, Why};
-pub use event::Event;
+pub use event::{BadTime, Event};
 pub use state::{Conversation, State};
 
 use crate::policy::{AgentId, Inbox, Policy};
@@ -54,6 +58,10 @@ impl Engine {
 
     /// Decides one event and applies its changes to `state`.
     ///
+    /// An event at a time outside [`event::accepted_range`] is rejected with
+    /// the denial `bad_time`, and `state` is left exactly as it was: not even
+    /// the clock or the timers move.
+    ///
     /// ```
     /// use switchboard::engine::{Engine, Event, State};
     /// let policy = switchboard::compile(
@@ -72,6 +80,12 @@ impl Engine {
     /// ```
     pub fn step(&self, state: &mut State, event: &Event) -> Decision {
         let at = event.at();
+        if event.check_time().is_err() {
+            let mut d = Decision::new(at, event.kind(), Outcome::Rejected);
+            d.denial = Some(Denial::BadTime { at });
+            d.next_tick = state.next_deadline();
+            return d;
+        }
         let mut d = Decision::new(at, event.kind(), Outcome::Allowed);
         timers::advance(&self.policy, state, at, &mut d);
         let cx = Cx {
