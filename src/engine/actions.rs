@@ -9,7 +9,7 @@ use super::text::{send, Envelope};
 use super::Cx;
 use crate::policy::{AgentId, InboxId};
 use crate::syntax::ast::{ClaimMode, InboxKind};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
 
 /// The agent, conversation and inbox an action names; `None` after
@@ -194,7 +194,7 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
         if let (InboxKind::Shared, false, Some(secs)) = (inbox.kind, claimed, lock_secs) {
             // The first reply locks the thread to its author; each reply
             // from the holder renews the assignment time limit.
-            let until = at + Duration::seconds(secs as i64);
+            let until = super::timers::after(at, secs);
             c.lock = Some(Lock {
                 holder: t.name.clone(),
                 until,
@@ -207,7 +207,7 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
             took = true;
         }
         if let (Some(session), Some(secs)) = (&mut c.session, inbox.session_timeout_secs) {
-            session.expires_at = Some(at + Duration::seconds(secs as i64));
+            session.expires_at = Some(super::timers::after(at, secs));
         }
     });
     if took {

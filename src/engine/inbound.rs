@@ -12,7 +12,7 @@ use super::text::{answer, send, Envelope, Fill};
 use super::Cx;
 use crate::policy::{Inbox, InboxId, ScheduleId, Text};
 use crate::syntax::ast::{Channel, InboxKind};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
 
 pub(crate) fn inbound(cx: &Cx<'_>, state: &mut State, e: &Inbound, d: &mut Decision) {
@@ -265,7 +265,7 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
         accepted_at: None,
         expires_at: inbox
             .session_timeout_secs
-            .map(|s| cx.at + Duration::seconds(s as i64)),
+            .map(|s| super::timers::after(cx.at, s)),
     };
     let (id, _) = open_or_create(cx, state, e, inbox, Some(session), d);
     d.changes.push(Change::SessionStarted);
@@ -412,7 +412,7 @@ fn refresh_session(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox) {
     if let Some(secs) = inbox.session_timeout_secs {
         state.update(id, |c| {
             if let Some(session) = &mut c.session {
-                session.expires_at = Some(cx.at + Duration::seconds(secs as i64));
+                session.expires_at = Some(super::timers::after(cx.at, secs));
             }
         });
     }
@@ -507,7 +507,7 @@ fn alert(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox, agents: &Agent
     if agents.is_empty() {
         return;
     }
-    let until = cx.at + Duration::seconds(inbox.alert_secs as i64);
+    let until = super::timers::after(cx.at, inbox.alert_secs);
     state.update(id, |c| {
         c.alerts = Some(Box::new(Alerts {
             until,
@@ -647,8 +647,11 @@ fn away_notice(
         next_open,
     };
     if answer(state, d, e, fill.render(text), why) {
-        // Once per closed period: nothing more until the next opening.
-        let until = next_open.map_or(DateTime::<Utc>::MAX_UTC, |(at, _)| at);
+        // Once per closed period: nothing more until the next opening. Hours
+        // that do not open within their horizon hold it to the end of the
+        // accepted range, which no event reaches (and which prints as
+        // RFC 3339, as chrono's own maximum would not).
+        let until = next_open.map_or(super::event::LATEST, |(at, _)| at);
         state.update(id, |c| c.away_until = Some(until));
     }
 }

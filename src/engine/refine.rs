@@ -14,7 +14,7 @@ use super::Cx;
 use crate::hooks::{outcome, Assign, Assignment, AutoReply, HookError, Hooks, Mode};
 use crate::policy::{Inbox, InboxId, Policy};
 use crate::syntax::ast::{ClaimMode, HookPoint};
-use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use rhai::{Dynamic, Map};
 use smol_str::SmolStr;
 
@@ -266,7 +266,7 @@ fn apply(
         }
         c.escalation = a.escalate_in.map(|secs| {
             Box::new(Escalation {
-                at: at + Duration::seconds(secs as i64),
+                at: super::timers::after(at, secs),
                 outbound: c.outbound,
             })
         });
@@ -412,7 +412,7 @@ pub(crate) fn escalate(
     );
     // In a queue, the new agents get alerts for the inbox's alert lifetime.
     if let (Some(agents), crate::syntax::ast::InboxKind::Queue) = (agents, inbox.kind) {
-        let until = at + Duration::seconds(inbox.alert_secs as i64);
+        let until = super::timers::after(at, inbox.alert_secs);
         state.update(&id, |c| {
             c.alerts = Some(Box::new(super::state::Alerts {
                 until,

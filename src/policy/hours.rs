@@ -9,9 +9,15 @@
 //!
 //! A `special` day or `holiday` replaces that date's own weekly intervals; an
 //! overnight interval from the day before still runs into it.
+//!
+//! Every function here answers for any `DateTime<Utc>`, never panicking: an
+//! instant whose local time chrono cannot represent (within a day of its
+//! range's ends) is closed, and nothing changes after it.
 
 use crate::syntax::ast::{Days, Interval};
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
 
@@ -29,7 +35,7 @@ pub struct Schedule {
 }
 
 /// How far ahead `next_change` looks before it concludes nothing changes.
-const HORIZON_DAYS: i64 = 400;
+const HORIZON_DAYS: u64 = 400;
 
 impl Schedule {
     pub fn new(name: String, zone: Tz) -> Self {
@@ -81,8 +87,7 @@ impl Schedule {
         if self.always {
             return true;
         }
-        let local = at.with_timezone(&self.zone).naive_local();
-        self.open_at_local(local)
+        local_time(at, self.zone).is_some_and(|local| self.open_at_local(local))
     }
 
     fn open_at_local(&self, local: NaiveDateTime) -> bool {
@@ -110,9 +115,12 @@ impl Schedule {
             return None;
         }
         let open = self.is_open(at);
-        let local = at.with_timezone(&self.zone).naive_local();
+        let local = local_time(at, self.zone)?;
         let mut date = local.date().pred_opt()?;
-        let last = local.date() + Duration::days(HORIZON_DAYS);
+        let last = local
+            .date()
+            .checked_add_days(chrono::Days::new(HORIZON_DAYS))
+            .unwrap_or(NaiveDate::MAX);
         while date <= last {
             let mut edges: Vec<DateTime<Utc>> = Vec::new();
             for i in self.intervals_on(date) {
@@ -159,7 +167,10 @@ impl Schedule {
                 // In a gap: the first minute after it.
                 let mut probe = naive;
                 for _ in 0..(24 * 60) {
-                    probe += Duration::minutes(1);
+                    let Some(next) = probe.checked_add_signed(TimeDelta::minutes(1)) else {
+                        break;
+                    };
+                    probe = next;
                     if let Some(t) = self.zone.from_local_datetime(&probe).earliest() {
                         return t.with_timezone(&Utc);
                     }
@@ -168,6 +179,14 @@ impl Schedule {
             }
         }
     }
+}
+
+/// An instant's wall-clock time in `zone`; `None` where the zone's offset
+/// would take it past the ends of chrono's range (`with_timezone` then
+/// `naive_local` would panic there).
+pub fn local_time(at: DateTime<Utc>, zone: Tz) -> Option<NaiveDateTime> {
+    let utc = at.naive_utc();
+    utc.checked_add_offset(zone.offset_from_utc_datetime(&utc).fix())
 }
 
 fn minutes_of(local: NaiveDateTime) -> u16 {
@@ -250,6 +269,27 @@ mod tests {
             Some(utc("2026-03-08T07:00:00Z")) // 03:00 EDT
         );
         assert!(s.is_open(utc("2026-03-08T07:30:00Z")));
+    }
+
+    /// At chrono's own limits, and a day inside them, nothing panics.
+    #[test]
+    fn any_instant_is_answered() {
+        let mut s = office();
+        s.add_dated(NaiveDate::from_ymd_opt(2026, 12, 25).unwrap(), &[]);
+        let day = TimeDelta::days(1);
+        for at in [
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MIN_UTC + day,
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::<Utc>::MAX_UTC - day,
+            DateTime::<Utc>::UNIX_EPOCH,
+        ] {
+            let _ = s.is_open(at);
+            let _ = s.next_change(at);
+            let _ = s.next_open(at);
+        }
+        assert!(!s.is_open(DateTime::<Utc>::MIN_UTC));
+        assert_eq!(s.next_change(DateTime::<Utc>::MIN_UTC), None);
     }
 
     #[test]
