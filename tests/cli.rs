@@ -271,3 +271,79 @@ fn test_tells_errors_from_failures() {
     assert!(stdout(&out).contains("ERROR"), "{}", stdout(&out));
     assert!(stdout(&out).contains("step 1"), "{}", stdout(&out));
 }
+
+/// Times the engine cannot print as RFC 3339, or that chrono cannot carry
+/// into a time zone: each line is an error naming the range, never a panic.
+#[test]
+fn simulate_refuses_times_outside_the_accepted_range() {
+    let dir = scratch("simulate-bad-time");
+    let events = [
+        r#"{"type":"inbound","at":"2026-03-02T17:00:00Z","from":"+14155551234","to":"+14155550100","body":"Hi"}"#,
+        r#"{"type":"inbound","at":"-262143-01-01T00:00:00Z","from":"+14155551234","to":"+14155550100","body":"Hi"}"#,
+        r#"{"type":"reply","at":"+262142-12-31T23:59:59Z","agent":"ana","conversation":"c1","body":"Hello"}"#,
+        r#"{"type":"reply","at":"9999-12-31T00:00:00Z","agent":"ana","conversation":"c1","body":"Hello"}"#,
+        r#"{"type":"reply","at":"2026-03-02T17:05:00Z","agent":"ana","conversation":"c1","body":"Hello"}"#,
+    ]
+    .join("\n");
+    std::fs::write(dir.join("events.jsonl"), events).unwrap();
+    let policy = root().join("policies/team-sms/team-sms.policy");
+    let out = switchboard(
+        &["simulate", policy.to_str().unwrap(), "events.jsonl"],
+        &dir,
+    );
+    let errors = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{errors}");
+    assert!(!errors.contains("panicked"), "{errors}");
+    for line in 2..=4 {
+        assert!(
+            errors.contains(&format!("events.jsonl:{line}: `at` ")),
+            "{errors}"
+        );
+    }
+    assert!(
+        errors.contains(
+            "is outside the accepted range: from 1970-01-01T00:00:00Z up to (not including) 9000-01-01T00:00:00Z"
+        ),
+        "{errors}"
+    );
+    let printed = stdout(&out);
+    let lines: Vec<serde_json::Value> = printed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "one output line per input line: {printed}");
+    assert!(
+        lines[1..4].iter().all(|l| l["error"].is_string()),
+        "{printed}"
+    );
+    // The refused lines left the state alone: the last reply locks as usual.
+    assert_eq!(lines[4]["outcome"], "allowed", "{printed}");
+    assert_eq!(
+        lines[4]["changes"][0]["until"], "2026-03-02T17:35:00Z",
+        "{printed}"
+    );
+}
+
+#[test]
+fn test_reports_a_step_outside_the_accepted_range_as_an_error() {
+    let dir = scratch("scenario-bad-time");
+    std::fs::copy(
+        root().join("policies/team-sms/team-sms.policy"),
+        dir.join("team-sms.policy"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("late.scenario.yaml"),
+        "description: x\nsteps:\n  - type: tick\n    at: \"2026-03-02T17:00:00Z\"\n  - type: tick\n    at: \"+262142-12-31T23:59:59Z\"\n",
+    )
+    .unwrap();
+    let out = switchboard(&["test", "."], &dir);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert!(text.contains("ERROR"), "{text}");
+    assert!(
+        text.contains("step 2: `at` +262142-12-31T23:59:59Z is outside the accepted range"),
+        "{text}"
+    );
+}

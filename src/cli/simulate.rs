@@ -1,4 +1,8 @@
 //! `switchboard simulate`: one decision per event, state carried between.
+//!
+//! A line that is not an event, or whose `at` is outside the engine's
+//! accepted range, is an error of that line: named on stderr, answered with
+//! `{"error": ...}` in place of a decision, and the exit status says failed.
 
 use super::exit;
 use crate::engine::{Engine, Event, State};
@@ -51,7 +55,16 @@ pub fn run(policy_path: &Path, events_path: &Path, explain: bool) -> i32 {
         if line.trim().is_empty() {
             continue;
         }
-        let result = match serde_json::from_str::<Event>(&line) {
+        let event = serde_json::from_str::<Event>(&line)
+            .map_err(|e| e.to_string())
+            // The engine would reject it too; say why as an error of the line.
+            .and_then(|event| {
+                event
+                    .check_time()
+                    .map(|()| event)
+                    .map_err(|bad| bad.to_string())
+            });
+        let result = match event {
             Ok(event) => {
                 let decision = engine.step(&mut state, &event);
                 let mut value = serde_json::to_value(&decision).unwrap_or_default();

@@ -35,7 +35,7 @@ mod run;
 
 pub use run::{run_file, Failure, Outcome, StepResult};
 
-use crate::engine::Event;
+use crate::engine::{BadTime, Event};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -75,15 +75,20 @@ pub enum Step {
 }
 
 impl Step {
-    /// Reads a step's own fields (not `expect` or `note`).
+    /// Reads a step's own fields (not `expect` or `note`). A time outside
+    /// the engine's accepted range is an error of the step, as it would be
+    /// refused by the service.
     pub fn parse(raw: &RawStep) -> Result<Step, String> {
         let mut fields = raw.clone();
         fields.remove("expect");
         fields.remove("note");
         match fields.remove("query") {
-            None => serde_json::from_value::<Event>(Value::Object(fields))
-                .map(|e| Step::Event(Box::new(e)))
-                .map_err(|e| format!("not an event: {e}")),
+            None => {
+                let event = serde_json::from_value::<Event>(Value::Object(fields))
+                    .map_err(|e| format!("not an event: {e}"))?;
+                event.check_time().map_err(|bad| bad.to_string())?;
+                Ok(Step::Event(Box::new(event)))
+            }
             Some(Value::String(q)) if q == "view" => {
                 #[derive(Deserialize)]
                 #[serde(deny_unknown_fields)]
@@ -94,6 +99,7 @@ impl Step {
                 }
                 let v: View = serde_json::from_value(Value::Object(fields))
                     .map_err(|e| format!("bad view query: {e}"))?;
+                BadTime::check(v.at).map_err(|bad| format!("bad view query: {bad}"))?;
                 Ok(Step::View {
                     agent: v.agent,
                     inbox: v.inbox,
