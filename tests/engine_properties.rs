@@ -2,14 +2,18 @@
 //! example tenant: ownership and locks stay single, opted-out customers get
 //! nothing but the confirmation, agents are never offered past their max,
 //! outsiders never see or answer a conversation, stepping is deterministic,
-//! and state survives a JSON round trip.
+//! and state survives a JSON round trip. At any time at all, stepping never
+//! panics: a time outside the accepted range is rejected (`bad_time`) and
+//! changes nothing, and every time printed is RFC 3339.
 
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 use std::collections::HashSet;
-use switchboard::engine::{Decision, Engine, Event, Outcome, State};
+use std::sync::LazyLock;
+use switchboard::engine::event::accepted_range;
+use switchboard::engine::{Decision, Denial, Engine, Event, Outcome, State};
 use switchboard::syntax::ast::InboxKind;
 use switchboard::CheckOptions;
 
@@ -350,5 +354,163 @@ fn generated_sequences_exercise_the_engine() {
         "accepted",
     ] {
         assert!(seen.contains(wanted), "never saw {wanted}; saw {seen:?}");
+    }
+}
+
+/// The example tenants, compiled once for the properties that need not
+/// recompile them per case.
+static ENGINES: LazyLock<Vec<Engine>> = LazyLock::new(engines);
+
+/// The ends of the accepted range and of chrono's, times known to have
+/// panicked once, and the years around them.
+fn edge_times() -> Vec<DateTime<Utc>> {
+    let mut times: Vec<DateTime<Utc>> = [
+        "-262143-01-01T00:00:00Z",
+        "+262142-12-31T23:59:59Z",
+        "9999-12-31T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "0000-01-01T00:00:00Z",
+        "0000-06-15T12:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "1969-06-15T12:00:00Z",
+        "1970-01-01T00:00:00Z",
+        "8999-12-31T23:59:59Z",
+        "8999-06-15T12:00:00Z",
+        "9000-01-01T00:00:00Z",
+        "9000-06-15T12:00:00Z",
+    ]
+    .iter()
+    .map(|t| t.parse().unwrap())
+    .collect();
+    times.extend([DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC]);
+    times
+}
+
+/// Any time chrono can hold, weighted towards the edges.
+fn any_time() -> impl Strategy<Value = DateTime<Utc>> {
+    let range = accepted_range();
+    let (earliest, latest) = (range.start.timestamp(), range.end.timestamp());
+    prop_oneof![
+        3 => prop::sample::select(edge_times()),
+        // Any i64 timestamp chrono holds (most i64s are past its range).
+        2 => (DateTime::<Utc>::MIN_UTC.timestamp()..=DateTime::<Utc>::MAX_UTC.timestamp())
+            .prop_filter_map("a time chrono holds", |t| DateTime::from_timestamp(t, 0)),
+        2 => (earliest..latest).prop_filter_map("in range", |t| DateTime::from_timestamp(t, 0)),
+        1 => (-300_000i32..300_000, 1u32..=12, 1u32..=28).prop_filter_map("a date chrono holds", |(y, m, d)| {
+            Utc.with_ymd_and_hms(y, m, d, 23, 59, 59).single()
+        }),
+    ]
+}
+
+fn set_at(event: &mut Event, at: DateTime<Utc>) {
+    match event {
+        Event::Inbound(e) => e.at = at,
+        Event::Status(s) => s.at = at,
+        Event::Tick(t) => t.at = at,
+        Event::Reply(a)
+        | Event::Note(a)
+        | Event::Claim(a)
+        | Event::Release(a)
+        | Event::Accept(a)
+        | Event::Decline(a)
+        | Event::Hide(a)
+        | Event::Close(a) => a.at = at,
+    }
+}
+
+/// Every string in `value` that chrono reads as a time must be RFC 3339
+/// (chrono also reads, and writes, years past 9999 as `+10000`).
+fn times_are_rfc3339(value: &serde_json::Value, path: &str) -> Result<(), String> {
+    match value {
+        serde_json::Value::String(s) => {
+            if s.parse::<DateTime<Utc>>().is_ok() && DateTime::parse_from_rfc3339(s).is_err() {
+                return Err(format!("{path}: {s} is not RFC 3339"));
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                times_are_rfc3339(item, &format!("{path}[{i}]"))?;
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                times_are_rfc3339(item, &format!("{path}.{key}"))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The check above has teeth: chrono reads what it must refuse.
+#[test]
+fn a_five_digit_year_is_caught() {
+    let late = serde_json::json!({"lock": {"until": "+10000-01-01T00:29:59Z"}});
+    assert!(times_are_rfc3339(&late, "").is_err());
+    let fine = serde_json::json!({"lock": {"until": "9000-01-01T00:29:59Z"}});
+    assert!(times_are_rfc3339(&fine, "").is_ok());
+}
+
+/// One step at any time: an accepted one prints only RFC 3339 times; a
+/// rejected one is `bad_time` and leaves the state exactly as it was.
+fn check_any_time(engine: &Engine, state: &mut State, event: &Event) -> Result<(), String> {
+    let before = state.clone();
+    let d = engine.step(state, event);
+    let _ = d.reasons();
+    let mut json = serde_json::to_value(&d).map_err(|e| e.to_string())?;
+    if accepted_range().contains(&event.at()) {
+        times_are_rfc3339(&json, "decision")?;
+        let saved = serde_json::to_value(&*state).map_err(|e| e.to_string())?;
+        return times_are_rfc3339(&saved, "state");
+    }
+    if d.outcome != Outcome::Rejected || d.denial != Some(Denial::BadTime { at: event.at() }) {
+        return Err(format!(
+            "{} at {} was not rejected as bad_time: {d:?}",
+            event.kind(),
+            event.at()
+        ));
+    }
+    if *state != before || state.next_deadline() != before.next_deadline() {
+        return Err(format!(
+            "{} at {} changed the state",
+            event.kind(),
+            event.at()
+        ));
+    }
+    // The decision echoes the time given; what it adds is RFC 3339.
+    if let Some(map) = json.as_object_mut() {
+        map.remove("at");
+        map.remove("denial");
+    }
+    times_are_rfc3339(&json, "decision")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn any_time_is_answered_without_a_panic(
+        steps in prop::collection::vec((spec(), prop::option::weighted(0.6, any_time())), 1..40),
+    ) {
+        let specs: Vec<Spec> = steps.iter().map(|(s, _)| s.clone()).collect();
+        for engine in ENGINES.iter() {
+            let mut state = State::new();
+            for (mut event, (_, at)) in events(engine, &specs).into_iter().zip(&steps) {
+                if let Some(at) = at {
+                    set_at(&mut event, *at);
+                }
+                let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    check_any_time(engine, &mut state, &event)
+                }));
+                let tenant = &engine.policy().tenant.name;
+                match checked {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(TestCaseError::fail(format!("{tenant}: {e}"))),
+                    Err(_) => return Err(TestCaseError::fail(format!(
+                        "{tenant}: {} at {} panicked", event.kind(), event.at()
+                    ))),
+                }
+            }
+        }
     }
 }
