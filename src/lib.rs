@@ -40,6 +40,7 @@ pub mod cli;
 pub mod engine;
 pub mod hooks;
 pub mod policy;
+pub mod runtime;
 pub mod scenario;
 pub mod server;
 pub mod store;

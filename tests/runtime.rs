@@ -1,14 +1,18 @@
 //! A tenant's runtime decides durably: after a restart its state is what
-//! it was, a redelivered message changes nothing, and of many agents
-//! claiming one conversation at once exactly one wins.
+//! it was, a redelivered message changes nothing, of many agents claiming
+//! one conversation at once exactly one wins, and a write that fails
+//! leaves the state as it was, the next event decided as if the failed one
+//! never came.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use switchboard::engine::Event;
-use switchboard::server::revision::Files;
-use switchboard::server::TenantRuntime;
-use switchboard::store::{ConversationStore, SqliteStore};
+use switchboard::runtime::{reload, Config, DecideError, Runtime, Status, Tenant};
+use switchboard::store::{
+    ConversationStore, Pending, Record, Served, SqliteStore, StoreError, Stored,
+};
 
 /// A fresh folder for a test's database.
 fn scratch(name: &str) -> PathBuf {
@@ -18,16 +22,24 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn sqlite(dir: &Path) -> Arc<dyn ConversationStore> {
-    Arc::new(SqliteStore::open(dir.join("switchboard.db")).unwrap())
+fn config(policy: &Path, data: &Path) -> Config {
+    let mut config = Config::new(policy, data.join("data"));
+    config.decision_log = None;
+    config.reload_every = None;
+    config
 }
 
-/// Opens the tenant of the policy file at `policy` (relative to the
-/// repository) on a store; revisions compile under the store's folder.
-fn open(policy: &Path, store: Arc<dyn ConversationStore>, data: &Path) -> TenantRuntime {
-    let files = Files::read(policy).unwrap();
-    let revision = files.compile(data).unwrap();
-    TenantRuntime::open(policy, &files, revision, store, data).unwrap()
+/// Starts a runtime of the one policy file at `policy`, state under `data`.
+fn start(policy: &Path, data: &Path) -> Runtime {
+    Runtime::start(config(policy, data)).unwrap()
+}
+
+/// As `start`, on a store of the test's.
+fn start_on(policy: &Path, data: &Path, store: Arc<dyn ConversationStore>) -> Runtime {
+    let config = config(policy, data);
+    std::fs::create_dir_all(&config.data).unwrap();
+    let lock = std::fs::File::create(config.data.join("switchboard.lock")).unwrap();
+    Runtime::start_on(config, store, lock).unwrap()
 }
 
 fn repository(path: &str) -> PathBuf {
@@ -44,17 +56,25 @@ fn copy_of_team_sms(dir: &Path) -> (PathBuf, String) {
     (policy, text)
 }
 
-/// The Team SMS tenant, opened on a store.
-fn brightside(store: Arc<dyn ConversationStore>, data: &Path) -> TenantRuntime {
-    open(
-        &repository("policies/team-sms/team-sms.policy"),
-        store,
-        data,
-    )
+fn team_sms() -> PathBuf {
+    repository("policies/team-sms/team-sms.policy")
 }
 
-fn state_of(tenant: &TenantRuntime) -> serde_json::Value {
-    tenant.with_state(|_, s| serde_json::to_value(s).unwrap())
+fn the_tenant(runtime: &Runtime) -> Arc<Tenant> {
+    runtime.tenants_now().into_iter().next().unwrap()
+}
+
+fn state_of(tenant: &Tenant) -> Value {
+    serde_json::to_value(&tenant.view().state).unwrap()
+}
+
+/// Decides an event durably: the decision, and whether it was redelivered.
+fn decide(tenant: &Tenant, event: &Event) -> (Value, bool) {
+    let decided = tenant.decide_blocking(event.clone()).unwrap();
+    (
+        serde_json::from_str(&decided.decision).unwrap(),
+        decided.redelivered,
+    )
 }
 
 fn event(value: serde_json::Value) -> Event {
@@ -72,89 +92,103 @@ fn inbound(i: u32, message_id: &str) -> Event {
 fn state_survives_a_restart() {
     let dir = scratch("restart");
     let before = {
-        let tenant = brightside(sqlite(&dir), &dir);
+        let runtime = start(&team_sms(), &dir);
+        let tenant = the_tenant(&runtime);
         for i in 0..40 {
-            tenant.decide(&inbound(i, &format!("SM{i}"))).unwrap();
+            decide(&tenant, &inbound(i, &format!("SM{i}")));
         }
-        tenant
-            .decide(&event(json!({"type": "reply", "at": "2026-03-02T17:59:00Z", "agent": "ana", "conversation": "c3", "body": "Hello"})))
-            .unwrap();
+        decide(
+            &tenant,
+            &event(
+                json!({"type": "reply", "at": "2026-03-02T17:59:00Z", "agent": "ana", "conversation": "c3", "body": "Hello"}),
+            ),
+        );
         state_of(&tenant)
     };
-    let tenant = brightside(sqlite(&dir), &dir);
-    assert_eq!(state_of(&tenant), before);
-    tenant.checkpoint().unwrap();
-    drop(tenant);
-    let store = sqlite(&dir);
+    let runtime = start(&team_sms(), &dir);
+    assert_eq!(state_of(&the_tenant(&runtime)), before);
+    drop(runtime);
+    let store = SqliteStore::open(dir.join("data/switchboard.db")).unwrap();
     let history = store.history("brightside").unwrap();
-    assert!(history.events.is_empty(), "a checkpoint covers every event");
-    let tenant = brightside(store, &dir);
-    assert_eq!(state_of(&tenant), before);
+    assert!(
+        history.events.is_empty(),
+        "a clean stop's snapshot covers every event"
+    );
+    drop(store);
+    let runtime = start(&team_sms(), &dir);
+    assert_eq!(state_of(&the_tenant(&runtime)), before);
 }
 
 #[test]
 fn a_redelivered_message_changes_nothing() {
     let dir = scratch("redelivery");
-    let store = sqlite(&dir);
-    let tenant = brightside(store.clone(), &dir);
-    let first = tenant.decide(&inbound(1, "SM1")).unwrap();
-    assert!(!first.redelivered);
-    let state = state_of(&tenant);
-    let again = tenant.decide(&inbound(1, "SM1")).unwrap();
-    assert!(again.redelivered);
-    assert_eq!(first.decision, again.decision);
-    assert_eq!(state_of(&tenant), state);
-    drop(tenant);
+    let (first, state) = {
+        let runtime = start(&team_sms(), &dir);
+        let tenant = the_tenant(&runtime);
+        let first = decide(&tenant, &inbound(1, "SM1"));
+        assert!(!first.1);
+        let state = state_of(&tenant);
+        let again = decide(&tenant, &inbound(1, "SM1"));
+        assert!(again.1);
+        assert_eq!(first.0, again.0);
+        assert_eq!(state_of(&tenant), state);
+        (first.0, state)
+    };
     // After a restart too, from the store.
-    let tenant = brightside(store, &dir);
-    assert_eq!(
-        tenant.decide(&inbound(1, "SM1")).unwrap().decision,
-        first.decision
-    );
-    assert_eq!(tenant.with_state(|_, s| s.open_count()), 1);
+    let runtime = start(&team_sms(), &dir);
+    let tenant = the_tenant(&runtime);
+    assert_eq!(decide(&tenant, &inbound(1, "SM1")).0, first);
+    assert_eq!(state_of(&tenant), state);
+    assert_eq!(tenant.view().state.open_count(), 1);
 }
 
 #[test]
 fn a_retried_action_is_answered_from_its_first_decision() {
     let dir = scratch("action-retry");
-    let tenant = brightside(sqlite(&dir), &dir);
-    tenant.decide(&inbound(1, "SM1")).unwrap();
+    let runtime = start(&team_sms(), &dir);
+    let tenant = the_tenant(&runtime);
+    decide(&tenant, &inbound(1, "SM1"));
     let reply = event(
         json!({"type": "reply", "at": "2026-03-02T17:05:00Z", "agent": "ana", "conversation": "c1", "body": "Hello", "action_id": "desk-42"}),
     );
-    let first = tenant.decide(&reply).unwrap();
-    let again = tenant.decide(&reply).unwrap();
-    assert!(!first.redelivered && again.redelivered);
-    assert_eq!(first.decision, again.decision);
-    let outbound = tenant.with_state(|_, s| s.conversation("c1").unwrap().outbound);
+    let first = decide(&tenant, &reply);
+    let again = decide(&tenant, &reply);
+    assert!(!first.1 && again.1);
+    assert_eq!(first.0, again.0);
+    let outbound = tenant.view().state.conversation("c1").unwrap().outbound;
     assert_eq!(outbound, 1, "the reply was sent once");
     // An action id and a message id of the same text are different keys.
-    let same_text = tenant.decide(&inbound(2, "desk-42")).unwrap();
-    assert!(!same_text.redelivered);
+    let same_text = decide(&tenant, &inbound(2, "desk-42"));
+    assert!(!same_text.1);
 }
 
 #[test]
 fn of_many_concurrent_claims_exactly_one_wins() {
     let dir = scratch("race");
     let policy = repository("policies/team-inbox-claims/team-inbox-claims.policy");
-    let tenant = Arc::new(open(&policy, sqlite(&dir), &dir));
-    let (number, members) = tenant.with_state(|revision, _| {
+    let runtime = start(&policy, &dir);
+    let tenant = the_tenant(&runtime);
+    let (number, members) = {
+        let revision = tenant.revision();
         let policy = revision.engine.policy();
         let inbox = policy.inbox(policy.inbox_id("sales").unwrap());
         let members: Vec<String> = inbox.member_names.iter().map(|m| m.to_string()).collect();
         (inbox.numbers[0].clone(), members)
-    });
+    };
     assert!(members.len() >= 2);
-    tenant
-        .decide(&event(json!({"type": "inbound", "at": "2026-03-02T18:00:00Z", "from": "+14155551234", "to": number, "body": "Hi"})))
-        .unwrap();
+    decide(
+        &tenant,
+        &event(
+            json!({"type": "inbound", "at": "2026-03-02T18:00:00Z", "from": "+14155551234", "to": number, "body": "Hi"}),
+        ),
+    );
     let threads: Vec<_> = (0..16)
         .map(|i| {
             let tenant = tenant.clone();
             let agent = members[i % members.len()].clone();
             std::thread::spawn(move || {
                 let claim = event(json!({"type": "claim", "at": "2026-03-02T18:01:00Z", "agent": agent, "conversation": "c1"}));
-                let decision = tenant.decide(&claim).unwrap().decision;
+                let decision = decide(&tenant, &claim).0;
                 let won = decision["changes"].as_array().is_some_and(|c| c.iter().any(|c| c["change"] == "claimed"));
                 (agent, won)
             })
@@ -167,7 +201,13 @@ fn of_many_concurrent_claims_exactly_one_wins() {
         .map(|(a, _)| a)
         .collect();
     assert_eq!(winners.len(), 1, "{results:?}");
-    let owner = tenant.with_state(|_, s| s.conversation("c1").unwrap().owner.clone());
+    let owner = tenant
+        .view()
+        .state
+        .conversation("c1")
+        .unwrap()
+        .owner
+        .clone();
     assert_eq!(owner.as_deref(), Some(winners[0].as_str()));
 }
 
@@ -180,48 +220,62 @@ fn events_replay_with_the_revision_that_decided_them() {
             json!({"type": "reply", "at": format!("2026-03-02T17:{minute:02}:00Z"), "agent": "ana", "conversation": "c1", "body": "On it"}),
         )
     };
+    let store_path = dir.join("data/switchboard.db");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
     let (before, first_revision) = {
-        let tenant = open(&policy, sqlite(&dir), &dir);
-        tenant.decide(&inbound(1, "SM1")).unwrap();
-        let decided = tenant.decide(&reply(2)).unwrap().decision;
-        (
-            state_of(&tenant),
-            decided["revision"].as_str().unwrap().to_string(),
-        )
+        // No clean stop: the events are replayed from the log.
+        let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
+        let runtime = start_on(&policy, &dir, store);
+        let tenant = the_tenant(&runtime);
+        decide(&tenant, &inbound(1, "SM1"));
+        let decided = decide(&tenant, &reply(2)).0;
+        let state = state_of(&tenant);
+        // As if killed: no stop, so no snapshot.
+        std::mem::forget(runtime);
+        (state, decided["revision"].as_str().unwrap().to_string())
     };
     // The lock rule changes while the service is down, before any snapshot.
     std::fs::write(&policy, original.replace("lock 30m", "lock 5m")).unwrap();
-    let tenant = open(&policy, sqlite(&dir), &dir);
+    let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
+    let runtime = start_on(&policy, &dir, store);
+    let tenant = the_tenant(&runtime);
     assert_eq!(
         state_of(&tenant),
         before,
         "the reply locked the thread for 30 minutes under the revision that decided it"
     );
-    let decided = tenant.decide(&reply(40)).unwrap().decision;
+    let decided = decide(&tenant, &reply(40)).0;
     assert_ne!(decided["revision"].as_str().unwrap(), first_revision);
+    assert_eq!(runtime.stats().divergences.load(Ordering::Relaxed), 0);
 }
 
 #[test]
 fn a_new_revision_without_an_inbox_or_agent_still_decides_their_conversations() {
     let dir = scratch("renamed");
     let (policy, original) = copy_of_team_sms(&dir);
-    let tenant = open(&policy, sqlite(&dir), &dir);
+    let runtime = start(&policy, &dir);
+    let tenant = the_tenant(&runtime);
     let at = |minute: u32| format!("2026-03-02T17:{minute:02}:00Z");
-    tenant.decide(&inbound(1, "SM1")).unwrap();
-    tenant
-        .decide(&event(json!({"type": "reply", "at": at(2), "agent": "cho", "conversation": "c1", "body": "Hi"})))
-        .unwrap();
+    decide(&tenant, &inbound(1, "SM1"));
+    decide(
+        &tenant,
+        &event(
+            json!({"type": "reply", "at": at(2), "agent": "cho", "conversation": "c1", "body": "Hi"}),
+        ),
+    );
 
     // The inbox and an agent of c1 are renamed away.
     let renamed = original
         .replace("sales_team_sms", "sales")
         .replace("cho", "chloe");
     std::fs::write(&policy, &renamed).unwrap();
-    let files = Files::read(&policy).unwrap();
-    tenant.reload(&files, files.compile(&dir).unwrap()).unwrap();
+    assert!(matches!(
+        reload::reload(&runtime, &tenant),
+        reload::Reloaded::Loaded { .. }
+    ));
 
-    let outcome = |value: serde_json::Value| {
-        let decided = tenant.decide(&event(value)).unwrap().decision;
+    let outcome = |value: Value| {
+        let decided = decide(&tenant, &event(value)).0;
         decided["outcome"].as_str().unwrap().to_string()
     };
     let reply = json!({"type": "reply", "at": at(3), "agent": "ana", "conversation": "c1", "body": "Still there?"});
@@ -234,7 +288,7 @@ fn a_new_revision_without_an_inbox_or_agent_still_decides_their_conversations() 
     assert_eq!(outcome(claim), "rejected", "cho is gone");
     // The customer writes again, and time passes beyond the old lock.
     let again = json!({"type": "inbound", "at": at(5), "from": "+14155550001", "to": "+14155550100", "body": "Hello?"});
-    let decided = tenant.decide(&event(again)).unwrap().decision;
+    let decided = decide(&tenant, &event(again)).0;
     assert_eq!(decided["inbox"], "sales");
     assert_eq!(
         decided["changes"][0],
@@ -245,14 +299,147 @@ fn a_new_revision_without_an_inbox_or_agent_still_decides_their_conversations() 
         outcome(json!({"type": "tick", "at": "2026-03-02T19:00:00Z"})),
         "ticked"
     );
-    tenant.with_state(|revision, state| {
-        let view =
-            revision
-                .engine
-                .visible_conversations(state, "ben", None, state.clock().unwrap());
-        assert!(
-            !view.is_empty(),
-            "ben sees the customer's conversation in the renamed inbox"
-        );
+    let (revision, view) = (tenant.revision(), tenant.view());
+    let rows = revision.engine.visible_conversations(
+        &view.state,
+        "ben",
+        None,
+        view.state.clock().unwrap(),
+    );
+    assert!(
+        !rows.is_empty(),
+        "ben sees the customer's conversation in the renamed inbox"
+    );
+}
+
+/// SQLite with a switch that makes every write fail, as a full disk would.
+struct Faulty {
+    inner: SqliteStore,
+    failing: AtomicBool,
+}
+
+impl Faulty {
+    fn fail(&self) -> Result<(), StoreError> {
+        match self.failing.load(Ordering::SeqCst) {
+            true => Err(StoreError::Write("database or disk is full".into())),
+            false => Ok(()),
+        }
+    }
+}
+
+impl ConversationStore for Faulty {
+    fn submit(&self, record: Record) -> Result<Pending, StoreError> {
+        self.fail()?;
+        self.inner.submit(record)
+    }
+    fn submit_all(&self, records: Vec<Record>) -> Result<Pending, StoreError> {
+        self.fail()?;
+        self.inner.submit_all(records)
+    }
+    fn barrier(&self) -> Result<Pending, StoreError> {
+        self.inner.barrier()
+    }
+    fn probe(&self) -> Result<(), StoreError> {
+        self.fail()?;
+        self.inner.probe()
+    }
+    fn decision_for(&self, tenant: &str, id: &str) -> Result<Option<String>, StoreError> {
+        self.inner.decision_for(tenant, id)
+    }
+    fn snapshot(&self, tenant: &str, seq: u64, state: String) -> Result<(), StoreError> {
+        self.fail()?;
+        self.inner.snapshot(tenant, seq, state)
+    }
+    fn prune(
+        &self,
+        tenant: &str,
+        through: u64,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(usize, usize), StoreError> {
+        self.inner.prune(tenant, through, before)
+    }
+    fn latest_snapshot(&self, tenant: &str) -> Result<Option<(u64, String)>, StoreError> {
+        self.inner.latest_snapshot(tenant)
+    }
+    fn replay(
+        &self,
+        tenant: &str,
+        after: u64,
+        each: &mut dyn FnMut(Stored) -> Result<(), String>,
+    ) -> Result<(), StoreError> {
+        self.inner.replay(tenant, after, each)
+    }
+    fn save_revision(&self, tenant: &str, revision: &str, files: &Value) -> Result<(), StoreError> {
+        self.inner.save_revision(tenant, revision, files)
+    }
+    fn revision(&self, tenant: &str, revision: &str) -> Result<Option<Value>, StoreError> {
+        self.inner.revision(tenant, revision)
+    }
+    fn archived(&self, tenant: &str, id: &str) -> Result<Option<String>, StoreError> {
+        self.inner.archived(tenant, id)
+    }
+    fn note_serving(&self, tenant: &str, path: &str, revision: &str) -> Result<(), StoreError> {
+        self.inner.note_serving(tenant, path, revision)
+    }
+    fn served(&self) -> Result<Vec<Served>, StoreError> {
+        self.inner.served()
+    }
+}
+
+#[test]
+fn a_failed_write_changes_nothing_and_the_tenant_resumes_by_itself() {
+    let dir = scratch("failed-write");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let faulty = Arc::new(Faulty {
+        inner: SqliteStore::open(dir.join("data/switchboard.db")).unwrap(),
+        failing: AtomicBool::new(false),
     });
+    let runtime = start_on(&team_sms(), &dir, faulty.clone());
+    let tenant = the_tenant(&runtime);
+    decide(&tenant, &inbound(1, "SM1"));
+    let before = state_of(&tenant);
+
+    faulty.failing.store(true, Ordering::SeqCst);
+    let lost = tenant.decide_blocking(inbound(2, "SM2"));
+    assert!(matches!(lost, Err(DecideError::NotStored(_))), "{lost:?}");
+    assert_eq!(state_of(&tenant), before, "the failed event was undone");
+    assert!(
+        matches!(tenant.status(), Status::Stopped(_)),
+        "{:?}",
+        tenant.status()
+    );
+    let refused = tenant.decide_blocking(inbound(3, "SM3"));
+    assert!(
+        matches!(refused, Err(DecideError::Stopped { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(state_of(&tenant), before);
+
+    faulty.failing.store(false, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while tenant.status() != Status::Serving {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tenant did not resume"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Decided as if the failed event never came: the same as a tenant that
+    // never saw it.
+    let retried = decide(&tenant, &inbound(2, "SM2"));
+    assert!(!retried.1, "the failed event was never stored");
+    let control_dir = scratch("failed-write-control");
+    let control = start(&team_sms(), &control_dir);
+    let clean = the_tenant(&control);
+    decide(&clean, &inbound(1, "SM1"));
+    let expected = decide(&clean, &inbound(2, "SM2"));
+    assert_eq!(retried.0, expected.0);
+    assert_eq!(state_of(&tenant), state_of(&clean));
+    drop(runtime);
+    let store = SqliteStore::open(dir.join("data/switchboard.db")).unwrap();
+    assert_eq!(
+        store.decision_for("brightside", "SM3").unwrap(),
+        None,
+        "an event refused while stopped was never stored"
+    );
 }

@@ -197,9 +197,16 @@ fn the_service_end_to_end() {
     let sms = Some("sms-secret");
     let first_message = inbound(AT, "+14155551234", "+14155550100", "Is the sale on?", "SM1");
 
+    let (status, health) = call("GET", &server.url("/healthz"), None, None);
+    assert_eq!((status, &health["status"]), (200, &json!("ok")));
     assert_eq!(
-        call("GET", &server.url("/healthz"), None, None),
-        (200, json!({"status": "ok"}))
+        health["tenants"]["brightside"],
+        json!({"status": "serving"})
+    );
+    assert_eq!(
+        call("GET", &server.url("/readyz"), None, None).0,
+        200,
+        "every tenant recovered and serving"
     );
 
     // Tokens: none, wrong, and another tenant's.

@@ -22,6 +22,7 @@ fn record(tenant: &str, seq: u64, message_id: Option<&str>) -> Record {
         revision: "r1".into(),
         event: json!({"type": "tick", "at": "2026-03-02T17:00:00Z"}).to_string(),
         decision: json!({"seq": seq}).to_string(),
+        archived: Vec::new(),
     }
 }
 
@@ -124,6 +125,7 @@ fn state_comes_back_exactly_from_snapshot_and_replay() {
                 revision: "r1".into(),
                 event: serde_json::to_string(event).unwrap(),
                 decision: serde_json::to_string(&decision).unwrap(),
+                archived: Vec::new(),
             };
             store.append(record).unwrap();
             if seq == 2 {

@@ -1,5 +1,6 @@
-//! The `switchboard` command line: check, fmt, simulate, test, serve.
+//! The `switchboard` command line: check, fmt, simulate, test, serve, backup.
 
+mod backup;
 mod check;
 mod files;
 mod fmt;
@@ -63,7 +64,18 @@ enum Command {
     /// Twilio auth tokens, for the webhook: a file of `TENANT AUTH_TOKEN`
     /// lines (--twilio-tokens), and/or `tenant=auth_token` pairs in
     /// SWITCHBOARD_TWILIO_TOKENS. SIGINT or SIGTERM stop it cleanly.
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
+    /// Copy a service's database to OUT, consistently, while it runs.
+    ///
+    /// Uses SQLite's online backup API: the copy is the database as of one
+    /// moment, checked for integrity. docs/OPERATIONS.md says how to restore it.
+    Backup {
+        /// The service's data folder.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// The file to write; it must not exist yet.
+        out: PathBuf,
+    },
     /// Run scenario files (*.scenario.yaml) against their policies.
     ///
     /// Prints each failure as a diff and ends with `N passed, N failed`;
@@ -112,6 +124,7 @@ pub fn run() -> i32 {
             explain,
         } => simulate::run(&policy, &events, explain),
         Command::Test { paths, update } => test::run(&paths, update),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
+        Command::Backup { data, out } => backup::run(&data, &out),
     }
 }

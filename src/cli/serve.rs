@@ -1,8 +1,10 @@
 //! `switchboard serve`: the decision service.
 
 use super::exit;
+use crate::runtime::log::Rotation;
+use crate::runtime::{self, Runtime};
 use crate::server::twilio::AuthTokens;
-use crate::server::{Config, Service, Tokens};
+use crate::server::{self as http, Tokens};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -34,6 +36,36 @@ pub struct Args {
     /// or `off`.
     #[arg(long, default_value = "1s", value_parser = interval)]
     reload_every: Interval,
+    /// Serve `/metrics` on this address instead of the main one (it names
+    /// every tenant and takes no token), e.g. `127.0.0.1:9090`.
+    #[arg(long)]
+    metrics_listen: Option<String>,
+    /// How long events, their idempotency keys and archived conversations
+    /// are kept once a snapshot covers them (`30m`, `7d`).
+    #[arg(long, default_value = "7d", value_parser = span)]
+    retention: Duration,
+    /// A snapshot after this many events...
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    snapshot_every: u64,
+    /// ...or after this long, if any event came since the last.
+    #[arg(long, default_value = "5m", value_parser = span)]
+    snapshot_interval: Duration,
+    /// How many events may wait for one tenant before more are answered 429.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    mailbox: u64,
+    /// A decision log file past this many MiB is rotated.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    decision_log_mib: u64,
+    /// How many rotated decision log files are kept.
+    #[arg(long, default_value_t = 4)]
+    decision_log_keep: usize,
+}
+
+/// A span of time such as `30s`, `15m`, `7d` (`0s` for no retention).
+fn span(text: &str) -> Result<Duration, String> {
+    crate::syntax::lower::values::parse_duration(text)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` is not a time like `30s`, `15m` or `7d`"))
 }
 
 #[derive(Clone, Copy)]
@@ -67,55 +99,74 @@ fn read<T>(path: &PathBuf, parse: impl Fn(&str) -> Result<T, String>) -> Result<
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn config(args: Args) -> Result<Config, String> {
-    let mut config = Config::new(&args.policies, &args.data);
-    config.tokens = match &args.tokens {
-        Some(path) => read(path, Tokens::parse_file)?,
-        None => Tokens::default(),
+fn config(args: Args) -> Result<(runtime::Config, http::Config), String> {
+    let mut served = http::Config {
+        tokens: match &args.tokens {
+            Some(path) => read(path, Tokens::parse_file)?,
+            None => Tokens::default(),
+        },
+        ..http::Config::default()
     };
     if let Ok(pairs) = std::env::var("SWITCHBOARD_TOKENS") {
-        config
+        served
             .tokens
             .add_pairs(&pairs)
             .map_err(|e| format!("SWITCHBOARD_TOKENS: {e}"))?;
     }
-    config.twilio = match &args.twilio_tokens {
+    served.twilio = match &args.twilio_tokens {
         Some(path) => read(path, AuthTokens::parse_file)?,
         None => AuthTokens::default(),
     };
     if let Ok(pairs) = std::env::var("SWITCHBOARD_TWILIO_TOKENS") {
-        config
+        served
             .twilio
             .add_pairs(&pairs)
             .map_err(|e| format!("SWITCHBOARD_TWILIO_TOKENS: {e}"))?;
     }
-    config.public_url = args.public_url;
+    served.public_url = args.public_url;
+    served.metrics_listen = args.metrics_listen;
+    let mut config = runtime::Config::new(&args.policies, &args.data);
     match args.decision_log {
         Some(path) if path.as_os_str() == "off" => config.decision_log = None,
         Some(path) => config.decision_log = Some(path),
         None => {}
     }
+    config.rotation = Rotation {
+        max_bytes: args.decision_log_mib << 20,
+        keep: args.decision_log_keep,
+    };
     config.reload_every = args.reload_every.0;
-    Ok(config)
+    config.settings = runtime::Settings {
+        retention: args.retention,
+        snapshot_events: args.snapshot_every,
+        snapshot_interval: args.snapshot_interval.max(Duration::from_secs(1)),
+        mailbox: args.mailbox as usize,
+    };
+    Ok((config, served))
 }
 
 pub fn run(args: Args) -> i32 {
     let listen = args.listen.clone();
-    let config = match config(args) {
+    let (config, served) = match config(args) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::USAGE;
         }
     };
-    let service = match Service::load(config) {
-        Ok(s) => s,
+    // Start-up's log lines follow the line that says where it serves.
+    crate::runtime::log::hold();
+    let runtime = match Runtime::start(config) {
+        Ok(r) => r,
         Err(e) => {
+            crate::runtime::log::release();
             eprintln!("error: {e}");
             return exit::FAILED;
         }
     };
-    match crate::server::serve(service, &listen) {
+    let served = http::serve(runtime, served, &listen);
+    crate::runtime::log::release();
+    match served {
         Ok(()) => exit::OK,
         Err(e) => {
             eprintln!("error: {e}");

@@ -447,7 +447,8 @@ impl State {
     fn index(&mut self, slot: Slot, c: &Conversation) {
         self.ids.insert(c.id.clone(), slot);
         if c.is_open() {
-            self.open.insert((c.number.clone(), c.customer.clone()), slot);
+            self.open
+                .insert((c.number.clone(), c.customer.clone()), slot);
         } else {
             self.archived.insert(slot);
         }

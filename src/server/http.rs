@@ -1,14 +1,14 @@
 //! The HTTP API, under /v1/tenants/{tenant}/. Every request but /healthz,
-//! /metrics and Twilio's webhook carries `Authorization: Bearer TOKEN`; a
+//! /readyz, /metrics and Twilio's webhook carries `Authorization: Bearer TOKEN`; a
 //! token only opens its own tenant (any other tenant is 404, as if it did
 //! not exist). The webhook is signed with the tenant's Twilio auth token
 //! instead. Every error is JSON: `{"error": {"code": "...", "message":
 //! "..."}}` with a 4xx or 5xx. docs/openapi.yaml describes it all.
 
-use super::log::Summary;
-use super::metrics::{self, Metrics};
-use super::{reload, twilio, Begun, Service, ServiceError, TenantRuntime};
+use super::metrics::{self, Counters};
+use super::{twilio, Server};
 use crate::engine::Event;
+use crate::runtime::{reload, DecideError, Decided, Stats, Tenant};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State as Shared};
@@ -23,12 +23,18 @@ use std::sync::Arc;
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 64 * 1024;
 
-type App = Arc<Service>;
+type App = Arc<Server>;
 
-pub fn router(service: Arc<Service>) -> Router {
-    Router::new()
+/// The API; `/metrics` too unless it has an address of its own.
+pub fn router(server: Arc<Server>) -> Router {
+    let router = Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(readyz));
+    let router = match server.config.metrics_listen {
+        Some(_) => router,
+        None => router.route("/metrics", get(metrics)),
+    };
+    router
         .route("/v1/tenants/{tenant}/events", post(post_event))
         .route("/v1/tenants/{tenant}/events/dry-run", post(dry_run))
         .route("/v1/tenants/{tenant}/conversations/{id}", get(conversation))
@@ -55,15 +61,27 @@ pub fn router(service: Arc<Service>) -> Router {
             .into_response()
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(service)
+        .with_state(server)
 }
 
-/// A request's failure: its status, a stable code and a message.
+/// `/metrics` alone, for `--metrics-listen`.
+pub fn metrics_router(server: Arc<Server>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(|| async {
+            error(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
+        })
+        .with_state(server)
+}
+
+/// A request's failure: its status, a stable code and a message, and how
+/// soon to try again (`Retry-After`, in seconds) where that helps.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: String,
     message: String,
+    retry_after: Option<u32>,
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
@@ -71,20 +89,46 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError
         status,
         code: code.to_string(),
         message: message.into(),
+        retry_after: None,
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<DecideError> for ApiError {
+    fn from(e: DecideError) -> ApiError {
+        let (status, code, retry) = match &e {
+            DecideError::Busy(_) => (StatusCode::TOO_MANY_REQUESTS, "busy", Some(1)),
+            DecideError::NotStored(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_stored", Some(1)),
+            DecideError::Stopped { .. } => (StatusCode::SERVICE_UNAVAILABLE, "not_stored", Some(5)),
+            DecideError::Failed { .. } => (StatusCode::SERVICE_UNAVAILABLE, "tenant_failed", None),
+            DecideError::ShuttingDown => {
+                (StatusCode::SERVICE_UNAVAILABLE, "shutting_down", Some(1))
+            }
+            DecideError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
+        };
+        ApiError {
+            retry_after: retry,
+            ..error(status, code, e.to_string())
+        }
     }
 }
 
 type Answer = Result<Response, ApiError>;
 
 /// The tenant a request may act on, or the error response.
-fn tenant(app: &App, headers: &HeaderMap, name: &str) -> Result<Arc<TenantRuntime>, ApiError> {
+fn tenant(app: &App, headers: &HeaderMap, name: &str) -> Result<Arc<Tenant>, ApiError> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -93,7 +137,7 @@ fn tenant(app: &App, headers: &HeaderMap, name: &str) -> Result<Arc<TenantRuntim
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         });
     let Some(token) = token else {
-        Metrics::count(&app.metrics.rejected_requests);
+        Counters::count(&app.counters.rejected_requests);
         return Err(error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -101,19 +145,19 @@ fn tenant(app: &App, headers: &HeaderMap, name: &str) -> Result<Arc<TenantRuntim
         ));
     };
     let Some(owner) = app.config.tokens.tenant_of(token) else {
-        Metrics::count(&app.metrics.rejected_requests);
+        Counters::count(&app.counters.rejected_requests);
         return Err(error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "this token is not valid",
         ));
     };
-    match app.tenants.get(name) {
-        Some(t) if owner == name => Ok(t.clone()),
+    match app.runtime.tenant(name) {
+        Some(t) if owner == name => Ok(t),
         // Another tenant's name, or none: the same answer, so a token
         // cannot learn which tenants exist.
         _ => {
-            Metrics::count(&app.metrics.rejected_requests);
+            Counters::count(&app.counters.rejected_requests);
             Err(error(
                 StatusCode::NOT_FOUND,
                 "unknown_tenant",
@@ -152,7 +196,11 @@ fn parse_event(body: Result<Bytes, BytesRejection>) -> Result<Event, ApiError> {
             fields.insert("at".into(), Value::String(now));
         }
     }
-    serde_json::from_value(value).map_err(bad)
+    let event: Event = serde_json::from_value(value).map_err(bad)?;
+    event
+        .check_time()
+        .map_err(|e| error(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))?;
+    Ok(event)
 }
 
 /// Runs work that may block (a hook, a compile) on the blocking pool.
@@ -169,74 +217,49 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
-/// A decision, durable: its JSON text, what it says, and whether it
-/// answers an earlier delivery.
-struct Durable {
-    decision: Arc<str>,
-    summary: Summary,
-    redelivered: bool,
+/// The decision as a JSON value, marked if it was redelivered.
+fn value_of(decided: &Decided) -> Value {
+    let mut value: Value = serde_json::from_str(&decided.decision).unwrap_or_default();
+    if decided.redelivered {
+        value["redelivered"] = Value::Bool(true);
+    }
+    value
 }
 
-impl Durable {
-    /// The decision as a JSON value, marked if it was redelivered.
-    fn value(&self) -> Value {
-        let mut value: Value = serde_json::from_str(&self.decision).unwrap_or_default();
-        if self.redelivered {
-            value["redelivered"] = Value::Bool(true);
+/// Hands the event to the tenant's decider and awaits its durable
+/// decision; a full mailbox answers 429 at once.
+async fn decide(app: &App, tenant: &Tenant, event: Event) -> Result<Decided, ApiError> {
+    let answer = tenant.decide(event).inspect_err(|e| {
+        if matches!(e, DecideError::Busy(_)) {
+            Stats::count(&app.runtime.stats().busy);
         }
-        value
-    }
+    })?;
+    Ok(answer.await.unwrap_or(Err(DecideError::ShuttingDown))?)
 }
 
-/// Decides an event durably, then counts and logs it.
-///
-/// A policy without hooks decides in microseconds, so it decides right
-/// here; one with hooks may take milliseconds and decides on the blocking
-/// pool. Either way the wait for the disk is asynchronous.
-async fn decide(app: &App, tenant: Arc<TenantRuntime>, event: Event) -> Result<Durable, ApiError> {
-    let started = std::time::Instant::now();
-    let (event, begun) = if tenant.runs_hooks() {
-        let tenant = tenant.clone();
-        blocking("deciding", move || {
-            let begun = tenant.begin(&event);
-            (event, begun)
-        })
-        .await?
+/// Alive: answers while the process serves, with every tenant's status.
+async fn healthz(Shared(app): Shared<App>) -> Json<Value> {
+    let health = app.runtime.health();
+    Json(
+        json!({"status": "ok", "ready": health.ready, "tenants": health.tenants, "unserved": health.unserved}),
+    )
+}
+
+/// Ready: 200 once every tenant is recovered and deciding (serving, or
+/// degraded on a stored revision), else 503; the body says which is not.
+async fn readyz(Shared(app): Shared<App>) -> Response {
+    let health = app.runtime.health();
+    let status = if health.ready {
+        StatusCode::OK
     } else {
-        let begun = tenant.begin(&event);
-        (event, begun)
+        StatusCode::SERVICE_UNAVAILABLE
     };
-    let not_stored =
-        |e: ServiceError| error(StatusCode::SERVICE_UNAVAILABLE, "not_stored", e.to_string());
-    let Begun {
-        decision,
-        summary,
-        pending,
-        redelivered,
-    } = begun.map_err(not_stored)?;
-    tenant.settle(pending.durable().await).map_err(not_stored)?;
-    let took = started.elapsed();
-    if redelivered {
-        Metrics::count(&app.metrics.redeliveries);
-    } else {
-        app.metrics.decided(took);
-    }
-    app.decision_log.record(
-        tenant.name(),
-        &event,
-        &summary,
-        took.as_micros() as u64,
-        redelivered,
-    );
-    Ok(Durable {
-        decision,
-        summary,
-        redelivered,
-    })
-}
-
-async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+    let body = json!({
+        "status": if health.ready { "ready" } else { "not_ready" },
+        "tenants": health.tenants,
+        "unserved": health.unserved,
+    });
+    (status, Json(body)).into_response()
 }
 
 async fn metrics(Shared(app): Shared<App>) -> Response {
@@ -255,25 +278,24 @@ async fn post_event(
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
     let event = parse_event(body)?;
-    let durable = decide(&app, tenant, event).await?;
-    if durable.summary.outcome == "rejected" {
+    let decided = decide(&app, &tenant, event).await?;
+    if decided.summary.outcome == "rejected" {
         // Stored, so a redelivery answers the same, but nothing changed.
-        let code = durable.summary.denial.as_deref().unwrap_or("rejected");
-        let decision = durable.value();
+        let code = decided.summary.denial.as_deref().unwrap_or("rejected");
         let body = json!({
             "error": {
                 "code": code,
                 "message": format!("the event was rejected ({code}); the decision's `denial` has the facts"),
             },
-            "decision": decision,
+            "decision": value_of(&decided),
         });
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
     }
-    if durable.redelivered {
-        return Ok(Json(durable.value()).into_response());
+    if decided.redelivered {
+        return Ok(Json(value_of(&decided)).into_response());
     }
     let json = [("content-type", "application/json")];
-    Ok((json, Bytes::copy_from_slice(durable.decision.as_bytes())).into_response())
+    Ok((json, Bytes::copy_from_slice(decided.decision.as_bytes())).into_response())
 }
 
 /// Decides on a copy of the state: nothing is stored or changed.
@@ -295,10 +317,13 @@ async fn conversation(
     headers: HeaderMap,
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
-    let found = tenant.with_state(|_, s| {
-        s.conversation(&id)
-            .and_then(|c| serde_json::to_value(c).ok())
-    });
+    // An archived conversation is read from the store: off the async workers.
+    let wanted = id.clone();
+    let found = blocking("reading the conversation", move || {
+        tenant.conversation(&wanted)
+    })
+    .await?
+    .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, "not_read", e))?;
     let conversation = found.ok_or_else(|| {
         error(
             StatusCode::NOT_FOUND,
@@ -327,7 +352,9 @@ async fn agent_view(
         None => None,
     };
     let inbox = query.get("inbox").map(String::as_str);
-    tenant.with_state(|revision, state| {
+    let (revision, view) = (tenant.revision(), tenant.view());
+    let state = &view.state;
+    {
         let policy = revision.engine.policy();
         if policy.agent_id(&agent).is_none() {
             return Err(error(
@@ -348,7 +375,7 @@ async fn agent_view(
             .engine
             .visible_conversations(state, &agent, inbox, now);
         Ok(Json(json!({"agent": agent, "conversations": rows})).into_response())
-    })
+    }
 }
 
 async fn counters(
@@ -357,10 +384,9 @@ async fn counters(
     headers: HeaderMap,
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
-    let found = tenant.with_state(|revision, state| {
-        let known = revision.engine.policy().inbox_id(&inbox).is_some();
-        known.then(|| state.counters(&inbox).cloned().unwrap_or_default())
-    });
+    let (revision, view) = (tenant.revision(), tenant.view());
+    let known = revision.engine.policy().inbox_id(&inbox).is_some();
+    let found = known.then(|| view.state.counters(&inbox).cloned().unwrap_or_default());
     let c = found.ok_or_else(|| {
         error(
             StatusCode::NOT_FOUND,
@@ -399,6 +425,7 @@ async fn policy(Shared(app): Shared<App>, Path(name): Path<String>, headers: Hea
         "inboxes": policy.inboxes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
         "warnings": warnings,
         "refused": tenant.refused(),
+        "status": tenant.status(),
     }))
     .into_response())
 }
@@ -410,8 +437,8 @@ async fn reload_policy(
     headers: HeaderMap,
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
-    let service = app.clone();
-    let result = blocking("reloading", move || reload::reload(&service, &tenant)).await?;
+    let runtime = app.runtime.clone();
+    let result = blocking("reloading", move || reload::reload(&runtime, &tenant)).await?;
     Ok(Json(result).into_response())
 }
 
@@ -424,12 +451,12 @@ async fn twilio_message(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let forbidden = |message: &str| {
-        Metrics::count(&app.metrics.rejected_requests);
+        Counters::count(&app.counters.rejected_requests);
         error(StatusCode::FORBIDDEN, "bad_signature", message)
     };
-    let (Some(tenant), Some(auth_token)) = (app.tenants.get(&name), app.config.twilio.of(&name))
+    let (Some(tenant), Some(auth_token)) = (app.runtime.tenant(&name), app.config.twilio.of(&name))
     else {
-        Metrics::count(&app.metrics.rejected_requests);
+        Counters::count(&app.counters.rejected_requests);
         return Err(error(
             StatusCode::NOT_FOUND,
             "unknown_tenant",
@@ -456,12 +483,12 @@ async fn twilio_message(
     }
     let inbound = twilio::inbound(&params, chrono::Utc::now())
         .map_err(|why| error(StatusCode::BAD_REQUEST, "bad_form", why))?;
-    let durable = decide(&app, tenant.clone(), Event::Inbound(inbound.clone())).await?;
+    let decided = decide(&app, &tenant, Event::Inbound(inbound.clone())).await?;
     // A redelivered message got its replies the first time.
-    let twiml = if durable.redelivered {
+    let twiml = if decided.redelivered {
         twilio::empty()
     } else {
-        twilio::twiml(&durable.value(), &inbound)
+        twilio::twiml(&value_of(&decided), &inbound)
     };
     Ok(([("content-type", "text/xml; charset=utf-8")], twiml).into_response())
 }

@@ -1,50 +1,30 @@
-//! Counters for Prometheus' `/metrics`.
+//! Prometheus' `/metrics`: the runtime's counts, each tenant's status and
+//! hook failures, and what the HTTP layer refused.
 
-use super::Service;
+use super::Server;
+use crate::runtime::stats::{Stats, BUCKETS};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-/// Upper bounds of the decision latency histogram, in seconds.
-const BUCKETS: [f64; 12] = [
-    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-];
-
+/// What the HTTP layer counts itself.
 #[derive(Default)]
-pub struct Metrics {
-    pub decisions: AtomicU64,
-    pub redeliveries: AtomicU64,
-    pub ticks: AtomicU64,
+pub struct Counters {
+    /// Requests refused for their token or tenant.
     pub rejected_requests: AtomicU64,
-    pub reloads: AtomicU64,
-    pub reloads_refused: AtomicU64,
-    /// Decisions whose latency was at most each bucket's bound.
-    latency_buckets: [AtomicU64; BUCKETS.len()],
-    latency_micros: AtomicU64,
-    latency_count: AtomicU64,
 }
 
-impl Metrics {
-    /// Counts a decision and how long it took, durability included.
-    pub fn decided(&self, took: Duration) {
-        self.decisions.fetch_add(1, Ordering::Relaxed);
-        let seconds = took.as_secs_f64();
-        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
-            self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
-        }
-        self.latency_micros
-            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-    }
-
+impl Counters {
     pub fn count(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
+        Stats::count(counter);
     }
 }
+
+/// Every status a tenant can have, so each series is present (as 0 or 1).
+const STATUSES: [&str; 4] = ["serving", "degraded", "stopped", "failed"];
 
 /// The text exposition of every metric.
-pub fn render(service: &Service) -> String {
-    let m = &service.metrics;
+pub fn render(server: &Server) -> String {
+    let m = server.runtime.stats();
     let mut out = String::new();
     let counters = [
         (
@@ -54,7 +34,7 @@ pub fn render(service: &Service) -> String {
         ),
         (
             "switchboard_redeliveries_total",
-            "Events answered from an earlier delivery of their message id.",
+            "Events answered from an earlier delivery of their idempotency key.",
             &m.redeliveries,
         ),
         (
@@ -65,7 +45,12 @@ pub fn render(service: &Service) -> String {
         (
             "switchboard_rejected_requests_total",
             "Requests refused for their token or tenant.",
-            &m.rejected_requests,
+            &server.counters.rejected_requests,
+        ),
+        (
+            "switchboard_busy_total",
+            "Events refused because their tenant's mailbox was full (429).",
+            &m.busy,
         ),
         (
             "switchboard_reloads_total",
@@ -77,6 +62,31 @@ pub fn render(service: &Service) -> String {
             "Policy revisions that failed to check and were not loaded.",
             &m.reloads_refused,
         ),
+        (
+            "switchboard_failed_writes_total",
+            "Batches of events whose write failed; they were undone and answered 503.",
+            &m.failed_writes,
+        ),
+        (
+            "switchboard_replay_divergences_total",
+            "Replayed events whose decision differed from the stored one.",
+            &m.divergences,
+        ),
+        (
+            "switchboard_snapshots_total",
+            "Snapshots stored.",
+            &m.snapshots,
+        ),
+        (
+            "switchboard_pruned_events_total",
+            "Events removed by retention.",
+            &m.pruned_events,
+        ),
+        (
+            "switchboard_pruned_conversations_total",
+            "Archived conversations removed by retention.",
+            &m.pruned_conversations,
+        ),
     ];
     for (name, help, value) in counters {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
@@ -85,7 +95,7 @@ pub fn render(service: &Service) -> String {
     let name = "switchboard_decision_seconds";
     let _ = writeln!(
         out,
-        "# HELP {name} Time to decide an event and store it durably.\n# TYPE {name} histogram"
+        "# HELP {name} Time from an event's arrival to its decision being durable.\n# TYPE {name} histogram"
     );
     let mut cumulative = 0;
     for (bound, count) in BUCKETS.iter().zip(&m.latency_buckets) {
@@ -100,14 +110,44 @@ pub fn render(service: &Service) -> String {
         m.latency_micros.load(Ordering::Relaxed) as f64 / 1e6
     );
     let _ = writeln!(out, "{name}_count {total}");
+    let tenants = server.runtime.tenants_now();
+    let name = "switchboard_tenant_status";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Each tenant's status: 1 for the one it has.\n# TYPE {name} gauge"
+    );
+    for tenant in &tenants {
+        let status = tenant.status();
+        for s in STATUSES {
+            let on = u8::from(status.as_str() == s);
+            let _ = writeln!(
+                out,
+                "{name}{{tenant=\"{}\",status=\"{s}\"}} {on}",
+                tenant.name()
+            );
+        }
+    }
+    let name = "switchboard_unserved_policies";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Policy files that are not served.\n# TYPE {name} gauge\n{name} {}",
+        server.runtime.unserved().len()
+    );
+    let name = "switchboard_open_conversations";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Open conversations in each tenant's memory.\n# TYPE {name} gauge"
+    );
+    for tenant in &tenants {
+        let open = tenant.view().state.open_count();
+        let _ = writeln!(out, "{name}{{tenant=\"{}\"}} {open}", tenant.name());
+    }
     let name = "switchboard_hook_failures_total";
     let _ = writeln!(
         out,
         "# HELP {name} Hook calls that failed and fell back to the policy.\n# TYPE {name} counter"
     );
-    let mut tenants: Vec<_> = service.tenants.values().collect();
-    tenants.sort_by(|a, b| a.name().cmp(b.name()));
-    for tenant in tenants {
+    for tenant in &tenants {
         let failures = tenant
             .revision()
             .engine

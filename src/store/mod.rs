@@ -16,12 +16,12 @@
 
 mod sqlite;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{backup, SqliteStore};
 
 use serde_json::Value;
 
 /// One decided event, ready to store.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Record {
     pub tenant: String,
     /// The event's place in the tenant's sequence, from 1.
@@ -35,6 +35,9 @@ pub struct Record {
     pub event: String,
     /// The decision, as JSON text.
     pub decision: String,
+    /// The conversations the event archived, leaving memory: id and the
+    /// conversation as JSON text. Readable by id for the retention window.
+    pub archived: Vec<(String, String)>,
 }
 
 /// A stored event as recovery reads it back.
@@ -55,6 +58,8 @@ pub enum Appended {
     /// The message id was stored before; here is the decision it got
     /// (JSON text).
     Duplicate(String),
+    /// Retention removed this many events and archived conversations.
+    Pruned { events: usize, archived: usize },
 }
 
 /// A tenant's stored history from its latest snapshot on.
@@ -79,6 +84,17 @@ pub enum StoreError {
     Corrupt(#[from] serde_json::Error),
     #[error("the database was made by a newer switchboard (schema {0})")]
     NewerSchema(i64),
+    #[error("{0}")]
+    Replay(String),
+}
+
+/// A tenant the store has served: its policy file and the latest revision
+/// that served it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Served {
+    pub tenant: String,
+    pub path: String,
+    pub revision: String,
 }
 
 /// A write on its way to disk; `wait` (on a thread that may block) or
@@ -127,8 +143,61 @@ pub trait ConversationStore: Send + Sync {
     /// event `seq` is not stored (its write failed), nothing is saved.
     fn snapshot(&self, tenant: &str, seq: u64, state: String) -> Result<(), StoreError>;
 
-    /// The tenant's latest snapshot and the events after it.
-    fn history(&self, tenant: &str) -> Result<History, StoreError>;
+    /// Queues a tenant's decided events for writing in one transaction:
+    /// once durable, all of them are stored, or (on an error) none. A
+    /// message id stored before fails the whole batch.
+    fn submit_all(&self, records: Vec<Record>) -> Result<Pending, StoreError>;
+
+    /// Writes something of no consequence and returns once it is durable:
+    /// whether writes succeed now.
+    fn probe(&self) -> Result<(), StoreError>;
+
+    /// Removes the tenant's events up to `through` (covered by a snapshot)
+    /// that were stored before `before`, and the archived conversations
+    /// stored before it. Returns how many of each went.
+    fn prune(
+        &self,
+        tenant: &str,
+        through: u64,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(usize, usize), StoreError>;
+
+    /// The tenant's latest snapshot: the sequence number it was taken
+    /// after, and the state as JSON text.
+    fn latest_snapshot(&self, tenant: &str) -> Result<Option<(u64, String)>, StoreError>;
+
+    /// Hands each of the tenant's events after `after` to `each`, in
+    /// order, one at a time (recovery never holds them all). An error from
+    /// `each` stops the replay and is returned as [`StoreError::Replay`].
+    fn replay(
+        &self,
+        tenant: &str,
+        after: u64,
+        each: &mut dyn FnMut(Stored) -> Result<(), String>,
+    ) -> Result<(), StoreError>;
+
+    /// The tenant's latest snapshot and the events after it, all in memory;
+    /// for tests and tools (recovery uses [`replay`](Self::replay)).
+    fn history(&self, tenant: &str) -> Result<History, StoreError> {
+        let snapshot = self.latest_snapshot(tenant)?;
+        let mut events = Vec::new();
+        let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
+        self.replay(tenant, after, &mut |stored| {
+            events.push(stored);
+            Ok(())
+        })?;
+        Ok(History { snapshot, events })
+    }
+
+    /// An archived conversation that left memory, as JSON text.
+    fn archived(&self, tenant: &str, id: &str) -> Result<Option<String>, StoreError>;
+
+    /// Records that `tenant` serves `revision` of the policy file at `path`,
+    /// so a start that cannot compile the file serves that revision.
+    fn note_serving(&self, tenant: &str, path: &str, revision: &str) -> Result<(), StoreError>;
+
+    /// Every tenant the store has served.
+    fn served(&self) -> Result<Vec<Served>, StoreError>;
 
     /// Keeps a policy revision's files (a JSON object of path → text), so
     /// events it decided can be stepped again after the files change. Written

@@ -1,7 +1,7 @@
 //! The embedded store: SQLite (WAL, synchronous=FULL) with one writer
 //! thread that commits appends in batches.
 
-use super::{Appended, ConversationStore, History, Pending, Record, StoreError, Stored};
+use super::{Appended, ConversationStore, Pending, Record, Served, StoreError, Stored};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use tokio::sync::oneshot;
 
 /// The schema this version writes.
-const SCHEMA: i64 = 2;
+const SCHEMA: i64 = 3;
 /// The most appends one transaction takes.
 const BATCH: usize = 1024;
 /// How often the checkpointer copies the write-ahead log into the database.
@@ -18,12 +18,17 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(5
 /// The writer checkpoints by itself only if the log grows past this many
 /// pages (about 256 MiB): a backstop, should the checkpointer fall behind.
 const WRITER_CHECKPOINT_PAGES: i64 = 65_536;
+/// After a checkpoint, the write-ahead log file is cut back to this size,
+/// so a burst of writes does not leave a large file behind for good.
+const WAL_SIZE_LIMIT: i64 = 16 << 20;
 
 type Reply = oneshot::Sender<Result<Appended, String>>;
 
 /// What the writer does, in the order it was asked.
 enum Job {
     Append(Record),
+    /// A tenant's events, stored in one transaction: all or none.
+    Batch(Vec<Record>),
     /// A snapshot goes through the writer too, so it is written after
     /// every append submitted before it.
     Snapshot {
@@ -39,6 +44,20 @@ enum Job {
     },
     /// Nothing to write: done once everything before it is.
     Barrier,
+    /// A write of no consequence, to learn whether writes succeed.
+    Probe,
+    /// Removes what retention no longer keeps.
+    Prune {
+        tenant: String,
+        through: u64,
+        before_ms: i64,
+    },
+    /// Records which revision of which policy file a tenant serves.
+    Serving {
+        tenant: String,
+        path: String,
+        revision: String,
+    },
 }
 
 pub struct SqliteStore {
@@ -79,6 +98,7 @@ impl SqliteStore {
                  revision TEXT NOT NULL DEFAULT '',
                  event TEXT NOT NULL,
                  decision TEXT NOT NULL,
+                 stored_at INTEGER NOT NULL DEFAULT 0,
                  PRIMARY KEY (tenant, seq)
              ) WITHOUT ROWID;
              CREATE UNIQUE INDEX IF NOT EXISTS events_by_message
@@ -93,7 +113,20 @@ impl SqliteStore {
                  revision TEXT NOT NULL,
                  files TEXT NOT NULL,
                  PRIMARY KEY (tenant, revision)
-             ) WITHOUT ROWID;",
+             ) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS archive (
+                 tenant TEXT NOT NULL,
+                 id TEXT NOT NULL,
+                 conversation TEXT NOT NULL,
+                 stored_at INTEGER NOT NULL,
+                 PRIMARY KEY (tenant, id)
+             ) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS archive_by_age ON archive (tenant, stored_at);
+             CREATE TABLE IF NOT EXISTS tenants (
+                 tenant TEXT PRIMARY KEY,
+                 path TEXT NOT NULL,
+                 revision TEXT NOT NULL
+             );",
         )?;
         let schema: Option<i64> = connection
             .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
@@ -105,11 +138,25 @@ impl SqliteStore {
             Some(SCHEMA) => {}
             Some(_) => {
                 // Schema 1 had no revisions: its events were decided by
-                // a revision nobody kept, named ''.
-                connection.execute_batch(&format!(
-                    "ALTER TABLE events ADD COLUMN revision TEXT NOT NULL DEFAULT '';
-                     UPDATE meta SET value = {SCHEMA} WHERE key = 'schema';"
-                ))?;
+                // a revision nobody kept, named ''. Schema 2 had no
+                // storage times: its events count as stored long ago.
+                let columns: Vec<String> = connection
+                    .prepare("SELECT name FROM pragma_table_info('events')")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                let tx = connection.unchecked_transaction()?;
+                for (column, definition) in [
+                    ("revision", "TEXT NOT NULL DEFAULT ''"),
+                    ("stored_at", "INTEGER NOT NULL DEFAULT 0"),
+                ] {
+                    if !columns.iter().any(|c| c == column) {
+                        tx.execute_batch(&format!(
+                            "ALTER TABLE events ADD COLUMN {column} {definition};"
+                        ))?;
+                    }
+                }
+                tx.execute("UPDATE meta SET value = ?1 WHERE key = 'schema'", [SCHEMA])?;
+                tx.commit()?;
             }
             None => {
                 connection.execute(
@@ -123,12 +170,14 @@ impl SqliteStore {
         // writer, so commits do not wait for them.
         let writer = connect(&path)?;
         writer.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("switchboard-store".into())
             .spawn(move || write_loop(writer, rx))
             .map_err(|_| StoreError::WriterGone)?;
         let checkpoints = connect(&path)?;
+        checkpoints.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let (stop, stopped) = mpsc::channel();
         let checkpointer = std::thread::Builder::new()
             .name("switchboard-checkpoint".into())
@@ -212,18 +261,68 @@ fn write_batch(
     connection: &mut Connection,
     batch: &[(Job, Reply)],
 ) -> Vec<Result<Appended, String>> {
-    let mut attempt = || -> Result<Vec<Appended>, rusqlite::Error> {
+    let mut attempt = || -> Result<Vec<Result<Appended, String>>, rusqlite::Error> {
         let tx = connection.transaction()?;
+        let now = now_ms();
         let mut out = Vec::with_capacity(batch.len());
         {
-            let mut find = tx.prepare_cached(
+            let mut writes = Writes::prepare(&tx)?;
+            for (job, _) in batch {
+                out.push(writes.run(job, now)?);
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    };
+    match attempt() {
+        Ok(results) => results,
+        Err(error) => {
+            let message = describe(&error);
+            batch.iter().map(|_| Err(message.clone())).collect()
+        }
+    }
+}
+
+/// The current time in milliseconds since 1970, as rows record it.
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// SQLite's error in words an operator can act on.
+fn describe(error: &rusqlite::Error) -> String {
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => format!("the disk is full ({error})"),
+        Some(rusqlite::ErrorCode::ReadOnly) => format!("the database is read-only ({error})"),
+        Some(rusqlite::ErrorCode::CannotOpen) => format!("the database cannot be opened ({error})"),
+        _ => error.to_string(),
+    }
+}
+
+/// The writer's statements, prepared once per transaction.
+struct Writes<'t> {
+    find: rusqlite::CachedStatement<'t>,
+    insert: rusqlite::CachedStatement<'t>,
+    archive: rusqlite::CachedStatement<'t>,
+    snapshot: rusqlite::CachedStatement<'t>,
+    revision: rusqlite::CachedStatement<'t>,
+    tx: &'t rusqlite::Transaction<'t>,
+}
+
+impl<'t> Writes<'t> {
+    fn prepare(tx: &'t rusqlite::Transaction<'t>) -> Result<Writes<'t>, rusqlite::Error> {
+        Ok(Writes {
+            find: tx.prepare_cached(
                 "SELECT decision FROM events WHERE tenant = ?1 AND message_id = ?2",
-            )?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO events (tenant, seq, message_id, revision, event, decision)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            let mut snapshot = tx.prepare_cached(
+            )?,
+            insert: tx.prepare_cached(
+                "INSERT INTO events (tenant, seq, message_id, revision, event, decision, stored_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?,
+            archive: tx.prepare_cached(
+                "INSERT OR REPLACE INTO archive (tenant, id, conversation, stored_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?,
+            snapshot: tx.prepare_cached(
                 // Only over events that were stored: a snapshot taken after
                 // a write that then failed would hold an event nobody was
                 // told of.
@@ -232,61 +331,113 @@ fn write_batch(
                  WHERE ?2 = 0 OR EXISTS (SELECT 1 FROM events WHERE tenant = ?1 AND seq = ?2)
                  ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, state = excluded.state
                  WHERE excluded.seq > snapshots.seq",
-            )?;
-            let mut revision = tx.prepare_cached(
+            )?,
+            revision: tx.prepare_cached(
                 "INSERT OR IGNORE INTO revisions (tenant, revision, files) VALUES (?1, ?2, ?3)",
-            )?;
-            for (job, _) in batch {
-                let record = match job {
-                    Job::Append(record) => record,
-                    Job::Snapshot { tenant, seq, state } => {
-                        snapshot.execute(params![tenant, *seq as i64, state])?;
-                        out.push(Appended::Stored);
-                        continue;
-                    }
-                    Job::Revision {
-                        tenant,
-                        revision: name,
-                        files,
-                    } => {
-                        revision.execute(params![tenant, name, files.to_string()])?;
-                        out.push(Appended::Stored);
-                        continue;
-                    }
-                    Job::Barrier => {
-                        out.push(Appended::Stored);
-                        continue;
-                    }
-                };
-                if let Some(id) = &record.message_id {
-                    let earlier: Option<String> = find
-                        .query_row(params![record.tenant, id], |r| r.get(0))
-                        .optional()?;
-                    if let Some(decision) = earlier {
-                        out.push(Appended::Duplicate(decision));
-                        continue;
+            )?,
+            tx,
+        })
+    }
+
+    /// Does one job inside the transaction. An `Err` fails the whole
+    /// transaction; an `Ok(Err)` fails only this job, which wrote nothing.
+    fn run(&mut self, job: &Job, now: i64) -> Result<Result<Appended, String>, rusqlite::Error> {
+        match job {
+            Job::Append(record) => {
+                if let Some(decision) = self.earlier(record)? {
+                    return Ok(Ok(Appended::Duplicate(decision)));
+                }
+                self.store(record, now)?;
+            }
+            Job::Batch(records) => {
+                for record in records {
+                    if self.earlier(record)?.is_some() {
+                        let id = record.message_id.as_deref().unwrap_or_default();
+                        return Ok(Err(format!(
+                            "message id {id} of tenant {} is stored already",
+                            record.tenant
+                        )));
                     }
                 }
-                insert.execute(params![
-                    record.tenant,
-                    record.seq as i64,
-                    record.message_id,
-                    record.revision,
-                    record.event,
-                    record.decision,
-                ])?;
-                out.push(Appended::Stored);
+                for record in records {
+                    self.store(record, now)?;
+                }
+            }
+            Job::Snapshot { tenant, seq, state } => {
+                self.snapshot.execute(params![tenant, *seq as i64, state])?;
+            }
+            Job::Revision {
+                tenant,
+                revision,
+                files,
+            } => {
+                self.revision
+                    .execute(params![tenant, revision, files.to_string()])?;
+            }
+            Job::Barrier => {}
+            Job::Probe => {
+                self.tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('probed_at', ?1)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [now],
+                )?;
+            }
+            Job::Prune {
+                tenant,
+                through,
+                before_ms,
+            } => {
+                let events = self.tx.execute(
+                    "DELETE FROM events WHERE tenant = ?1 AND seq <= ?2 AND stored_at < ?3",
+                    params![tenant, *through as i64, before_ms],
+                )?;
+                let archived = self.tx.execute(
+                    "DELETE FROM archive WHERE tenant = ?1 AND stored_at < ?2",
+                    params![tenant, before_ms],
+                )?;
+                return Ok(Ok(Appended::Pruned { events, archived }));
+            }
+            Job::Serving {
+                tenant,
+                path,
+                revision,
+            } => {
+                self.tx.execute(
+                    "INSERT INTO tenants (tenant, path, revision) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (tenant) DO UPDATE SET path = excluded.path, revision = excluded.revision",
+                    params![tenant, path, revision],
+                )?;
             }
         }
-        tx.commit()?;
-        Ok(out)
-    };
-    match attempt() {
-        Ok(results) => results.into_iter().map(Ok).collect(),
-        Err(error) => {
-            let message = error.to_string();
-            batch.iter().map(|_| Err(message.clone())).collect()
+        Ok(Ok(Appended::Stored))
+    }
+
+    /// The decision an earlier event with the record's message id got.
+    fn earlier(&mut self, record: &Record) -> Result<Option<String>, rusqlite::Error> {
+        match &record.message_id {
+            Some(id) => self
+                .find
+                .query_row(params![record.tenant, id], |r| r.get(0))
+                .optional(),
+            None => Ok(None),
         }
+    }
+
+    fn store(&mut self, record: &Record, now: i64) -> Result<(), rusqlite::Error> {
+        self.insert.execute(params![
+            record.tenant,
+            record.seq as i64,
+            record.message_id,
+            record.revision,
+            record.event,
+            record.decision,
+            now,
+        ])?;
+        for (id, conversation) in &record.archived {
+            self.archive
+                .execute(params![record.tenant, id, conversation, now])?;
+        }
+        Ok(())
     }
 }
 
@@ -320,40 +471,100 @@ impl ConversationStore for SqliteStore {
         self.send(job)?.wait().map(|_| ())
     }
 
-    fn history(&self, tenant: &str) -> Result<History, StoreError> {
-        let reader = self.reader();
-        let snapshot: Option<(i64, String)> = reader
+    fn submit_all(&self, records: Vec<Record>) -> Result<Pending, StoreError> {
+        self.send(Job::Batch(records))
+    }
+
+    fn probe(&self) -> Result<(), StoreError> {
+        self.send(Job::Probe)?.wait().map(|_| ())
+    }
+
+    fn prune(
+        &self,
+        tenant: &str,
+        through: u64,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(usize, usize), StoreError> {
+        let job = Job::Prune {
+            tenant: tenant.to_string(),
+            through,
+            before_ms: before.timestamp_millis(),
+        };
+        match self.send(job)?.wait()? {
+            Appended::Pruned { events, archived } => Ok((events, archived)),
+            _ => Ok((0, 0)),
+        }
+    }
+
+    fn latest_snapshot(&self, tenant: &str) -> Result<Option<(u64, String)>, StoreError> {
+        let snapshot: Option<(i64, String)> = self
+            .reader()
             .query_row(
                 "SELECT seq, state FROM snapshots WHERE tenant = ?1",
                 [tenant],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
-        let mut query = reader.prepare(
+        Ok(snapshot.map(|(seq, state)| (seq as u64, state)))
+    }
+
+    fn replay(
+        &self,
+        tenant: &str,
+        after: u64,
+        each: &mut dyn FnMut(Stored) -> Result<(), String>,
+    ) -> Result<(), StoreError> {
+        // A connection of its own, so a long replay holds up no look-ups.
+        let connection = connect(&self.path)?;
+        let mut query = connection.prepare(
             "SELECT seq, revision, event, decision FROM events
              WHERE tenant = ?1 AND seq > ?2 ORDER BY seq",
         )?;
-        let rows = query.query_map(params![tenant, after], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        let mut events = Vec::new();
-        for row in rows {
-            let (seq, revision, event, decision) = row?;
-            events.push(Stored {
-                seq: seq as u64,
-                revision,
-                event,
-                decision,
-            });
+        let mut rows = query.query(params![tenant, after as i64])?;
+        while let Some(row) = rows.next()? {
+            let stored = Stored {
+                seq: row.get::<_, i64>(0)? as u64,
+                revision: row.get(1)?,
+                event: row.get(2)?,
+                decision: row.get(3)?,
+            };
+            each(stored).map_err(StoreError::Replay)?;
         }
-        let snapshot = snapshot.map(|(seq, state)| (seq as u64, state));
-        Ok(History { snapshot, events })
+        Ok(())
+    }
+
+    fn archived(&self, tenant: &str, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .reader()
+            .query_row(
+                "SELECT conversation FROM archive WHERE tenant = ?1 AND id = ?2",
+                params![tenant, id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn note_serving(&self, tenant: &str, path: &str, revision: &str) -> Result<(), StoreError> {
+        let job = Job::Serving {
+            tenant: tenant.to_string(),
+            path: path.to_string(),
+            revision: revision.to_string(),
+        };
+        self.send(job)?.wait().map(|_| ())
+    }
+
+    fn served(&self) -> Result<Vec<Served>, StoreError> {
+        let reader = self.reader();
+        let mut query =
+            reader.prepare("SELECT tenant, path, revision FROM tenants ORDER BY tenant")?;
+        let rows = query.query_map([], |r| {
+            Ok(Served {
+                tenant: r.get(0)?,
+                path: r.get(1)?,
+                revision: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn save_revision(&self, tenant: &str, revision: &str, files: &Value) -> Result<(), StoreError> {
@@ -376,4 +587,44 @@ impl ConversationStore for SqliteStore {
             .optional()?;
         Ok(files.map(|f| serde_json::from_str(&f)).transpose()?)
     }
+}
+
+/// Copies the database at `db` to a new file `out` with SQLite's online
+/// backup API: a consistent copy as of one moment, taken while a service
+/// keeps writing (it copies a batch of pages at a time and starts over if
+/// a write lands meanwhile). `out` must not exist yet.
+pub fn backup(db: &Path, out: &Path) -> Result<(), StoreError> {
+    if out.exists() {
+        return Err(StoreError::Write(format!(
+            "{} exists already; a backup goes to a new file",
+            out.display()
+        )));
+    }
+    if !db.exists() {
+        return Err(StoreError::Write(format!(
+            "{} does not exist",
+            db.display()
+        )));
+    }
+    let source = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    source.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mut target = Connection::open(out)?;
+    {
+        let copy = rusqlite::backup::Backup::new(&source, &mut target)?;
+        copy.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+    }
+    // The copy is a plain database of its own, fsynced before it is
+    // called done.
+    target.pragma_update(None, "journal_mode", "DELETE")?;
+    let check: String = target.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if check != "ok" {
+        return Err(StoreError::Write(format!(
+            "the copy does not check: {check}"
+        )));
+    }
+    drop(target);
+    std::fs::File::open(out)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StoreError::Write(format!("{}: {e}", out.display())))?;
+    Ok(())
 }

@@ -23,7 +23,7 @@ pub struct Files {
 }
 
 /// A compiled revision, serving.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Revision {
     pub engine: Engine,
     /// The first 12 hex digits of the files' SHA-256.

@@ -7,13 +7,16 @@
 //!   event type and time, conversation, inbox, outcome, and the customer's
 //!   number masked to its last four digits. It never holds message text.
 //!   Lines are written every 50 ms, so deciding never waits on the log.
+//!   A decision log file is rotated by size: past `max_bytes` it becomes
+//!   `NAME.1` (the older ones `NAME.2`, ...), and only `keep` old files
+//!   stay. Or it goes to stdout, for a log shipper.
 
 use crate::engine::{Decision, Event};
 use serde_json::{json, Value};
 use smol_str::SmolStr;
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,6 +38,25 @@ impl Level {
     }
 }
 
+/// Service log lines held back while the service starts, so that the
+/// first line on stderr is the one that says where it serves.
+static HELD: Mutex<Option<Vec<String>>> = Mutex::new(None);
+
+/// Holds service log lines back until [`release`].
+pub fn hold() {
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    held.get_or_insert_with(Vec::new);
+}
+
+/// Writes the lines held back, and every later line at once.
+pub fn release() {
+    let held = HELD.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let mut err = std::io::stderr().lock();
+    for line in held.into_iter().flatten() {
+        let _ = writeln!(err, "{line}");
+    }
+}
+
 /// Writes a service log line to stderr.
 pub fn service(level: Level, msg: &str, fields: Value) {
     let mut line = json!({
@@ -44,6 +66,10 @@ pub fn service(level: Level, msg: &str, fields: Value) {
     });
     if let (Some(line), Value::Object(fields)) = (line.as_object_mut(), fields) {
         line.extend(fields);
+    }
+    if let Some(held) = HELD.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        held.push(line.to_string());
+        return;
     }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{line}");
@@ -137,20 +163,13 @@ impl DecisionLog {
         }
     }
 
-    /// Appends to `path`, or writes to stdout if `path` is `-`.
-    pub fn open(path: &Path) -> std::io::Result<DecisionLog> {
+    /// Appends to `path` (rotated as `rotation` says), or writes to stdout
+    /// if `path` is `-`.
+    pub fn open(path: &Path, rotation: Rotation) -> std::io::Result<DecisionLog> {
         let out: Box<dyn Write + Send> = if path == Path::new("-") {
             Box::new(std::io::stdout())
         } else {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            Box::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?,
-            )
+            Box::new(Rotating::open(path, rotation)?)
         };
         let shared = Arc::new(Shared {
             lines: Mutex::new(String::new()),
@@ -211,6 +230,13 @@ impl DecisionLog {
         }
     }
 
+    /// Writes what is gathered now.
+    pub fn flush_now(&self) {
+        if let Some(shared) = &self.shared {
+            shared.write_gathered();
+        }
+    }
+
     /// Writes what is gathered and stops the writer.
     pub fn close(&self) {
         if let Some(shared) = &self.shared {
@@ -220,6 +246,91 @@ impl DecisionLog {
             }
             shared.write_gathered();
         }
+    }
+}
+
+/// When a decision log file is rotated, and how many old files stay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rotation {
+    /// A file past this size is rotated.
+    pub max_bytes: u64,
+    /// How many rotated files are kept (`NAME.1` the newest).
+    pub keep: usize,
+}
+
+impl Default for Rotation {
+    fn default() -> Self {
+        Rotation {
+            max_bytes: 64 << 20,
+            keep: 4,
+        }
+    }
+}
+
+/// A log file that moves itself aside when it grows past its size.
+struct Rotating {
+    path: PathBuf,
+    rotation: Rotation,
+    file: std::fs::File,
+    size: u64,
+}
+
+impl Rotating {
+    fn open(path: &Path, rotation: Rotation) -> std::io::Result<Rotating> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = Self::append(path)?;
+        let size = file.metadata()?.len();
+        Ok(Rotating {
+            path: path.to_path_buf(),
+            rotation,
+            file,
+            size,
+        })
+    }
+
+    fn append(path: &Path) -> std::io::Result<std::fs::File> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    }
+
+    fn aside(&self, n: usize) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(format!(".{n}"));
+        PathBuf::from(name)
+    }
+
+    fn rotate(&mut self) -> std::io::Result<()> {
+        if self.rotation.keep == 0 {
+            std::fs::remove_file(&self.path)?;
+        } else {
+            let _ = std::fs::remove_file(self.aside(self.rotation.keep));
+            for n in (1..self.rotation.keep).rev() {
+                let _ = std::fs::rename(self.aside(n), self.aside(n + 1));
+            }
+            std::fs::rename(&self.path, self.aside(1))?;
+        }
+        self.file = Self::append(&self.path)?;
+        self.size = 0;
+        Ok(())
+    }
+}
+
+impl Write for Rotating {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.size > 0 && self.size + bytes.len() as u64 > self.rotation.max_bytes {
+            self.rotate()?;
+        }
+        let n = self.file.write(bytes)?;
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
     }
 }
 
@@ -242,12 +353,43 @@ pub fn mask(number: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::mask;
+    use super::{mask, DecisionLog, Rotation};
+    use crate::engine::Event;
 
     #[test]
     fn masks_all_but_the_last_four_digits() {
         assert_eq!(mask("+14155551234"), "+*******1234");
         assert_eq!(mask("123"), "123");
         assert_eq!(mask("ab+é"), "ab+é");
+    }
+
+    #[test]
+    fn the_decision_log_rotates_by_size_and_keeps_so_many_files() {
+        let dir = std::env::temp_dir().join(format!("switchboard-log-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("decisions.jsonl");
+        let rotation = Rotation {
+            max_bytes: 2_000,
+            keep: 2,
+        };
+        let log = DecisionLog::open(&path, rotation).unwrap();
+        let event: Event =
+            serde_json::from_str(r#"{"type":"tick","at":"2026-03-02T17:00:00Z"}"#).unwrap();
+        for _ in 0..200 {
+            log.record("acme", &event, &Default::default(), 1, false);
+            // Written by whoever passes the gathered limit, or the writer.
+            log.flush_now();
+        }
+        log.close();
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        for name in ["decisions.jsonl", "decisions.jsonl.1", "decisions.jsonl.2"] {
+            let size = std::fs::metadata(dir.join(name)).unwrap().len();
+            assert!(size <= 2_000, "{name} has {size} bytes");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

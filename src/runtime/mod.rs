@@ -1,0 +1,598 @@
+//! The durable runtime: every tenant's decider, its revisions and reloads,
+//! the clock, snapshots and retention, the decision log, and health. The
+//! HTTP layer (`server`) is a face over it; so could another be.
+//!
+//! ```text
+//! policies/<tenant>/*.policy ─revision─▶ Tenant ◀─recover─ data/switchboard.db
+//!        ▲ reload: poll, check, swap    │ mailbox ▶ decider thread ─▶ store
+//!        │                              │ view (published when durable)
+//!   reload thread      clock thread ─▶ tick        snapshot thread ─▶ retention
+//! ```
+//!
+//! Start-up contains faults: a tenant whose policy file no longer checks,
+//! cannot be read, or is gone serves its last good stored revision, marked
+//! degraded; a policy file with no stored revision and no good text is not
+//! served (and said so); a tenant whose stored rows cannot be read is
+//! marked failed. The other tenants start regardless.
+
+mod clock;
+mod decider;
+pub mod log;
+mod recover;
+pub mod reload;
+mod retention;
+pub mod revision;
+pub mod stats;
+mod tenant;
+
+pub use decider::Decided;
+pub use reload::Reloaded;
+pub use stats::Stats;
+pub use tenant::{DecideError, Status, Tenant, View};
+
+use crate::store::{ConversationStore, SqliteStore, StoreError};
+use log::{DecisionLog, Level, Rotation};
+use retention::Retention;
+use revision::{Files, Revision};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How the runtime is set up.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// A policy file, or a folder of them (a folder per tenant).
+    pub policies: PathBuf,
+    /// Where the database (and by default the decision log) live.
+    pub data: PathBuf,
+    /// Where decision log lines go (`-` for stdout); `None` for nowhere.
+    pub decision_log: Option<PathBuf>,
+    /// When the decision log file is rotated, and how many old ones stay.
+    pub rotation: Rotation,
+    /// How often policy files are looked at; `None` turns reloading off.
+    pub reload_every: Option<Duration>,
+    /// How often the clock looks for due timers.
+    pub tick_every: Duration,
+    pub settings: Settings,
+}
+
+/// What bounds a tenant's memory, disk and waiting work.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// How long events, their idempotency keys and archived conversations
+    /// are kept once a snapshot covers them.
+    pub retention: Duration,
+    /// A snapshot after this many events...
+    pub snapshot_events: u64,
+    /// ...or after this long, if any event came since the last.
+    pub snapshot_interval: Duration,
+    /// How many events may wait for a tenant's decider before more are
+    /// refused (HTTP 429).
+    pub mailbox: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            retention: Duration::from_secs(7 * 24 * 3600),
+            snapshot_events: 10_000,
+            snapshot_interval: Duration::from_secs(300),
+            mailbox: 1024,
+        }
+    }
+}
+
+impl Config {
+    /// The defaults for `policies` and `data`.
+    pub fn new(policies: impl Into<PathBuf>, data: impl Into<PathBuf>) -> Config {
+        let data = data.into();
+        Config {
+            policies: policies.into(),
+            decision_log: Some(data.join("decisions.jsonl")),
+            rotation: Rotation::default(),
+            data,
+            reload_every: Some(Duration::from_secs(1)),
+            tick_every: Duration::from_millis(100),
+            settings: Settings::default(),
+        }
+    }
+}
+
+/// What every decider shares.
+pub(crate) struct Shared {
+    pub store: Arc<dyn ConversationStore>,
+    pub stats: Arc<Stats>,
+    pub decision_log: DecisionLog,
+    pub settings: Settings,
+    /// Where revisions are compiled from their copied files.
+    pub scratch: PathBuf,
+    pub retention: Retention,
+}
+
+/// A policy file that is not served: no stored revision stands in for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unserved {
+    pub path: PathBuf,
+    pub reason: String,
+    /// The revision of the files refused, so an unchanged file is not
+    /// looked at again.
+    #[serde(skip)]
+    pub revision: String,
+}
+
+/// Why the runtime could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    DataFolder(String),
+    #[error("{0} is in use by another switchboard serve; each data folder has one service")]
+    InUse(PathBuf),
+    #[error("the database {path}: {why}")]
+    Store { path: PathBuf, why: String },
+    #[error("no tenant can be served: {0}")]
+    NoTenants(String),
+    #[error("cannot start a thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// Everything the service runs on.
+pub struct Runtime {
+    tenants: RwLock<BTreeMap<String, Arc<Tenant>>>,
+    unserved: Mutex<Vec<Unserved>>,
+    pub config: Config,
+    shared: Arc<Shared>,
+    /// Held locked for as long as the runtime runs, so no second service
+    /// writes to the same data folder.
+    _data_lock: std::fs::File,
+    /// Held while policy files are looked at, so a reload request and the
+    /// reloader do not both load one revision.
+    reloading: Mutex<()>,
+    stop: AtomicBool,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// The health of every tenant, for `/healthz`, `/readyz` and metrics.
+#[derive(Clone, Debug, Serialize)]
+pub struct Health {
+    /// Every tenant recovered and deciding (serving or degraded).
+    pub ready: bool,
+    pub tenants: BTreeMap<String, Status>,
+    /// Policy files that are not served.
+    pub unserved: Vec<Unserved>,
+}
+
+/// Words for why the data folder cannot be used.
+fn data_folder_error(path: &Path, error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let why = match error.kind() {
+        ErrorKind::StorageFull => "the disk is full".to_string(),
+        ErrorKind::PermissionDenied => "permission denied: the service cannot write there".into(),
+        ErrorKind::ReadOnlyFilesystem => "the file system is read-only".into(),
+        _ => error.to_string(),
+    };
+    format!("the data folder {}: {why}", path.display())
+}
+
+/// Makes sure the data folder takes a write, and says why not in words.
+fn check_writable(data: &Path) -> Result<(), StartError> {
+    let fail = |e: std::io::Error| StartError::DataFolder(data_folder_error(data, &e));
+    std::fs::create_dir_all(data).map_err(fail)?;
+    let probe = data.join(".switchboard-write-check");
+    let written = std::fs::write(&probe, vec![0u8; 64 * 1024])
+        .and_then(|()| std::fs::File::open(&probe)?.sync_all());
+    let _ = std::fs::remove_file(&probe);
+    written.map_err(fail)
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+impl Runtime {
+    /// Opens the store in `config.data`, loads every tenant under
+    /// `config.policies` (and every tenant the store served before), and
+    /// starts each tenant's decider.
+    pub fn start(config: Config) -> Result<Runtime, StartError> {
+        let data = config.data.clone();
+        check_writable(&data)?;
+        let lock_path = data.join("switchboard.lock");
+        let data_lock = std::fs::File::create(&lock_path)
+            .map_err(|e| StartError::DataFolder(data_folder_error(&data, &e)))?;
+        match data_lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(StartError::InUse(data)),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StartError::DataFolder(data_folder_error(&data, &e)))
+            }
+        }
+        let db = data.join("switchboard.db");
+        let store: Arc<dyn ConversationStore> =
+            Arc::new(SqliteStore::open(&db).map_err(|e| StartError::Store {
+                path: db.clone(),
+                why: e.to_string(),
+            })?);
+        Self::start_on(config, store, data_lock)
+    }
+
+    /// As [`start`](Self::start), on a store of the caller's (tests inject
+    /// faults this way); `data_lock` is the data folder's held lock.
+    pub fn start_on(
+        config: Config,
+        store: Arc<dyn ConversationStore>,
+        data_lock: std::fs::File,
+    ) -> Result<Runtime, StartError> {
+        let stats = Arc::new(Stats::default());
+        let decision_log = match &config.decision_log {
+            Some(path) => DecisionLog::open(path, config.rotation).map_err(|e| {
+                StartError::DataFolder(format!("the decision log {}: {e}", path.display()))
+            })?,
+            None => DecisionLog::off(),
+        };
+        let retention = Retention::start(store.clone(), stats.clone(), config.settings.retention)
+            .map_err(StartError::Thread)?;
+        let shared = Arc::new(Shared {
+            store,
+            stats,
+            decision_log,
+            settings: config.settings,
+            scratch: config.data.join("scratch"),
+            retention,
+        });
+        let runtime = Runtime {
+            tenants: RwLock::new(BTreeMap::new()),
+            unserved: Mutex::new(Vec::new()),
+            config,
+            shared,
+            _data_lock: data_lock,
+            reloading: Mutex::new(()),
+            stop: AtomicBool::new(false),
+            threads: Mutex::new(Vec::new()),
+        };
+        runtime.load_all()?;
+        Ok(runtime)
+    }
+
+    /// Loads every policy file, then every stored tenant whose file is gone.
+    fn load_all(&self) -> Result<(), StartError> {
+        let files = match crate::cli::policy_files(std::slice::from_ref(&self.config.policies)) {
+            Ok(files) => files,
+            Err(why) => {
+                log::service(Level::Warn, "no policy files", json!({"error": why}));
+                Vec::new()
+            }
+        };
+        let served = self.shared.store.served().map_err(|e| StartError::Store {
+            path: self.config.data.join("switchboard.db"),
+            why: e.to_string(),
+        })?;
+        for path in &files {
+            self.load_file(path, &served);
+        }
+        for stored in &served {
+            if self.tenant(&stored.tenant).is_some() {
+                continue;
+            }
+            let path = PathBuf::from(&stored.path);
+            let why = if path.exists() {
+                format!(
+                    "its policy file {} now declares another tenant",
+                    path.display()
+                )
+            } else {
+                format!("its policy file {} is gone", path.display())
+            };
+            self.load_degraded(&stored.tenant, &path, &stored.revision, why);
+        }
+        if self.tenants_now().is_empty() {
+            let unserved = self.unserved();
+            let why = match unserved.first() {
+                Some(u) => format!("{}: {}", u.path.display(), u.reason),
+                None => format!("no policies under {}", self.config.policies.display()),
+            };
+            return Err(StartError::NoTenants(why));
+        }
+        Ok(())
+    }
+
+    /// Loads the tenant of one policy file: as it is if it checks, else
+    /// from the revision the store last served from that file.
+    fn load_file(&self, path: &Path, served: &[crate::store::Served]) {
+        let path = canonical(path);
+        let stored_for_path = || {
+            served
+                .iter()
+                .find(|s| Path::new(&s.path) == path && self.tenant(&s.tenant).is_none())
+        };
+        let (files, revision) = match Files::read(&path).and_then(|files| {
+            let revision = files.compile(&self.shared.scratch)?;
+            Ok((files, revision))
+        }) {
+            Ok(compiled) => compiled,
+            Err(why) => {
+                let id = Files::read(&path).map(|f| f.revision()).unwrap_or_default();
+                match stored_for_path() {
+                    Some(stored) => {
+                        let reason = format!(
+                            "its policy file {} does not load; serving stored revision {}:\n{why}",
+                            path.display(),
+                            stored.revision
+                        );
+                        self.load_degraded(&stored.tenant, &path, &stored.revision, reason);
+                    }
+                    None => self.not_served(&path, id, why),
+                }
+                return;
+            }
+        };
+        let name = revision.engine.policy().tenant.name.to_string();
+        if let Some(other) = self.tenant(&name) {
+            let why = format!(
+                "tenant {name} is declared by {} already",
+                other.path().display()
+            );
+            self.not_served(&path, files.revision(), why);
+            return;
+        }
+        let result = self
+            .shared
+            .store
+            .save_revision(&name, &revision.id, &files.to_json())
+            .and_then(|()| self.note_serving(&name, &path, &revision.id))
+            .map_err(|e| e.to_string());
+        match result {
+            Ok(()) => self.open(name, path, revision, None),
+            Err(why) => self.open_failed(name, path, revision, why),
+        }
+    }
+
+    fn note_serving(&self, tenant: &str, path: &Path, revision: &str) -> Result<(), StoreError> {
+        self.shared
+            .store
+            .note_serving(tenant, &path.to_string_lossy(), revision)
+    }
+
+    /// Serves a stored revision in place of a file that does not load.
+    fn load_degraded(&self, tenant: &str, path: &Path, revision: &str, reason: String) {
+        match recover::load_stored(&*self.shared.store, tenant, revision, &self.shared.scratch) {
+            Ok(revision) => {
+                log::service(
+                    Level::Warn,
+                    "tenant degraded: serving its last good stored revision",
+                    json!({"tenant": tenant, "revision": revision.id, "reason": reason}),
+                );
+                self.open(
+                    tenant.to_string(),
+                    path.to_path_buf(),
+                    revision,
+                    Some(reason),
+                );
+            }
+            Err(why) => self.not_served(path, String::new(), format!("{reason}; and {why}")),
+        }
+    }
+
+    fn not_served(&self, path: &Path, revision: String, reason: String) {
+        log::service(
+            Level::Error,
+            "policy file not served",
+            json!({"path": path.display().to_string(), "reason": reason}),
+        );
+        let mut unserved = self.unserved.lock().unwrap_or_else(|e| e.into_inner());
+        unserved.retain(|u| u.path != path);
+        unserved.push(Unserved {
+            path: path.to_path_buf(),
+            reason,
+            revision,
+        });
+    }
+
+    /// Recovers a tenant and starts its decider; a tenant whose history
+    /// cannot be read is kept as failed.
+    fn open(&self, name: String, path: PathBuf, revision: Revision, degraded: Option<String>) {
+        let shared = &self.shared;
+        let recovered = recover::recover(
+            &*shared.store,
+            &name,
+            &revision,
+            &shared.scratch,
+            &shared.stats,
+        );
+        let recovered = match recovered {
+            Ok(r) => r,
+            Err(why) => {
+                let why = format!("its stored history cannot be read: {why}");
+                return self.open_failed(name, path, revision, why);
+            }
+        };
+        let (mailbox, inbox) = std::sync::mpsc::sync_channel(shared.settings.mailbox);
+        let view = View {
+            state: recovered.state.clone(),
+            seq: recovered.seq,
+        };
+        let tenant = Arc::new(Tenant::new(
+            name.clone(),
+            path,
+            shared.store.clone(),
+            Arc::new(revision),
+            view,
+            Some(mailbox),
+            None,
+        ));
+        tenant.degrade(degraded);
+        let decider = decider::Decider::new(
+            tenant.clone(),
+            shared.clone(),
+            recovered.state,
+            recovered.seq,
+        );
+        let thread = std::thread::Builder::new()
+            .name(format!("switchboard-decide-{name}"))
+            .spawn(move || decider.run(inbox));
+        match thread {
+            Ok(thread) => {
+                *tenant.decider.lock().unwrap_or_else(|e| e.into_inner()) = Some(thread);
+            }
+            Err(e) => {
+                let why = format!("cannot start its decider: {e}");
+                let revision = (*tenant.revision()).clone();
+                return self.open_failed(name, tenant.path().to_path_buf(), revision, why);
+            }
+        }
+        if recovered.earlier_revisions {
+            // From here on, recovery needs only the current revision.
+            if let Err(e) = tenant.checkpoint() {
+                log::service(
+                    Level::Warn,
+                    "checkpoint after recovery failed",
+                    json!({"tenant": name, "error": e}),
+                );
+            }
+        }
+        log::service(
+            Level::Info,
+            "tenant recovered",
+            json!({"tenant": name, "seq": recovered.seq, "replayed": recovered.replayed, "diverged": recovered.diverged}),
+        );
+        self.insert(tenant);
+    }
+
+    fn open_failed(&self, name: String, path: PathBuf, revision: Revision, why: String) {
+        log::service(
+            Level::Error,
+            "tenant failed; the others start regardless",
+            json!({"tenant": name, "reason": why}),
+        );
+        let view = View {
+            state: crate::engine::State::new(),
+            seq: 0,
+        };
+        let tenant = Tenant::new(
+            name,
+            path,
+            self.shared.store.clone(),
+            Arc::new(revision),
+            view,
+            None,
+            Some(why),
+        );
+        self.insert(Arc::new(tenant));
+    }
+
+    fn insert(&self, tenant: Arc<Tenant>) {
+        self.unserved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|u| u.path != tenant.path());
+        self.tenants
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(tenant.name().to_string(), tenant);
+    }
+
+    /// A tenant by name.
+    pub fn tenant(&self, name: &str) -> Option<Arc<Tenant>> {
+        self.tenants
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Every tenant, by name.
+    pub fn tenants_now(&self) -> Vec<Arc<Tenant>> {
+        self.tenants
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Policy files that are not served, and why.
+    pub fn unserved(&self) -> Vec<Unserved> {
+        self.unserved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    pub fn store(&self) -> &Arc<dyn ConversationStore> {
+        &self.shared.store
+    }
+
+    pub fn health(&self) -> Health {
+        let tenants: BTreeMap<String, Status> = self
+            .tenants_now()
+            .iter()
+            .map(|t| (t.name().to_string(), t.status()))
+            .collect();
+        Health {
+            ready: tenants.values().all(Status::is_ready),
+            tenants,
+            unserved: self.unserved(),
+        }
+    }
+
+    /// Whether the runtime is shutting down.
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Starts the clock and, if reloading is on, the reloader.
+    pub fn start_background(self: &Arc<Self>) -> Result<(), StartError> {
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        threads.push(clock::start(self.clone()).map_err(StartError::Thread)?);
+        if let Some(every) = self.config.reload_every {
+            threads.push(reload::start(self.clone(), every).map_err(StartError::Thread)?);
+        }
+        Ok(())
+    }
+
+    /// Stops the background threads, then every decider after what waits
+    /// in its mailbox, each with a snapshot; flushes the decision log.
+    pub fn shut_down(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for thread in threads {
+            let _ = thread.join();
+        }
+        for tenant in self.tenants_now() {
+            tenant.stop();
+        }
+        self.shared.retention.stop();
+        self.shared.decision_log.close();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if !self.stopping() {
+            self.shut_down();
+        }
+    }
+}
+
+/// Sleeps `total` in short steps, returning early (false) if the runtime
+/// is stopping.
+fn sleep_unless_stopping(runtime: &Runtime, total: Duration) -> bool {
+    let step = Duration::from_millis(50);
+    let mut left = total;
+    while !left.is_zero() {
+        if runtime.stopping() {
+            return false;
+        }
+        let now = left.min(step);
+        std::thread::sleep(now);
+        left -= now;
+    }
+    !runtime.stopping()
+}

@@ -1,0 +1,314 @@
+//! One tenant as the rest of the service sees it: a mailbox to its
+//! decider, the view readers read, the revision serving, and its health.
+//!
+//! ```text
+//! HTTP / clock ──try_send──▶ mailbox (bounded) ──▶ decider thread ──▶ store
+//!      ▲ 429 when full                                  │ durable
+//!      └────────── answer (oneshot) ◀───────────────────┤
+//! reads ──▶ view (published after every durable batch) ◀┘
+//! ```
+//!
+//! Nothing here waits on a decision: sending is `try_send`, and reading the
+//! view or the revision takes a lock only to clone an `Arc`.
+
+use super::decider::{Decided, Job};
+use super::revision::{Refusal, Revision};
+use crate::engine::{Event, State};
+use crate::store::ConversationStore;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use tokio::sync::oneshot;
+
+/// What readers see of a tenant: the state as of the latest durable event.
+pub struct View {
+    pub state: State,
+    /// The sequence number of the latest event in `state`.
+    pub seq: u64,
+}
+
+/// How a tenant is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "reason", rename_all = "snake_case")]
+pub enum Status {
+    /// Deciding with the policy file as it is.
+    Serving,
+    /// Deciding with its last good stored revision, because its policy file
+    /// does not check, cannot be read, or is gone.
+    Degraded(String),
+    /// Not deciding: writes fail. It retries by itself and resumes once a
+    /// write succeeds.
+    Stopped(String),
+    /// Not served: its stored history cannot be read.
+    Failed(String),
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Serving => "serving",
+            Status::Degraded(_) => "degraded",
+            Status::Stopped(_) => "stopped",
+            Status::Failed(_) => "failed",
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Status::Serving => None,
+            Status::Degraded(r) | Status::Stopped(r) | Status::Failed(r) => Some(r),
+        }
+    }
+
+    /// Whether the tenant decides and stores events now.
+    pub fn is_ready(&self) -> bool {
+        matches!(self, Status::Serving | Status::Degraded(_))
+    }
+}
+
+/// Why an event was not decided.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecideError {
+    #[error("tenant {0} has more events waiting than it takes; retry shortly")]
+    Busy(String),
+    #[error("the event was not stored, and nothing changed: {0}")]
+    NotStored(String),
+    #[error("tenant {tenant} is not storing events ({reason}); it retries by itself")]
+    Stopped { tenant: String, reason: String },
+    #[error("tenant {tenant} is not served: {reason}")]
+    Failed { tenant: String, reason: String },
+    #[error("deciding the event failed, and nothing changed: {0}")]
+    Internal(String),
+    #[error("the service is shutting down")]
+    ShuttingDown,
+}
+
+pub struct Tenant {
+    name: String,
+    /// The policy file this tenant is loaded from.
+    path: PathBuf,
+    store: Arc<dyn ConversationStore>,
+    /// `None` for a tenant that failed to recover.
+    mailbox: Option<SyncSender<Job>>,
+    view: RwLock<Arc<View>>,
+    /// The revision the next event is decided by.
+    revision: RwLock<Arc<Revision>>,
+    /// Why the tenant serves a stored revision rather than its file.
+    degraded: RwLock<Option<String>>,
+    /// Why writes stopped, while they are stopped.
+    stopped: RwLock<Option<String>>,
+    failed: Option<String>,
+    /// The newest revision that failed to load, unless a later one loaded.
+    refused: RwLock<Option<Refusal>>,
+    pub(crate) decider: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("name", &self.name)
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
+}
+
+fn read<T: Clone>(lock: &RwLock<T>) -> T {
+    lock.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+fn write<T>(lock: &RwLock<T>, value: T) {
+    *lock.write().unwrap_or_else(|e| e.into_inner()) = value;
+}
+
+impl Tenant {
+    pub(crate) fn new(
+        name: String,
+        path: PathBuf,
+        store: Arc<dyn ConversationStore>,
+        revision: Arc<Revision>,
+        view: View,
+        mailbox: Option<SyncSender<Job>>,
+        failed: Option<String>,
+    ) -> Tenant {
+        Tenant {
+            name,
+            path,
+            store,
+            mailbox,
+            view: RwLock::new(Arc::new(view)),
+            revision: RwLock::new(revision),
+            degraded: RwLock::new(None),
+            stopped: RwLock::new(None),
+            failed,
+            refused: RwLock::new(None),
+            decider: Mutex::new(None),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The policy file this tenant is loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The state as of the latest durable event.
+    pub fn view(&self) -> Arc<View> {
+        read(&self.view)
+    }
+
+    pub(crate) fn publish(&self, view: View) {
+        write(&self.view, Arc::new(view));
+    }
+
+    /// The revision serving now.
+    pub fn revision(&self) -> Arc<Revision> {
+        read(&self.revision)
+    }
+
+    /// Serves `revision` from the next event on; its files are in the
+    /// store already.
+    pub(crate) fn swap_revision(&self, revision: Revision) {
+        write(&self.revision, Arc::new(revision));
+        write(&self.refused, None);
+        write(&self.degraded, None);
+    }
+
+    /// The newest revision that failed to load, unless a later one loaded.
+    pub fn refused(&self) -> Option<Refusal> {
+        read(&self.refused)
+    }
+
+    pub(crate) fn refuse(&self, refusal: Refusal) {
+        write(&self.refused, Some(refusal));
+    }
+
+    pub(crate) fn degrade(&self, reason: Option<String>) {
+        write(&self.degraded, reason);
+    }
+
+    pub(crate) fn set_stopped(&self, reason: Option<String>) {
+        write(&self.stopped, reason);
+    }
+
+    pub fn status(&self) -> Status {
+        if let Some(reason) = &self.failed {
+            return Status::Failed(reason.clone());
+        }
+        if let Some(reason) = read(&self.stopped) {
+            return Status::Stopped(reason);
+        }
+        match read(&self.degraded) {
+            Some(reason) => Status::Degraded(reason),
+            None => Status::Serving,
+        }
+    }
+
+    /// Hands an event to the tenant's decider; the answer comes once the
+    /// event is durable. A full mailbox answers [`DecideError::Busy`] at
+    /// once.
+    pub fn decide(
+        &self,
+        event: Event,
+    ) -> Result<oneshot::Receiver<Result<Decided, DecideError>>, DecideError> {
+        let Some(mailbox) = &self.mailbox else {
+            return Err(DecideError::Failed {
+                tenant: self.name.clone(),
+                reason: self.failed.clone().unwrap_or_default(),
+            });
+        };
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Decide {
+            event,
+            reply,
+            received: std::time::Instant::now(),
+        };
+        match mailbox.try_send(job) {
+            Ok(()) => Ok(answer),
+            Err(TrySendError::Full(_)) => Err(DecideError::Busy(self.name.clone())),
+            Err(TrySendError::Disconnected(_)) => Err(DecideError::ShuttingDown),
+        }
+    }
+
+    /// As [`decide`](Self::decide), waiting for the answer: for threads
+    /// that may block (tests, tools), never for async code.
+    pub fn decide_blocking(&self, event: Event) -> Result<Decided, DecideError> {
+        self.decide(event)?
+            .blocking_recv()
+            .unwrap_or(Err(DecideError::ShuttingDown))
+    }
+
+    /// Asks the decider to tick at `now` if a timer is due; false if its
+    /// mailbox is full (the clock asks again on its next pass).
+    pub(crate) fn tick(&self, now: DateTime<Utc>) -> bool {
+        self.send(Job::Tick { now })
+    }
+
+    pub(crate) fn send(&self, job: Job) -> bool {
+        self.mailbox
+            .as_ref()
+            .is_some_and(|m| m.try_send(job).is_ok())
+    }
+
+    /// Saves a snapshot now and waits for it (a clean shutdown, say).
+    pub fn checkpoint(&self) -> Result<(), String> {
+        let Some(mailbox) = &self.mailbox else {
+            return Ok(());
+        };
+        let (reply, done) = std::sync::mpsc::channel();
+        mailbox
+            .send(Job::Checkpoint { reply })
+            .map_err(|_| "the decider has stopped".to_string())?;
+        done.recv()
+            .unwrap_or_else(|_| Err("the decider has stopped".into()))
+    }
+
+    /// Stops the decider after what is in its mailbox, with a snapshot.
+    pub(crate) fn stop(&self) {
+        if let Some(mailbox) = &self.mailbox {
+            let _ = mailbox.send(Job::Stop);
+        }
+        let decider = self
+            .decider
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(decider) = decider {
+            let _ = decider.join();
+        }
+    }
+
+    /// Decides an event on a copy of the published state: nothing is
+    /// stored or changed, and no decision waits for it.
+    pub fn dry_run(&self, event: &Event) -> serde_json::Value {
+        let revision = self.revision();
+        let mut copy = self.view().state.clone();
+        let decision = revision.engine.step(&mut copy, event);
+        let mut decision = serde_json::to_value(&decision).unwrap_or_default();
+        decision["revision"] = serde_json::Value::String(revision.id.clone());
+        decision
+    }
+
+    /// A conversation by id: from the published state, or, once archived
+    /// and out of memory, from the store. Blocks on the store: call it
+    /// where blocking is allowed.
+    pub fn conversation(&self, id: &str) -> Result<Option<serde_json::Value>, String> {
+        let view = self.view();
+        if let Some(c) = view.state.conversation(id) {
+            return Ok(serde_json::to_value(c).ok());
+        }
+        if !view.state.was_archived(id) {
+            return Ok(None);
+        }
+        let stored = self
+            .store
+            .archived(&self.name, id)
+            .map_err(|e| e.to_string())?;
+        Ok(stored.and_then(|text| serde_json::from_str(&text).ok()))
+    }
+}
