@@ -10,7 +10,6 @@ use crate::syntax::Span;
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 impl Checker<'_> {
     pub(super) fn hooks(&mut self) {
@@ -282,7 +281,6 @@ fn limits(l: &ast::HookLimits) -> Limits {
     let d = Limits::default();
     let get = |v: &Option<crate::syntax::Spanned<u64>>| v.as_ref().map(|v| v.value);
     Limits {
-        timeout: get(&l.timeout_ms).map_or(d.timeout, Duration::from_millis),
         max_operations: get(&l.max_operations).unwrap_or(d.max_operations),
         max_call_depth: get(&l.max_call_depth).map_or(d.max_call_depth, |n| n as usize),
         max_string_size: get(&l.max_string_size).map_or(d.max_string_size, |n| n as usize),

@@ -5,9 +5,14 @@
 //! Every script runs in one sandbox: a raw engine with the standard package
 //! and nothing else (no module loading, no `eval`, no file or network
 //! access), strict variables, and limits on operations, call depth,
-//! expression depth, string, array and map sizes, plus a wall-clock deadline
-//! per call. The checker compiles scripts with the same engine, so what
-//! checks is what runs. A policy's script is compiled once, when the policy
+//! expression depth, string, array and map sizes. The checker compiles
+//! scripts with the same engine, so what checks is what runs.
+//!
+//! A call's budget is counted, never timed: whether a hook is stopped
+//! depends on its operations and data sizes alone, so replaying stored
+//! events decides exactly as live did, on any machine under any load. The
+//! data caps bound what one operation can cost (searching an array touches
+//! at most `max_array_size` items), so `max_operations` bounds the call. A policy's script is compiled once, when the policy
 //! loads; the engine and its AST are shared across threads.
 //!
 //! A hook refines a decision; it never breaks one. A call that errors, runs
@@ -23,18 +28,16 @@ pub use tables::{load_table, Table, Tables};
 use rhai::packages::Package;
 use rhai::ImmutableString;
 use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Scope, AST};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// How many parameters each hook function takes: one context map.
 pub const HOOK_PARAMS: usize = 1;
 
-/// What a hook call may use. The deterministic limits (operations, depth,
-/// sizes) stop a runaway script first; the wall-clock timeout is a backstop.
+/// What a hook call may use: all counted, none timed, so a call is stopped
+/// (or not) the same way every time it runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    pub timeout: Duration,
     pub max_operations: u64,
     pub max_call_depth: usize,
     pub max_string_size: usize,
@@ -45,7 +48,6 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            timeout: Duration::from_millis(20),
             max_operations: 100_000,
             max_call_depth: 32,
             max_string_size: 16 * 1024,
@@ -62,8 +64,6 @@ pub enum HookError {
     Failed(String),
     /// It hit one of its limits (operations, call depth, data size).
     Budget(String),
-    /// It ran past its wall-clock deadline.
-    Timeout,
     /// It returned something the hook point does not take.
     Malformed(String),
 }
@@ -73,15 +73,12 @@ impl std::fmt::Display for HookError {
         match self {
             HookError::Failed(why) => write!(f, "failed: {why}"),
             HookError::Budget(what) => write!(f, "ran out of budget: {what}"),
-            HookError::Timeout => f.write_str("ran past its deadline"),
             HookError::Malformed(why) => write!(f, "returned something malformed: {why}"),
         }
     }
 }
 
 thread_local! {
-    /// The running call's deadline (one call per thread at a time).
-    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
     /// The running call's members: name, status, load, accepting. Read by
     /// `status(name)`, `load(name)` and `accepting(name)`; a buffer reused
     /// from call to call.
@@ -213,7 +210,6 @@ impl Hooks {
 
     /// Calls `function(ctx)` under the limits.
     pub fn call(&self, function: &str, ctx: rhai::Map) -> Result<Dynamic, HookError> {
-        DEADLINE.with(|d| d.set(Some(Instant::now() + self.limits.timeout)));
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
         let result = self.engine.call_fn_with_options::<Dynamic>(
             options,
@@ -222,7 +218,6 @@ impl Hooks {
             function,
             (ctx,),
         );
-        DEADLINE.with(|d| d.set(None));
         result.map_err(|e| self.failed(classify(*e)))
     }
 
@@ -256,16 +251,8 @@ pub fn sandbox(limits: &Limits) -> Engine {
     engine.disable_symbol("eval");
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
-    engine.on_progress(|operations| {
-        // Reading the clock costs ~20ns; look every 16 operations. One
-        // operation can be slow (searching a large array), which is why
-        // data sizes are capped too.
-        if operations % 16 != 0 {
-            return None;
-        }
-        let late = DEADLINE.with(|d| d.get().is_some_and(|deadline| Instant::now() > deadline));
-        late.then(|| Dynamic::from("deadline"))
-    });
+    // No `on_progress` deadline: a wall clock would stop a call live that a
+    // replay lets finish. Slow operations are bounded by the data caps.
     engine
 }
 
@@ -296,7 +283,6 @@ fn classify(error: EvalAltResult) -> HookError {
         EvalAltResult::ErrorTooManyModules(_) => {
             HookError::Failed("hooks cannot import modules".into())
         }
-        EvalAltResult::ErrorTerminated(_, _) => HookError::Timeout,
         EvalAltResult::ErrorRuntime(value, _) => HookError::Failed(format!("threw {value}")),
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => classify(*inner),
         other => HookError::Failed(other.to_string()),
