@@ -35,6 +35,17 @@ impl Checker<'_> {
             }
             return;
         };
+        if let Some(timeout) = &script.limits.timeout_ms {
+            self.push(
+                Diagnostic::new(
+                    Code::HookTimeoutIgnored,
+                    timeout.span,
+                    "`timeout` no longer limits hooks: a hook's budget is counted in operations \
+                     (`max_operations`) so a replay decides as live did; remove it",
+                )
+                .hint("a hook that needs more room gets a larger `max_operations`"),
+            );
+        }
         let Some(functions) = self.read_script(script, tables) else {
             return;
         };

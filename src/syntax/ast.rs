@@ -280,8 +280,8 @@ pub struct Compliance {
     pub span: Span,
 }
 
-/// `hooks "acme.rhai" { timeout 20ms }`: the tenant's hook script, relative
-/// to the policy, and the limits it runs under.
+/// `hooks "acme.rhai" { max_operations 50000 }`: the tenant's hook script,
+/// relative to the policy, and the limits it runs under.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HookScript {
     pub path: Spanned<String>,
@@ -292,7 +292,9 @@ pub struct HookScript {
 /// Limits a hook call runs under; unset ones take the defaults.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct HookLimits {
-    /// Wall-clock time per call, in milliseconds.
+    /// `timeout`, in milliseconds: accepted for older policies but ignored,
+    /// since a wall clock would make replays decide otherwise than live
+    /// (the checker warns, W0009).
     pub timeout_ms: Option<Spanned<u64>>,
     pub max_operations: Option<Spanned<u64>>,
     pub max_call_depth: Option<Spanned<u64>>,

@@ -116,6 +116,7 @@ codes! {
     AutoresponderNeverSent = "W0006", "an autoresponder on an inbox with no SMS number";
     CountryWithoutDefaults = "W0007", "a country with no built-in compliance keywords";
     HookNeverRuns = "W0008", "a hook this kind of inbox never runs";
+    HookTimeoutIgnored = "W0009", "a hook `timeout`, which no longer limits anything";
 }
 
 impl Code {

@@ -28,8 +28,8 @@ impl Lowerer {
                     continue;
                 }
                 // Caps that keep one call bounded: deep recursion must fit a
-                // thread's stack, and a single operation over a huge array
-                // or string could outlast the wall-clock check.
+                // thread's stack, and the data caps bound what a single
+                // operation over an array or string can cost.
                 "max_operations" => (1_000, 10_000_000),
                 "max_call_depth" => (1, 64),
                 "max_string_size" => (1, 1_000_000),
@@ -54,7 +54,9 @@ impl Lowerer {
         })
     }
 
-    /// A hook's wall-clock limit: `timeout 20ms`, from 1ms to 10s.
+    /// `timeout 20ms`, from 1ms to 10s: still read and checked so older
+    /// policies keep checking, but it limits nothing (the checker warns,
+    /// W0009). The span is the whole setting, the line to remove.
     fn timeout(&mut self, s: &Statement) -> Option<Spanned<u64>> {
         let v = self.one(s, "20ms")?;
         let millis = if v.kind == ValueKind::Duration {
@@ -63,7 +65,7 @@ impl Lowerer {
             None
         };
         match millis {
-            Some(ms) if (1..=10_000).contains(&ms) => Some(Spanned::new(ms, v.span())),
+            Some(ms) if (1..=10_000).contains(&ms) => Some(Spanned::new(ms, s.span)),
             _ => {
                 self.push(
                     Diagnostic::new(
