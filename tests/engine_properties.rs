@@ -422,10 +422,10 @@ fn set_at(event: &mut Event, at: DateTime<Utc>) {
 /// (chrono also reads, and writes, years past 9999 as `+10000`).
 fn times_are_rfc3339(value: &serde_json::Value, path: &str) -> Result<(), String> {
     match value {
-        serde_json::Value::String(s) => {
-            if s.parse::<DateTime<Utc>>().is_ok() && DateTime::parse_from_rfc3339(s).is_err() {
-                return Err(format!("{path}: {s} is not RFC 3339"));
-            }
+        serde_json::Value::String(s)
+            if s.parse::<DateTime<Utc>>().is_ok() && DateTime::parse_from_rfc3339(s).is_err() =>
+        {
+            return Err(format!("{path}: {s} is not RFC 3339"));
         }
         serde_json::Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
