@@ -28,17 +28,15 @@
 //! most of the machine is left to the service; the table shows how many
 //! cores each side kept busy, which tells whether the client kept up.
 
+mod service;
+
 use chrono::{DateTime, Duration as Span, SecondsFormat, Utc};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
-use hyper::{Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::client::conn::http1::SendRequest;
+use hyper::StatusCode;
+use service::{connect, cpu_time, ms, percentile, post, repository, scratch, Server};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,8 +56,6 @@ const DEFAULT_SECONDS: u64 = 10;
 /// How many different error messages are kept apart; the rest are counted
 /// together.
 const ERROR_KINDS: usize = 20;
-/// How many of the service's warnings and errors are kept to show.
-const LOG_LINES: usize = 20;
 
 fn main() {
     // `cargo bench` passes flags such as --bench; this measurement takes none.
@@ -140,113 +136,6 @@ fn settings() -> Result<(Vec<usize>, u64), String> {
     Ok((counts, seconds))
 }
 
-/// The service, killed when dropped.
-struct Server {
-    child: Child,
-    /// `host:port` it listens on.
-    address: String,
-    data: PathBuf,
-    /// Reads the rest of stderr; gives back the warnings and errors.
-    log: Option<std::thread::JoinHandle<Vec<String>>>,
-}
-
-impl Server {
-    /// Starts `switchboard serve` on a free loopback port with a fresh data
-    /// folder and waits for the line that names its address.
-    fn start(name: &str) -> Result<Server, String> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let data = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-        let _ = std::fs::remove_dir_all(&data);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(&data)
-            .arg("--policies")
-            .arg(root.join("policies"))
-            .env("SWITCHBOARD_TOKENS", format!("{TENANT}={TOKEN}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start switchboard: {e}"))?;
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let server = Server {
-            child,
-            address: String::new(),
-            data,
-            log: None,
-        };
-        server.listening(BufReader::new(stderr))
-    }
-
-    /// Reads the first line on stderr for the address, then keeps reading
-    /// stderr on a thread so the service never blocks on a full pipe.
-    fn listening(
-        mut self,
-        mut stderr: BufReader<impl Read + Send + 'static>,
-    ) -> Result<Self, String> {
-        let mut line = String::new();
-        stderr
-            .read_line(&mut line)
-            .map_err(|e| format!("reading the service's stderr: {e}"))?;
-        let url = line.trim().rsplit(' ').next().unwrap_or_default();
-        let Some(address) = url.strip_prefix("http://") else {
-            return Err(format!("the service did not start: {}", line.trim()));
-        };
-        self.address = address.to_string();
-        self.log = Some(std::thread::spawn(move || problems(stderr)));
-        Ok(self)
-    }
-
-    /// Stops the service; gives back the warnings and errors it logged.
-    fn stop(mut self) -> Vec<String> {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let log = self.log.take().map(std::thread::JoinHandle::join);
-        log.and_then(Result::ok).unwrap_or_default()
-    }
-
-    /// CPU time the service has used so far.
-    fn cpu(&self) -> Option<Duration> {
-        cpu_time(&format!("/proc/{}/stat", self.child.id()))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data);
-    }
-}
-
-/// Reads the service's log lines (JSON, one a line) to the end and keeps
-/// the first few that are not `"level": "info"`.
-fn problems(mut stderr: impl BufRead) -> Vec<String> {
-    let mut kept = Vec::new();
-    let mut line = Vec::new();
-    while matches!(stderr.read_until(b'\n', &mut line), Ok(n) if n > 0) {
-        let level = serde_json::from_slice::<serde_json::Value>(&line)
-            .ok()
-            .and_then(|v| v["level"].as_str().map(str::to_string));
-        if level.as_deref() != Some("info") && kept.len() < LOG_LINES {
-            kept.push(String::from_utf8_lossy(&line).trim_end().to_string());
-        }
-        line.clear();
-    }
-    kept
-}
-
-/// User plus system CPU time of a process, from its `/proc/PID/stat`
-/// (Linux, where clock ticks are 1/100 s).
-fn cpu_time(stat: &str) -> Option<Duration> {
-    let text = std::fs::read_to_string(stat).ok()?;
-    // The command name in parentheses may hold spaces; fields after it are
-    // plain. utime and stime are fields 14 and 15, so 12 and 13 after it.
-    let mut fields = text.rsplit_once(')')?.1.split_whitespace().skip(11);
-    let user: u64 = fields.next()?.parse().ok()?;
-    let system: u64 = fields.next()?.parse().ok()?;
-    Some(Duration::from_millis((user + system) * 10))
-}
-
 /// What one run does: where to send, and when to count.
 struct Plan {
     address: String,
@@ -272,15 +161,6 @@ impl Plan {
         Bytes::from(format!(
             r#"{{"type":"inbound","at":"{at}","from":"+1{customer}","to":"{MAIN_LINE}","body":"Hi, is the order ready?","message_id":"load-{n}"}}"#
         ))
-    }
-
-    fn request(&self) -> Request<Full<Bytes>> {
-        Request::post(self.path.as_str())
-            .header(HOST, self.address.as_str())
-            .header(CONTENT_TYPE, "application/json")
-            .header(AUTHORIZATION, format!("Bearer {TOKEN}"))
-            .body(Full::new(self.event()))
-            .expect("a well-formed request")
     }
 }
 
@@ -333,7 +213,12 @@ struct Report {
 
 /// Starts a service and measures it with `connections` connections.
 fn measure(connections: usize, seconds: Duration) -> Result<Report, String> {
-    let server = Server::start(&format!("load-{connections}"))?;
+    let server = Server::start(
+        &repository("policies"),
+        &scratch(&format!("load-{connections}")),
+        &format!("{TENANT}={TOKEN}"),
+        &[],
+    )?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -358,7 +243,7 @@ fn measure(connections: usize, seconds: Duration) -> Result<Report, String> {
         tally,
         server_cores,
         client_cores,
-        server_log: server.stop(),
+        server_log: server.kill(),
     })
 }
 
@@ -412,19 +297,6 @@ async fn drive(plan: Arc<Plan>) -> Tally {
     tally
 }
 
-/// Opens an HTTP/1.1 connection; its I/O runs on a task of its own.
-async fn connect(address: &str) -> Result<SendRequest<Full<Bytes>>, String> {
-    let stream = tokio::net::TcpStream::connect(address)
-        .await
-        .map_err(|e| e.to_string())?;
-    stream.set_nodelay(true).map_err(|e| e.to_string())?;
-    let (sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(connection);
-    Ok(sender)
-}
-
 /// Sends one event and reads the whole answer, counting it in `tally`.
 /// Gives the connection back unless it failed.
 async fn exchange(
@@ -432,34 +304,19 @@ async fn exchange(
     mut sender: SendRequest<Full<Bytes>>,
     tally: &mut Tally,
 ) -> Option<SendRequest<Full<Bytes>>> {
-    if let Err(e) = sender.ready().await {
-        tally.error(format!("connection closed: {e}"));
-        return None;
-    }
-    let request = plan.request();
-    let sent = Instant::now();
-    let answer = match sender.send_request(request).await {
-        Ok(response) => {
-            let status = response.status();
-            match response.into_body().collect().await {
-                Ok(body) => Ok((status, body.to_bytes())),
-                Err(e) => Err(format!("reading an answer: {e}")),
-            }
-        }
-        Err(e) => Err(format!("sending an event: {e}")),
-    };
+    let answer = post(&mut sender, &plan.address, &plan.path, TOKEN, plan.event()).await;
     let done = Instant::now();
     match answer {
-        Ok((StatusCode::OK, _)) => {
+        Ok(answer) if answer.status == StatusCode::OK => {
             if done >= plan.measure_from && done < plan.end {
-                let micros = (done - sent).as_micros();
+                let micros = answer.took.as_micros();
                 tally.latencies.push(micros.try_into().unwrap_or(u32::MAX));
             }
             Some(sender)
         }
-        Ok((status, body)) => {
-            let body = String::from_utf8_lossy(&body);
-            tally.error(format!("{status}: {body}"));
+        Ok(answer) => {
+            let body = String::from_utf8_lossy(&answer.body);
+            tally.error(format!("{}: {body}", answer.status));
             Some(sender)
         }
         Err(message) => {
@@ -475,10 +332,6 @@ impl Report {
         latencies.sort_unstable();
         let events = latencies.len();
         let seconds = self.window.as_secs_f64();
-        let ms = |micros: Option<&u32>| match micros {
-            Some(&m) => format!("{:.2}", f64::from(m) / 1000.0),
-            None => "-".to_string(),
-        };
         let cores = |c: Option<f64>| c.map_or("-".to_string(), |c| format!("{c:.2}"));
         println!(
             "{:>11} {:>9} {:>7.2} {:>10.0} {:>7} {:>7} {:>7} {:>10} {:>10} {:>6}",
@@ -517,10 +370,4 @@ impl Report {
             }
         }
     }
-}
-
-/// The nearest-rank percentile of sorted values.
-fn percentile(sorted: &[u32], p: f64) -> Option<&u32> {
-    let rank = (p * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.saturating_sub(1))
 }

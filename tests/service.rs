@@ -763,13 +763,62 @@ fn of_many_concurrent_claims_and_replies_exactly_one_wins() {
 #[test]
 fn killed_again_and_again_under_load_nothing_acknowledged_is_lost_or_doubled() {
     let data = scratch("crash");
+    let (acknowledged, owners, sent) = crash_rounds(&data, &[]);
+
+    let server = Server::start(&data);
+    let events = server.url("/v1/tenants/cascade_outfitters/events");
+    // Every acknowledged message is stored: sending it again is a redelivery.
+    for (id, customer) in &acknowledged {
+        let message = inbound(AT, customer, "+16285550300", "Hello", id);
+        let (status, decision) = call("POST", &events, Some("other-secret"), Some(&message));
+        assert_eq!(status, 200);
+        assert_eq!(
+            decision["redelivered"], true,
+            "{id} was acknowledged, so it is stored"
+        );
+    }
+    applied_once(&server, &acknowledged, &owners, sent);
+}
+
+/// The same, with a snapshot every 25 events and nothing kept behind the
+/// latest one: recovery starts from snapshots taken under load, and
+/// retention removes events while the stream runs.
+#[test]
+fn killed_again_and_again_across_snapshots_and_retention_nothing_is_lost_or_doubled() {
+    let data = scratch("crash-retention");
+    let args = ["--snapshot-every", "25", "--retention", "0s"];
+    let (acknowledged, owners, sent) = crash_rounds(&data, &args);
+    let server = Server::start_with(&data, &repository("policies"), &args);
+    applied_once(&server, &acknowledged, &owners, sent);
+    let kept = {
+        let db = data.join("switchboard.db");
+        use switchboard::store::ConversationStore;
+        let store = switchboard::store::SqliteStore::open(db).unwrap();
+        let history = store.history("cascade_outfitters").unwrap();
+        assert!(history.snapshot.is_some(), "snapshots were taken");
+        history.events.len()
+    };
+    assert!(
+        kept < acknowledged.len(),
+        "retention removed events covered by snapshots: {kept} kept of {} acknowledged",
+        acknowledged.len()
+    );
+}
+
+/// A (message id, customer) or (conversation, agent).
+type Pair = (String, String);
+
+/// Four rounds of six senders and a claim race, each ended by a SIGKILL:
+/// the acknowledged (message id, customer) pairs, each race's
+/// (conversation, winner), and how many messages were sent.
+fn crash_rounds(data: &Path, args: &[&str]) -> (Vec<Pair>, Vec<Pair>, u64) {
     let sequence = Arc::new(AtomicU32::new(0));
     // (message id, customer) of every acknowledged inbound message, and the
     // winner of every acknowledged claim race.
     let mut acknowledged: Vec<(String, String)> = Vec::new();
     let mut owners: Vec<(String, String)> = Vec::new();
     for round in 0..4 {
-        let server = Server::start(&data);
+        let server = Server::start_with(data, &repository("policies"), args);
         let events = server.url("/v1/tenants/cascade_outfitters/events");
         let stop = Arc::new(AtomicBool::new(false));
         let senders: Vec<_> = (0..6)
@@ -814,9 +863,18 @@ fn killed_again_and_again_under_load_nothing_acknowledged_is_lost_or_doubled() {
         }
     }
     assert!(acknowledged.len() > 50, "{}", acknowledged.len());
+    (
+        acknowledged,
+        owners,
+        sequence.load(Ordering::Relaxed) as u64,
+    )
+}
 
-    let server = Server::start(&data);
-    let events = server.url("/v1/tenants/cascade_outfitters/events");
+/// Each acknowledged message applied once: each conversation counts at
+/// least its acknowledged messages and no more than were sent (an
+/// unacknowledged one may have been stored just before a kill); each claim
+/// race's acknowledged winner owns its conversation.
+fn applied_once(server: &Server, acknowledged: &[Pair], owners: &[Pair], sent: u64) {
     let get = |path: &str| {
         call(
             "GET",
@@ -826,22 +884,10 @@ fn killed_again_and_again_under_load_nothing_acknowledged_is_lost_or_doubled() {
         )
         .1
     };
-    // Every acknowledged message is stored: sending it again is a redelivery.
     let mut per_customer: std::collections::HashMap<&str, u64> = Default::default();
-    for (id, customer) in &acknowledged {
-        let message = inbound(AT, customer, "+16285550300", "Hello", id);
-        let (status, decision) = call("POST", &events, Some("other-secret"), Some(&message));
-        assert_eq!(status, 200);
-        assert_eq!(
-            decision["redelivered"], true,
-            "{id} was acknowledged, so it is stored"
-        );
+    for (_, customer) in acknowledged {
         *per_customer.entry(customer).or_default() += 1;
     }
-    // Applied once: each conversation counts at least its acknowledged
-    // messages and no more than were sent (an unacknowledged one may have
-    // been stored just before a kill).
-    let sent = sequence.load(Ordering::Relaxed) as u64;
     let mut counted = 0;
     let view = get("/agents/hannah/conversations?inbox=sales");
     for (customer, acked) in &per_customer {

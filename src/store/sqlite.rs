@@ -177,11 +177,14 @@ impl SqliteStore {
             .spawn(move || write_loop(writer, rx))
             .map_err(|_| StoreError::WriterGone)?;
         let checkpoints = connect(&path)?;
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        let wal = PathBuf::from(wal);
         checkpoints.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let (stop, stopped) = mpsc::channel();
         let checkpointer = std::thread::Builder::new()
             .name("switchboard-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpoints, stopped))
+            .spawn(move || checkpoint_loop(checkpoints, wal, stopped))
             .map_err(|_| StoreError::WriterGone)?;
         Ok(SqliteStore {
             path,
@@ -231,11 +234,22 @@ impl Drop for SqliteStore {
 
 /// Copies the write-ahead log into the database every so often, without
 /// blocking the writer (PASSIVE), until `stop` is dropped.
-fn checkpoint_loop(connection: Connection, stop: Receiver<()>) {
+///
+/// Under a steady stream of commits a passive checkpoint never finds the
+/// log fully copied at the moment a commit starts, so the log would never
+/// start over and its file would grow to the writer's backstop. Once the
+/// file is past its limit, a TRUNCATE checkpoint right after the passive
+/// one (so it has little left to copy) holds the writer for a moment, and
+/// the log starts again from an empty file.
+fn checkpoint_loop(connection: Connection, wal: PathBuf, stop: Receiver<()>) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
         // A failed checkpoint is tried again next time; the writer's
         // backstop keeps the log bounded meanwhile.
         let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        if size > WAL_SIZE_LIMIT as u64 {
+            let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
     }
 }
 
@@ -262,7 +276,10 @@ fn write_batch(
     batch: &[(Job, Reply)],
 ) -> Vec<Result<Appended, String>> {
     let mut attempt = || -> Result<Vec<Result<Appended, String>>, rusqlite::Error> {
-        let tx = connection.transaction()?;
+        // IMMEDIATE: the write lock is taken (waiting as busy_timeout says)
+        // before the first read, so a checkpoint holding it makes the
+        // writer wait rather than fail the batch.
+        let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let now = now_ms();
         let mut out = Vec::with_capacity(batch.len());
         {
