@@ -7,9 +7,6 @@
 //! Each test runs the real binary on a loopback port and speaks HTTP to
 //! it. Events carry times in 2030 unless a test is about the range of
 //! times, so no timer of theirs comes due while a test runs.
-//!
-//! Tests marked KNOWN BUG describe what the service should do and fail
-//! until it does.
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
@@ -366,6 +363,11 @@ fn an_event_at_a_time_outside_the_accepted_range_is_refused_and_changes_nothing(
         server.read(BRIGHTSIDE, "/agents/ana/conversations").body,
         ana_view
     );
+    for at in ["9999-12-31T00:00:00Z", "1969-12-31T23:59:59Z"] {
+        let view = server.read(BRIGHTSIDE, &format!("/agents/ana/conversations?at={at}"));
+        assert_eq!(view.status, 400, "the agent view at {at}: {}", view.body);
+        assert_eq!(view.body["error"]["code"], "bad_time");
+    }
     assert_eq!(server.health()["status"], "ok", "still alive");
     let metrics = server.metrics();
     assert!(
@@ -615,12 +617,8 @@ fn a_policy_file_gone_degrades_its_tenant_alone() {
         .contains("team-sms.policy"));
 }
 
-/// KNOWN BUG, fails until fixed. After a restart with a tenant's policy
-/// file gone, the reloader's first look replaces start-up's reason ("its
-/// policy file ... is gone") with the one for a file removed while
-/// serving: "... was removed; it serves revision R until restart, and
-/// degraded after it", which is untrue once restarted (src/runtime/reload.rs,
-/// `reload`, degrades any tenant whose file does not exist).
+/// After a restart with a tenant's policy file gone, the reloader's looks
+/// keep start-up's reason, which stays true.
 #[test]
 fn a_policy_file_gone_at_start_keeps_a_true_reason_once_the_reloader_looks() {
     let dir = scratch("gone-reason");
@@ -642,11 +640,9 @@ fn a_policy_file_gone_at_start_keeps_a_true_reason_once_the_reloader_looks() {
     );
 }
 
-/// KNOWN BUG, fails until fixed. A degraded tenant whose policy file is
-/// put back as it was when last served (`git checkout`, say) stays
-/// degraded until a restart: the file's revision is the one serving, so
-/// the reload answers `unchanged` and never clears the degraded reason
-/// (src/runtime/reload.rs, `reload`: `revision == serving` returns early).
+/// A degraded tenant whose policy file is put back as it was when last
+/// served (`git checkout`, say) serves again at the next look, without a
+/// restart.
 #[test]
 fn a_degraded_tenant_serves_again_once_its_policy_file_is_restored() {
     let dir = scratch("restored-policy");
@@ -928,6 +924,11 @@ fn a_full_disk_stops_the_tenant_until_there_is_room_and_loses_nothing_acknowledg
     }
     assert_eq!(server.read(BRIGHTSIDE, &would_be).status, 404);
     assert_eq!(conversations(&server), acknowledged.len() as u64);
+    // A redelivery needs no write: it is answered from what is stored.
+    let again = server.post(BRIGHTSIDE, &acknowledged[0].event);
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["redelivered"], true);
+    assert_eq!(conversation_of(&again.body), acknowledged[0].conversation);
 
     // Room again: the tenant resumes by itself.
     std::fs::remove_file(data.join("filler")).unwrap();

@@ -182,8 +182,20 @@ impl Decider {
                 reason: stopped.reason.clone(),
             };
             for job in batch {
-                if let Job::Decide { reply, .. } = job {
-                    let _ = reply.send(Err(error.clone()));
+                if let Job::Decide { event, reply, .. } = job {
+                    // A redelivery is answered from what is stored: it
+                    // needs no write.
+                    let earlier = idempotency_key(&event)
+                        .and_then(|key| self.earlier(&key, &HashMap::new()).ok().flatten());
+                    let answer = match earlier {
+                        Some((decision, summary, _)) => Ok(Decided {
+                            decision,
+                            summary,
+                            redelivered: true,
+                        }),
+                        None => Err(error.clone()),
+                    };
+                    let _ = reply.send(answer);
                 }
             }
             return;

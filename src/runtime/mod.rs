@@ -284,7 +284,11 @@ impl Runtime {
                     path.display()
                 )
             } else {
-                format!("its policy file {} is gone", path.display())
+                format!(
+                    "its policy file {} is gone; serving stored revision {}",
+                    path.display(),
+                    stored.revision
+                )
             };
             self.load_degraded(&stored.tenant, &path, &stored.revision, why);
         }

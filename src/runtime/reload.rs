@@ -95,9 +95,9 @@ pub fn reload(runtime: &Runtime, tenant: &Tenant) -> Reloaded {
     let files = match Files::read(tenant.path()) {
         Ok(files) => files,
         Err(why) => {
-            if !tenant.path().exists() {
+            if !tenant.path().exists() && !matches!(tenant.status(), Status::Degraded(_)) {
                 tenant.degrade(Some(format!(
-                    "its policy file {} was removed; it serves revision {serving} until restart, and degraded after it",
+                    "its policy file {} is gone; serving revision {serving}",
                     tenant.path().display()
                 )));
             }
@@ -105,8 +105,12 @@ pub fn reload(runtime: &Runtime, tenant: &Tenant) -> Reloaded {
         }
     };
     let revision = files.revision();
-    let refused_before = tenant.refused().is_some_and(|r| r.revision == revision);
-    if revision == serving || refused_before {
+    if revision == serving {
+        // The file is back as the revision serving: nothing is degraded.
+        tenant.degrade(None);
+        return Reloaded::Unchanged { revision: serving };
+    }
+    if tenant.refused().is_some_and(|r| r.revision == revision) {
         return Reloaded::Unchanged { revision: serving };
     }
     let compiled = match files.compile(&runtime.shared.scratch) {

@@ -342,13 +342,18 @@ async fn agent_view(
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
     let at = match query.get("at") {
-        Some(at) => Some(at.parse().map_err(|_| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "bad_time",
-                "`at` is an RFC 3339 time",
-            )
-        })?),
+        Some(at) => {
+            let at = at.parse().map_err(|_| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_time",
+                    "`at` is an RFC 3339 time",
+                )
+            })?;
+            crate::engine::BadTime::check(at)
+                .map_err(|e| error(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))?;
+            Some(at)
+        }
         None => None,
     };
     let inbox = query.get("inbox").map(String::as_str);
