@@ -11,7 +11,7 @@ use std::sync::Arc;
 use switchboard::engine::Event;
 use switchboard::runtime::{reload, Config, DecideError, Runtime, Status, Tenant};
 use switchboard::store::{
-    ConversationStore, Pending, Record, Served, SqliteStore, StoreError, Stored,
+    ConversationStore, Done, Pending, Record, Served, SqliteStore, StoreError, Stored,
 };
 
 /// A fresh folder for a test's database.
@@ -332,16 +332,23 @@ impl ConversationStore for Faulty {
         self.fail()?;
         self.inner.submit(record)
     }
-    fn submit_all(&self, records: Vec<Record>) -> Result<Pending, StoreError> {
-        self.fail()?;
-        self.inner.submit_all(records)
+    /// A failing batch is taken and then reported failed, as a write that
+    /// failed on its way to disk would be.
+    fn submit_all(&self, records: Vec<Record>, done: Done) -> Result<(), StoreError> {
+        match self.fail() {
+            Ok(()) => self.inner.submit_all(records, done),
+            Err(error) => {
+                done(Err(error));
+                Ok(())
+            }
+        }
     }
     fn barrier(&self) -> Result<Pending, StoreError> {
         self.inner.barrier()
     }
-    fn probe(&self) -> Result<(), StoreError> {
+    fn probe(&self, tenant: &str) -> Result<(), StoreError> {
         self.fail()?;
-        self.inner.probe()
+        self.inner.probe(tenant)
     }
     fn decision_for(&self, tenant: &str, id: &str) -> Result<Option<String>, StoreError> {
         self.inner.decision_for(tenant, id)

@@ -3,16 +3,20 @@
 //!
 //! It takes what is waiting in the mailbox as one batch, steps each event
 //! on the state (a hook and all: a slow hook slows this tenant only), and
-//! stores the batch in one transaction. Only once the batch is durable is
-//! the new state published to readers and each event answered. If the
-//! write fails, the state goes back to what it was before the batch (a
-//! copy-on-write clone kept for that), every event of the batch is answered
-//! `not_stored`, and the tenant stops: it tries a write again with backoff,
-//! recovers its state from the store (so memory is exactly what is on
-//! disk, whatever the failed write left), and resumes. An event whose step
-//! panics is undone alike and answered as an internal error.
+//! hands the batch to the store as one transaction. While that batch is
+//! being written it decides the next one, so the disk is never idle for
+//! want of a decision; two batches are in flight at most. Only once a
+//! batch is durable is its state published to readers and each of its
+//! events answered. If the write fails, the state goes back to what it was
+//! before the batch (a copy-on-write clone kept for that), and the batch
+//! and the one decided on top of it (which the store refuses unwritten)
+//! are answered `not_stored`. The tenant stops: it tries a write again with
+//! backoff, recovers its state from the store (so memory is exactly what
+//! is on disk, whatever the failed write left), and resumes. An event whose
+//! step panics is undone alike and answered as an internal error.
 
 use super::log::{self, Level, Summary};
+use super::mailbox::Mailbox;
 use super::recover;
 use super::stats::Stats;
 use super::tenant::{DecideError, Tenant, View};
@@ -31,6 +35,8 @@ use tokio::sync::oneshot;
 
 /// The most events one batch takes.
 const BATCH: usize = 256;
+/// How many batches may be on their way to disk at once.
+const IN_FLIGHT: usize = 2;
 /// How many recent idempotency keys keep their decisions in memory, so a
 /// redelivery soon after the first is answered without the store.
 const RECENT_IDS: usize = 16_384;
@@ -55,6 +61,11 @@ pub enum Job {
     },
     /// Finish what is waiting, save a snapshot and end.
     Stop,
+    /// The store finished writing batch `batch` (sent by its writer).
+    Written {
+        batch: u64,
+        result: Result<(), String>,
+    },
 }
 
 /// A decision, durable.
@@ -86,8 +97,17 @@ struct Stopped {
 pub(crate) struct Decider {
     tenant: Arc<Tenant>,
     shared: Arc<Shared>,
+    mailbox: Mailbox,
+    /// The state with every decided event, durable or on its way.
     state: State,
     seq: u64,
+    /// The state as of the latest durable event, and its sequence number.
+    durable: (State, u64),
+    /// Jobs taken from the mailbox, not yet decided or done.
+    queued: VecDeque<Job>,
+    /// Batches on their way to disk, oldest first.
+    flying: VecDeque<Flight>,
+    next_batch: u64,
     /// Decisions of the latest idempotency keys; oldest first in `order`.
     recent: HashMap<String, (Arc<str>, Summary)>,
     order: VecDeque<String>,
@@ -98,6 +118,19 @@ pub(crate) struct Decider {
     /// The deadline last ticked for, and when.
     ticked_for: Option<(DateTime<Utc>, DateTime<Utc>)>,
     stopped: Option<Stopped>,
+}
+
+/// A batch on its way to disk.
+struct Flight {
+    number: u64,
+    answers: Vec<Answer>,
+    /// The state and sequence number before and after the batch.
+    before: (State, u64),
+    after: (State, u64),
+    /// The idempotency keys the batch decided.
+    fresh: HashMap<String, (Arc<str>, Summary)>,
+    /// How many events of the batch are stored with it.
+    stored: u64,
 }
 
 /// One event of a batch, decided or answered, waiting for the write.
@@ -112,12 +145,23 @@ struct Answer {
 }
 
 impl Decider {
-    pub(crate) fn new(tenant: Arc<Tenant>, shared: Arc<Shared>, state: State, seq: u64) -> Self {
+    pub(crate) fn new(
+        tenant: Arc<Tenant>,
+        shared: Arc<Shared>,
+        mailbox: Mailbox,
+        state: State,
+        seq: u64,
+    ) -> Self {
         Decider {
             tenant,
             shared,
+            mailbox,
+            durable: (state.clone(), seq),
             state,
             seq,
+            queued: VecDeque::new(),
+            flying: VecDeque::new(),
+            next_batch: 0,
             recent: HashMap::new(),
             order: VecDeque::new(),
             since_snapshot: 0,
@@ -130,76 +174,129 @@ impl Decider {
 
     pub(crate) fn run(mut self, mailbox: Receiver<Job>) {
         loop {
-            let wait = match &self.stopped {
-                Some(s) => s.next_try.saturating_duration_since(Instant::now()),
-                None => IDLE_LOOK,
+            // With a batch in flight, its answer is on its way: wait for
+            // it (or anything else) without a bound.
+            let waited = if !self.flying.is_empty() {
+                mailbox.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            } else {
+                let wait = match &self.stopped {
+                    Some(s) => s.next_try.saturating_duration_since(Instant::now()),
+                    None => IDLE_LOOK,
+                };
+                mailbox.recv_timeout(wait)
             };
-            let first = match mailbox.recv_timeout(wait) {
-                Ok(job) => Some(job),
-                Err(RecvTimeoutError::Timeout) => None,
+            match waited {
+                Ok(job) => self.take(job),
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
-            };
-            if self.stopped.is_some() {
+            }
+            while let Ok(job) = mailbox.try_recv() {
+                self.take(job);
+            }
+            if self.stopped.is_some() && self.flying.is_empty() {
                 self.try_resuming();
             }
-            let mut jobs: Vec<Job> = first.into_iter().collect();
-            while jobs.len() < BATCH {
-                match mailbox.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
+            if self.work() {
+                return;
             }
-            let mut batch = Vec::new();
-            for job in jobs {
-                match job {
-                    Job::Decide { .. } | Job::Tick { .. } => batch.push(job),
-                    Job::Checkpoint { reply } => {
-                        self.decide_batch(std::mem::take(&mut batch));
-                        let _ = reply.send(self.checkpoint());
-                    }
-                    Job::Stop => {
-                        self.decide_batch(batch);
-                        if let Err(e) = self.checkpoint() {
-                            self.log_error("checkpoint failed", &e);
-                        }
-                        return;
-                    }
-                }
+            if self.flying.is_empty() {
+                self.snapshot_if_due();
             }
-            self.decide_batch(batch);
-            self.snapshot_if_due();
         }
     }
 
-    /// Decides a batch, stores it in one write, then publishes and answers.
-    fn decide_batch(&mut self, batch: Vec<Job>) {
-        if batch.is_empty() {
-            return;
+    /// Takes a job from the mailbox: a write's answer is dealt with now,
+    /// the rest queue in order.
+    fn take(&mut self, job: Job) {
+        match job {
+            Job::Written { batch, result } => self.landed(batch, result),
+            other => self.queued.push_back(other),
         }
-        if let Some(stopped) = &self.stopped {
-            let error = DecideError::Stopped {
-                tenant: self.tenant.name().to_string(),
-                reason: stopped.reason.clone(),
-            };
-            for job in batch {
-                if let Job::Decide { event, reply, .. } = job {
-                    // A redelivery is answered from what is stored: it
-                    // needs no write.
-                    let earlier = idempotency_key(&event)
-                        .and_then(|key| self.earlier(&key, &HashMap::new()).ok().flatten());
-                    let answer = match earlier {
-                        Some((decision, summary, _)) => Ok(Decided {
-                            decision,
-                            summary,
-                            redelivered: true,
-                        }),
-                        None => Err(error.clone()),
-                    };
-                    let _ = reply.send(answer);
+    }
+
+    /// Decides what is queued, as far as batches may fly, and does the
+    /// checkpoints and stops whose turn it is. True once stopped.
+    fn work(&mut self) -> bool {
+        while let Some(front) = self.queued.front() {
+            match front {
+                Job::Decide { .. } | Job::Tick { .. } => {
+                    if self.stopped.is_some() {
+                        self.refuse_front();
+                        continue;
+                    }
+                    if self.flying.len() >= IN_FLIGHT {
+                        return false;
+                    }
+                    let mut batch = Vec::new();
+                    while batch.len() < BATCH
+                        && matches!(
+                            self.queued.front(),
+                            Some(Job::Decide { .. } | Job::Tick { .. })
+                        )
+                    {
+                        if let Some(job) = self.queued.pop_front() {
+                            self.mailbox.taken();
+                            batch.push(job);
+                        }
+                    }
+                    self.decide_batch(batch);
+                }
+                // Behind every event before it, once those are durable.
+                Job::Checkpoint { .. } | Job::Stop if !self.flying.is_empty() => return false,
+                Job::Checkpoint { .. } => {
+                    if let Some(Job::Checkpoint { reply }) = self.queued.pop_front() {
+                        let _ = reply.send(self.checkpoint());
+                    }
+                }
+                Job::Stop => {
+                    if let Err(e) = self.checkpoint() {
+                        self.log_error("checkpoint failed", &e);
+                    }
+                    return true;
+                }
+                Job::Written { .. } => {
+                    self.queued.pop_front();
                 }
             }
-            return;
         }
+        false
+    }
+
+    /// Answers the event at the front of the queue while writes fail: a
+    /// redelivery from what is stored (it needs no write), anything else
+    /// `stopped`.
+    fn refuse_front(&mut self) {
+        let Some(job) = self.queued.pop_front() else {
+            return;
+        };
+        self.mailbox.taken();
+        let Job::Decide { event, reply, .. } = job else {
+            return;
+        };
+        let reason = self
+            .stopped
+            .as_ref()
+            .map(|s| s.reason.clone())
+            .unwrap_or_default();
+        let earlier = idempotency_key(&event)
+            .and_then(|key| self.earlier(&key, &HashMap::new()).ok().flatten());
+        let answer = match earlier {
+            Some((decision, summary, _)) => Ok(Decided {
+                decision,
+                summary,
+                redelivered: true,
+            }),
+            None => Err(DecideError::Stopped {
+                tenant: self.tenant.name().to_string(),
+                reason,
+            }),
+        };
+        let _ = reply.send(answer);
+    }
+
+    /// Decides a batch and hands it to the store; it is answered when the
+    /// store says it is durable.
+    fn decide_batch(&mut self, batch: Vec<Job>) {
         let before = (self.state.clone(), self.seq);
         let mut records = Vec::new();
         let mut answers = Vec::new();
@@ -215,11 +312,11 @@ impl Decider {
                     Some(tick) => (tick, None, Instant::now()),
                     None => continue,
                 },
-                Job::Checkpoint { .. } | Job::Stop => continue,
+                _ => continue,
             };
-            let answer = self.decide_one(&event, &fresh, &mut records);
-            if let (Ok(decided), Some(key)) = (&answer.0, idempotency_key(&event)) {
-                if answer.1 {
+            let (outcome, in_batch) = self.decide_one(&event, &fresh, &mut records);
+            if let (Ok(decided), Some(key)) = (&outcome, idempotency_key(&event)) {
+                if in_batch && !decided.redelivered {
                     fresh.insert(key, (decided.decision.clone(), decided.summary.clone()));
                 }
             }
@@ -227,21 +324,72 @@ impl Decider {
                 reply,
                 event,
                 received,
-                outcome: answer.0,
-                in_batch: answer.1,
+                outcome,
+                in_batch,
             });
         }
-        if !records.is_empty() {
-            let written = self
-                .shared
-                .store
-                .submit_all(records)
-                .and_then(|pending| pending.wait());
-            if let Err(error) = written {
-                (self.state, self.seq) = before;
-                self.stop(error.to_string());
-                let failed = DecideError::NotStored(error.to_string());
-                for answer in answers {
+        let number = self.next_batch;
+        self.next_batch += 1;
+        let stored = records.len() as u64;
+        self.flying.push_back(Flight {
+            number,
+            answers,
+            before,
+            after: (self.state.clone(), self.seq),
+            fresh,
+            stored,
+        });
+        if records.is_empty() {
+            self.landed(number, Ok(()));
+            return;
+        }
+        let mailbox = self.mailbox.clone();
+        let done: crate::store::Done = Box::new(move |result| {
+            let result = result.map_err(|e| e.to_string());
+            let _ = mailbox.send(Job::Written {
+                batch: number,
+                result,
+            });
+        });
+        if let Err(error) = self.shared.store.submit_all(records, done) {
+            self.landed(number, Err(error.to_string()));
+        }
+    }
+
+    /// A batch's write finished: publish and answer, or undo and answer
+    /// `not_stored`.
+    fn landed(&mut self, number: u64, result: Result<(), String>) {
+        let Some(position) = self.flying.iter().position(|f| f.number == number) else {
+            return;
+        };
+        // Batches are written in order, so this is the oldest in flight.
+        let Some(flight) = self.flying.remove(position) else {
+            return;
+        };
+        match result {
+            Ok(()) => {
+                if self.stopped.is_none() && flight.stored > 0 {
+                    self.since_snapshot += flight.stored;
+                    self.durable = flight.after.clone();
+                    self.tenant.publish(View {
+                        state: flight.after.0,
+                        seq: flight.after.1,
+                    });
+                }
+                for (key, decided) in flight.fresh {
+                    self.remember(key, decided);
+                }
+                for answer in flight.answers {
+                    self.answered(answer);
+                }
+            }
+            Err(error) => {
+                if self.stopped.is_none() {
+                    (self.state, self.seq) = flight.before;
+                    self.stop(error.clone());
+                }
+                let failed = DecideError::NotStored(error);
+                for answer in flight.answers {
                     let outcome = match answer.outcome {
                         Ok(_) if answer.in_batch => Err(failed.clone()),
                         other => other,
@@ -250,19 +398,7 @@ impl Decider {
                         let _ = reply.send(outcome);
                     }
                 }
-                return;
             }
-            self.since_snapshot += answers.iter().filter(|a| a.in_batch).count() as u64;
-            self.tenant.publish(View {
-                state: self.state.clone(),
-                seq: self.seq,
-            });
-        }
-        for (key, decided) in fresh {
-            self.remember(key, decided);
-        }
-        for answer in answers {
-            self.answered(answer);
         }
     }
 
@@ -347,8 +483,12 @@ impl Decider {
         key: &str,
         fresh: &HashMap<String, (Arc<str>, Summary)>,
     ) -> Result<Option<(Arc<str>, Summary, bool)>, String> {
-        if let Some((decision, summary)) = fresh.get(key) {
-            return Ok(Some((decision.clone(), summary.clone(), true)));
+        let flying = self.flying.iter().map(|f| &f.fresh);
+        for batch in std::iter::once(fresh).chain(flying) {
+            if let Some((decision, summary)) = batch.get(key) {
+                // Stands only if the batches in flight are stored.
+                return Ok(Some((decision.clone(), summary.clone(), true)));
+            }
         }
         if let Some((decision, summary)) = self.recent.get(key) {
             return Ok(Some((decision.clone(), summary.clone(), false)));
@@ -440,7 +580,7 @@ impl Decider {
         let resumed = self
             .shared
             .store
-            .probe()
+            .probe(self.tenant.name())
             .map_err(|e| e.to_string())
             .and_then(|()| {
                 recover::recover(
@@ -453,6 +593,7 @@ impl Decider {
             });
         match resumed {
             Ok(recovered) => {
+                self.durable = (recovered.state.clone(), recovered.seq);
                 self.state = recovered.state;
                 self.seq = recovered.seq;
                 self.recent.clear();
@@ -497,8 +638,8 @@ impl Decider {
         self.snapshot_at = Instant::now();
         self.shared.retention.snapshot(
             self.tenant.name(),
-            self.seq,
-            self.state.clone(),
+            self.durable.1,
+            self.durable.0.clone(),
             self.snapshotting.clone(),
         );
     }
@@ -508,10 +649,10 @@ impl Decider {
         if self.stopped.is_some() {
             return Err("the tenant is not storing".into());
         }
-        let text = serde_json::to_string(&self.state).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string(&self.durable.0).map_err(|e| e.to_string())?;
         self.shared
             .store
-            .snapshot(self.tenant.name(), self.seq, text)
+            .snapshot(self.tenant.name(), self.durable.1, text)
             .map_err(|e| e.to_string())?;
         self.since_snapshot = 0;
         self.snapshot_at = Instant::now();

@@ -18,6 +18,7 @@
 mod clock;
 mod decider;
 pub mod log;
+mod mailbox;
 mod recover;
 pub mod reload;
 mod retention;
@@ -413,7 +414,7 @@ impl Runtime {
                 return self.open_failed(name, path, revision, why);
             }
         };
-        let (mailbox, inbox) = std::sync::mpsc::sync_channel(shared.settings.mailbox);
+        let (mailbox, inbox) = mailbox::Mailbox::new(shared.settings.mailbox);
         let view = View {
             state: recovered.state.clone(),
             seq: recovered.seq,
@@ -424,13 +425,14 @@ impl Runtime {
             shared.store.clone(),
             Arc::new(revision),
             view,
-            Some(mailbox),
+            Some(mailbox.clone()),
             None,
         ));
         tenant.degrade(degraded);
         let decider = decider::Decider::new(
             tenant.clone(),
             shared.clone(),
+            mailbox,
             recovered.state,
             recovered.seq,
         );

@@ -12,13 +12,13 @@
 //! view or the revision takes a lock only to clone an `Arc`.
 
 use super::decider::{Decided, Job};
+use super::mailbox::{Mailbox, Refused};
 use super::revision::{Refusal, Revision};
 use crate::engine::{Event, State};
 use crate::store::ConversationStore;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use tokio::sync::oneshot;
@@ -92,7 +92,7 @@ pub struct Tenant {
     path: PathBuf,
     store: Arc<dyn ConversationStore>,
     /// `None` for a tenant that failed to recover.
-    mailbox: Option<SyncSender<Job>>,
+    mailbox: Option<Mailbox>,
     view: RwLock<Arc<View>>,
     /// The revision the next event is decided by.
     revision: RwLock<Arc<Revision>>,
@@ -130,7 +130,7 @@ impl Tenant {
         store: Arc<dyn ConversationStore>,
         revision: Arc<Revision>,
         view: View,
-        mailbox: Option<SyncSender<Job>>,
+        mailbox: Option<Mailbox>,
         failed: Option<String>,
     ) -> Tenant {
         Tenant {
@@ -228,10 +228,10 @@ impl Tenant {
             reply,
             received: std::time::Instant::now(),
         };
-        match mailbox.try_send(job) {
+        match mailbox.offer(job) {
             Ok(()) => Ok(answer),
-            Err(TrySendError::Full(_)) => Err(DecideError::Busy(self.name.clone())),
-            Err(TrySendError::Disconnected(_)) => Err(DecideError::ShuttingDown),
+            Err(Refused::Full) => Err(DecideError::Busy(self.name.clone())),
+            Err(Refused::Closed) => Err(DecideError::ShuttingDown),
         }
     }
 
@@ -246,13 +246,9 @@ impl Tenant {
     /// Asks the decider to tick at `now` if a timer is due; false if its
     /// mailbox is full (the clock asks again on its next pass).
     pub(crate) fn tick(&self, now: DateTime<Utc>) -> bool {
-        self.send(Job::Tick { now })
-    }
-
-    pub(crate) fn send(&self, job: Job) -> bool {
         self.mailbox
             .as_ref()
-            .is_some_and(|m| m.try_send(job).is_ok())
+            .is_some_and(|m| m.offer(Job::Tick { now }).is_ok())
     }
 
     /// Saves a snapshot now and waits for it (a clean shutdown, say).

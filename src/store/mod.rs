@@ -97,6 +97,9 @@ pub struct Served {
     pub revision: String,
 }
 
+/// What is called once a batch is durable, or failed.
+pub type Done = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
 /// A write on its way to disk; `wait` (on a thread that may block) or
 /// `durable` (in async code) returns once it is on disk.
 pub struct Pending(tokio::sync::oneshot::Receiver<Result<Appended, String>>);
@@ -143,14 +146,19 @@ pub trait ConversationStore: Send + Sync {
     /// event `seq` is not stored (its write failed), nothing is saved.
     fn snapshot(&self, tenant: &str, seq: u64, state: String) -> Result<(), StoreError>;
 
-    /// Queues a tenant's decided events for writing in one transaction:
-    /// once durable, all of them are stored, or (on an error) none. A
-    /// message id stored before fails the whole batch.
-    fn submit_all(&self, records: Vec<Record>) -> Result<Pending, StoreError>;
+    /// Queues a tenant's decided events for writing in one transaction, and
+    /// calls `done` (on the writer's thread: it must not block) once they
+    /// are durable, or failed: all of them are stored, or none. A message
+    /// id stored before fails the whole batch. Batches are written in the
+    /// order they were queued; once one of a tenant's fails, its later ones
+    /// fail unwritten (they were decided on top of it) until
+    /// [`probe`](Self::probe) succeeds for the tenant.
+    fn submit_all(&self, records: Vec<Record>, done: Done) -> Result<(), StoreError>;
 
     /// Writes something of no consequence and returns once it is durable:
-    /// whether writes succeed now.
-    fn probe(&self) -> Result<(), StoreError>;
+    /// whether writes succeed now. If they do, the tenant's batches are
+    /// taken again.
+    fn probe(&self, tenant: &str) -> Result<(), StoreError>;
 
     /// Removes the tenant's events up to `through` (covered by a snapshot)
     /// that were stored before `before`, and the archived conversations

@@ -4,6 +4,7 @@
 use super::{Appended, ConversationStore, Pending, Record, Served, StoreError, Stored};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Mutex;
@@ -14,15 +15,34 @@ const SCHEMA: i64 = 3;
 /// The most appends one transaction takes.
 const BATCH: usize = 1024;
 /// How often the checkpointer copies the write-ahead log into the database.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
-/// The writer checkpoints by itself only if the log grows past this many
-/// pages (about 256 MiB): a backstop, should the checkpointer fall behind.
-const WRITER_CHECKPOINT_PAGES: i64 = 65_536;
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+/// Past this many pages of log (16 MiB) the writer checkpoints by itself
+/// after a commit. The checkpointer has copied all but the last moment's
+/// pages by then, so it is short; and with no other writer about, it copies
+/// everything, so the next commit starts the log over (a passive checkpoint
+/// on its own thread never finds the log fully copied under a steady stream
+/// of commits, and the log would grow for good).
+const WRITER_CHECKPOINT_PAGES: i64 = 4_096;
 /// After a checkpoint, the write-ahead log file is cut back to this size,
 /// so a burst of writes does not leave a large file behind for good.
 const WAL_SIZE_LIMIT: i64 = 16 << 20;
 
-type Reply = oneshot::Sender<Result<Appended, String>>;
+/// Where a job's outcome goes: a channel the caller waits on, or a call.
+enum Reply {
+    Channel(oneshot::Sender<Result<Appended, String>>),
+    Call(super::Done),
+}
+
+impl Reply {
+    fn send(self, result: Result<Appended, String>) {
+        match self {
+            Reply::Channel(sender) => {
+                let _ = sender.send(result);
+            }
+            Reply::Call(done) => done(result.map(|_| ()).map_err(StoreError::Write)),
+        }
+    }
+}
 
 /// What the writer does, in the order it was asked.
 enum Job {
@@ -44,8 +64,11 @@ enum Job {
     },
     /// Nothing to write: done once everything before it is.
     Barrier,
-    /// A write of no consequence, to learn whether writes succeed.
-    Probe,
+    /// A write of no consequence, to learn whether writes succeed; once it
+    /// does, the tenant's batches are taken again.
+    Probe {
+        tenant: String,
+    },
     /// Removes what retention no longer keeps.
     Prune {
         tenant: String,
@@ -177,14 +200,11 @@ impl SqliteStore {
             .spawn(move || write_loop(writer, rx))
             .map_err(|_| StoreError::WriterGone)?;
         let checkpoints = connect(&path)?;
-        let mut wal = path.clone().into_os_string();
-        wal.push("-wal");
-        let wal = PathBuf::from(wal);
         checkpoints.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let (stop, stopped) = mpsc::channel();
         let checkpointer = std::thread::Builder::new()
             .name("switchboard-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpoints, wal, stopped))
+            .spawn(move || checkpoint_loop(checkpoints, stopped))
             .map_err(|_| StoreError::WriterGone)?;
         Ok(SqliteStore {
             path,
@@ -197,12 +217,16 @@ impl SqliteStore {
 
     fn send(&self, job: Job) -> Result<Pending, StoreError> {
         let (reply, answer) = oneshot::channel();
+        self.queue(job, Reply::Channel(reply))?;
+        Ok(Pending(answer))
+    }
+
+    fn queue(&self, job: Job, reply: Reply) -> Result<(), StoreError> {
         let writer = self.writer.lock().map_err(|_| StoreError::WriterGone)?;
         let sender = writer.as_ref().ok_or(StoreError::WriterGone)?;
         sender
             .send((job, reply))
-            .map_err(|_| StoreError::WriterGone)?;
-        Ok(Pending(answer))
+            .map_err(|_| StoreError::WriterGone)
     }
 
     pub fn path(&self) -> &Path {
@@ -234,28 +258,22 @@ impl Drop for SqliteStore {
 
 /// Copies the write-ahead log into the database every so often, without
 /// blocking the writer (PASSIVE), until `stop` is dropped.
-///
-/// Under a steady stream of commits a passive checkpoint never finds the
-/// log fully copied at the moment a commit starts, so the log would never
-/// start over and its file would grow to the writer's backstop. Once the
-/// file is past its limit, a TRUNCATE checkpoint right after the passive
-/// one (so it has little left to copy) holds the writer for a moment, and
-/// the log starts again from an empty file.
-fn checkpoint_loop(connection: Connection, wal: PathBuf, stop: Receiver<()>) {
+fn checkpoint_loop(connection: Connection, stop: Receiver<()>) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
-        // A failed checkpoint is tried again next time; the writer's
-        // backstop keeps the log bounded meanwhile.
+        // A failed checkpoint is tried again next time; the writer's own
+        // checkpoints keep the log bounded meanwhile.
         let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
-        if size > WAL_SIZE_LIMIT as u64 {
-            let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-        }
     }
 }
 
 /// Takes appends as they come and commits them in batches: whoever waits
 /// while a batch is written goes in the next one.
+///
+/// A tenant's batch that fails poisons the tenant: its later batches, which
+/// were decided on top of the failed one, are refused unwritten until a
+/// probe of the tenant succeeds.
 fn write_loop(mut connection: Connection, jobs: Receiver<(Job, Reply)>) {
+    let mut poisoned: HashSet<String> = HashSet::new();
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -264,9 +282,20 @@ fn write_loop(mut connection: Connection, jobs: Receiver<(Job, Reply)>) {
                 Err(_) => break,
             }
         }
-        let results = write_batch(&mut connection, &batch);
-        for ((_, reply), result) in batch.into_iter().zip(results) {
-            let _ = reply.send(result);
+        let results = write_batch(&mut connection, &batch, &poisoned);
+        for ((job, reply), result) in batch.into_iter().zip(results) {
+            match (&job, &result) {
+                (Job::Batch(records), Err(_)) => {
+                    if let Some(first) = records.first() {
+                        poisoned.insert(first.tenant.clone());
+                    }
+                }
+                (Job::Probe { tenant }, Ok(_)) => {
+                    poisoned.remove(tenant);
+                }
+                _ => {}
+            }
+            reply.send(result);
         }
     }
 }
@@ -274,6 +303,7 @@ fn write_loop(mut connection: Connection, jobs: Receiver<(Job, Reply)>) {
 fn write_batch(
     connection: &mut Connection,
     batch: &[(Job, Reply)],
+    poisoned: &HashSet<String>,
 ) -> Vec<Result<Appended, String>> {
     let mut attempt = || -> Result<Vec<Result<Appended, String>>, rusqlite::Error> {
         // IMMEDIATE: the write lock is taken (waiting as busy_timeout says)
@@ -285,7 +315,17 @@ fn write_batch(
         {
             let mut writes = Writes::prepare(&tx)?;
             for (job, _) in batch {
-                out.push(writes.run(job, now)?);
+                let refused = match job {
+                    Job::Batch(records) => records.first().filter(|r| poisoned.contains(&r.tenant)),
+                    _ => None,
+                };
+                out.push(match refused {
+                    Some(record) => Err(format!(
+                        "an earlier write of tenant {} failed; its later events are not stored",
+                        record.tenant
+                    )),
+                    None => writes.run(job, now)?,
+                });
             }
         }
         tx.commit()?;
@@ -392,7 +432,7 @@ impl<'t> Writes<'t> {
                     .execute(params![tenant, revision, files.to_string()])?;
             }
             Job::Barrier => {}
-            Job::Probe => {
+            Job::Probe { .. } => {
                 self.tx.execute(
                     "INSERT INTO meta (key, value) VALUES ('probed_at', ?1)
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -488,12 +528,15 @@ impl ConversationStore for SqliteStore {
         self.send(job)?.wait().map(|_| ())
     }
 
-    fn submit_all(&self, records: Vec<Record>) -> Result<Pending, StoreError> {
-        self.send(Job::Batch(records))
+    fn submit_all(&self, records: Vec<Record>, done: super::Done) -> Result<(), StoreError> {
+        self.queue(Job::Batch(records), Reply::Call(done))
     }
 
-    fn probe(&self) -> Result<(), StoreError> {
-        self.send(Job::Probe)?.wait().map(|_| ())
+    fn probe(&self, tenant: &str) -> Result<(), StoreError> {
+        let job = Job::Probe {
+            tenant: tenant.to_string(),
+        };
+        self.send(job)?.wait().map(|_| ())
     }
 
     fn prune(
