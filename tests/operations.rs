@@ -1287,3 +1287,48 @@ fn retention_prunes_events_a_snapshot_covers_and_recovery_still_holds() {
     assert_eq!(again.body["conversation"], id.as_str());
     server.assert_never_panicked();
 }
+
+/// `serve` on `data`; its exit code and stderr, for a start that fails.
+fn serve_once(data: &Path, policies: &Path) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .arg("--policies")
+        .arg(policies)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), stderr)
+}
+
+#[test]
+fn a_start_on_a_full_disk_says_so_in_words() {
+    let dir = scratch("start-full");
+    let Some(disk) = Tmpfs::mount(&dir.join("disk"), "4m") else {
+        eprintln!("skipped: this machine does not mount a tmpfs");
+        return;
+    };
+    fill_disk(&disk.path.join("filler"));
+    let (code, stderr) = serve_once(&disk.path.join("data"), &repository("policies"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("the disk is full"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_start_on_a_read_only_data_folder_says_so_in_words() {
+    let dir = scratch("start-read-only");
+    let Some(disk) = Tmpfs::mount(&dir.join("disk"), "4m") else {
+        eprintln!("skipped: this machine does not mount a tmpfs");
+        return;
+    };
+    let remounted = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&disk.path)
+        .status()
+        .unwrap();
+    assert!(remounted.success());
+    let (code, stderr) = serve_once(&disk.path.join("data"), &repository("policies"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("read-only"), "{stderr}");
+}

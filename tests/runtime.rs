@@ -450,3 +450,38 @@ fn a_failed_write_changes_nothing_and_the_tenant_resumes_by_itself() {
         "an event refused while stopped was never stored"
     );
 }
+
+#[test]
+fn a_replayed_event_that_decides_otherwise_is_counted_not_ignored() {
+    let dir = scratch("divergence");
+    let store_path = dir.join("data/switchboard.db");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    {
+        let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
+        let runtime = start_on(&team_sms(), &dir, store);
+        let tenant = the_tenant(&runtime);
+        for i in 0..3 {
+            decide(&tenant, &inbound(i, &format!("SM{i}")));
+        }
+        // As if killed: no snapshot, so a restart replays all three.
+        std::mem::forget(runtime);
+    }
+    // The second stored decision no longer says what the engine decides.
+    let db = rusqlite::Connection::open(&store_path).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE events SET decision = replace(decision, '\"routed\"', '\"denied\"') WHERE seq = 2",
+            [],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(db);
+    let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
+    let runtime = start_on(&team_sms(), &dir, store);
+    assert_eq!(runtime.stats().divergences.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        the_tenant(&runtime).view().seq,
+        3,
+        "recovery goes on past it"
+    );
+}
