@@ -38,6 +38,7 @@
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod files;
 pub mod hooks;
 pub mod policy;
 pub mod runtime;

@@ -1,7 +1,7 @@
 //! `switchboard check`: compile each policy and print its diagnostics.
 
-use super::files::{self, Read};
 use super::{exit, Format};
+use crate::files::{self, Read};
 use crate::syntax::{Code, Diagnostic, Diagnostics, Span};
 use crate::CheckOptions;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! `switchboard fmt`: rewrite policies in canonical form.
 
 use super::exit;
-use super::files::{self, Read};
+use crate::files::{self, Read};
 use crate::syntax::{format::format_document, parse::parse_document};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -2,13 +2,10 @@
 
 mod backup;
 mod check;
-mod files;
 mod fmt;
 mod serve;
 mod simulate;
 mod test;
-
-pub(crate) use files::policy_files;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

@@ -194,7 +194,7 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
         if let (InboxKind::Shared, false, Some(secs)) = (inbox.kind, claimed, lock_secs) {
             // The first reply locks the thread to its author; each reply
             // from the holder renews the assignment time limit.
-            let until = super::timers::after(at, secs);
+            let until = super::event::after(at, secs);
             c.lock = Some(Lock {
                 holder: t.name.clone(),
                 until,
@@ -207,7 +207,7 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
             took = true;
         }
         if let (Some(session), Some(secs)) = (&mut c.session, inbox.session_timeout_secs) {
-            session.expires_at = Some(super::timers::after(at, secs));
+            session.expires_at = Some(super::event::after(at, secs));
         }
     });
     if took {

@@ -270,6 +270,18 @@ impl Event {
     }
 }
 
+/// `secs` seconds after `at`: when a lock, alert, session or escalation set
+/// at `at` falls due. From an accepted `at` this is at most 366 days on, so
+/// it never overflows; should it ever, it saturates at the end of the
+/// accepted range (or at `at` itself, past it) instead of panicking.
+pub(crate) fn after(at: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
+    i64::try_from(secs)
+        .ok()
+        .and_then(chrono::TimeDelta::try_seconds)
+        .and_then(|delta| at.checked_add_signed(delta))
+        .unwrap_or_else(|| at.max(LATEST))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

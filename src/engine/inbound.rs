@@ -265,7 +265,7 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
         accepted_at: None,
         expires_at: inbox
             .session_timeout_secs
-            .map(|s| super::timers::after(cx.at, s)),
+            .map(|s| super::event::after(cx.at, s)),
     };
     let (id, _) = open_or_create(cx, state, e, inbox, Some(session), d);
     d.changes.push(Change::SessionStarted);
@@ -412,7 +412,7 @@ fn refresh_session(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox) {
     if let Some(secs) = inbox.session_timeout_secs {
         state.update(id, |c| {
             if let Some(session) = &mut c.session {
-                session.expires_at = Some(super::timers::after(cx.at, secs));
+                session.expires_at = Some(super::event::after(cx.at, secs));
             }
         });
     }
@@ -507,7 +507,7 @@ fn alert(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox, agents: &Agent
     if agents.is_empty() {
         return;
     }
-    let until = super::timers::after(cx.at, inbox.alert_secs);
+    let until = super::event::after(cx.at, inbox.alert_secs);
     state.update(id, |c| {
         c.alerts = Some(Box::new(Alerts {
             until,

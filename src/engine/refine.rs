@@ -266,7 +266,7 @@ fn apply(
         }
         c.escalation = a.escalate_in.map(|secs| {
             Box::new(Escalation {
-                at: super::timers::after(at, secs),
+                at: super::event::after(at, secs),
                 outbound: c.outbound,
             })
         });
@@ -412,7 +412,7 @@ pub(crate) fn escalate(
     );
     // In a queue, the new agents get alerts for the inbox's alert lifetime.
     if let (Some(agents), crate::syntax::ast::InboxKind::Queue) = (agents, inbox.kind) {
-        let until = super::timers::after(at, inbox.alert_secs);
+        let until = super::event::after(at, inbox.alert_secs);
         state.update(&id, |c| {
             c.alerts = Some(Box::new(super::state::Alerts {
                 until,

@@ -3,23 +3,10 @@
 //! A deadline is exclusive: a lock held until 10:30 is free at 10:30.
 
 use super::decision::{Change, Decision, SessionEnd};
-use super::event::LATEST;
 use super::state::State;
 use crate::policy::Policy;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
-
-/// `secs` seconds after `at`: when a lock, alert, session or escalation set
-/// at `at` falls due. From an accepted `at` this is at most 366 days on, so
-/// it never overflows; should it ever, it saturates at the end of the
-/// accepted range (or at `at` itself, past it) instead of panicking.
-pub(crate) fn after(at: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
-    i64::try_from(secs)
-        .ok()
-        .and_then(TimeDelta::try_seconds)
-        .and_then(|delta| at.checked_add_signed(delta))
-        .unwrap_or_else(|| at.max(LATEST))
-}
 
 pub(crate) fn advance(policy: &Policy, state: &mut State, now: DateTime<Utc>, d: &mut Decision) {
     while let Some((at, slot)) = state.first_deadline() {

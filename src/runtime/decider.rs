@@ -16,10 +16,11 @@
 //! step panics is undone alike and answered as an internal error.
 
 use super::log::{self, Level, Summary};
-use super::mailbox::Mailbox;
+use super::mailbox::{DecideError, Decided, Job, Mailbox};
 use super::recover;
+use super::revision::Stamped;
 use super::stats::Stats;
-use super::tenant::{DecideError, Tenant, View};
+use super::tenant::{Tenant, View};
 use super::Shared;
 use crate::engine::event::Tick;
 use crate::engine::{Event, State};
@@ -45,47 +46,6 @@ const FIRST_RETRY: Duration = Duration::from_millis(100);
 const LONGEST_RETRY: Duration = Duration::from_secs(5);
 /// How often an idle decider looks whether a snapshot is due.
 const IDLE_LOOK: Duration = Duration::from_secs(1);
-
-/// What a decider is asked to do.
-pub enum Job {
-    Decide {
-        event: Event,
-        reply: oneshot::Sender<Result<Decided, DecideError>>,
-        received: Instant,
-    },
-    /// Step a tick at `now` if a timer is due by then.
-    Tick { now: DateTime<Utc> },
-    /// Save a snapshot now.
-    Checkpoint {
-        reply: std::sync::mpsc::Sender<Result<(), String>>,
-    },
-    /// Finish what is waiting, save a snapshot and end.
-    Stop,
-    /// The store finished writing batch `batch` (sent by its writer).
-    Written {
-        batch: u64,
-        result: Result<(), String>,
-    },
-}
-
-/// A decision, durable.
-#[derive(Clone, Debug)]
-pub struct Decided {
-    /// The decision as JSON text, with its `revision`.
-    pub decision: Arc<str>,
-    pub summary: Summary,
-    /// The event's idempotency key was decided before: this is that first
-    /// decision, and nothing changed now.
-    pub redelivered: bool,
-}
-
-/// A decision and the revision that made it, serialized together.
-#[derive(serde::Serialize)]
-pub(crate) struct Stamped<'a> {
-    #[serde(flatten)]
-    pub decision: &'a crate::engine::Decision,
-    pub revision: &'a str,
-}
 
 /// Why the decider is not storing, and when it tries again.
 struct Stopped {

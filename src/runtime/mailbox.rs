@@ -7,10 +7,64 @@
 //! refused at once. The store's answers and the runtime's own requests
 //! (checkpoint, stop) are never refused, since they must not be lost.
 
-use super::decider::Job;
+use super::log::Summary;
+use crate::engine::Event;
+use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+/// What a decider is asked to do.
+pub enum Job {
+    Decide {
+        event: Event,
+        reply: oneshot::Sender<Result<Decided, DecideError>>,
+        received: Instant,
+    },
+    /// Step a tick at `now` if a timer is due by then.
+    Tick { now: DateTime<Utc> },
+    /// Save a snapshot now.
+    Checkpoint {
+        reply: std::sync::mpsc::Sender<Result<(), String>>,
+    },
+    /// Finish what is waiting, save a snapshot and end.
+    Stop,
+    /// The store finished writing batch `batch` (sent by its writer).
+    Written {
+        batch: u64,
+        result: Result<(), String>,
+    },
+}
+
+/// A decision, durable.
+#[derive(Clone, Debug)]
+pub struct Decided {
+    /// The decision as JSON text, with its `revision`.
+    pub decision: Arc<str>,
+    pub summary: Summary,
+    /// The event's idempotency key was decided before: this is that first
+    /// decision, and nothing changed now.
+    pub redelivered: bool,
+}
+
+/// Why an event was not decided.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecideError {
+    #[error("tenant {0} has more events waiting than it takes; retry shortly")]
+    Busy(String),
+    #[error("the event was not stored, and nothing changed: {0}")]
+    NotStored(String),
+    #[error("tenant {tenant} is not storing events ({reason}); it retries by itself")]
+    Stopped { tenant: String, reason: String },
+    #[error("tenant {tenant} is not served: {reason}")]
+    Failed { tenant: String, reason: String },
+    #[error("deciding the event failed, and nothing changed: {0}")]
+    Internal(String),
+    #[error("the service is shutting down")]
+    ShuttingDown,
+}
 
 /// Why a job was not taken.
 #[derive(Debug, PartialEq, Eq)]

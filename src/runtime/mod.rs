@@ -26,10 +26,10 @@ pub mod revision;
 pub mod stats;
 mod tenant;
 
-pub use decider::Decided;
+pub use mailbox::{DecideError, Decided};
 pub use reload::Reloaded;
 pub use stats::Stats;
-pub use tenant::{DecideError, Status, Tenant, View};
+pub use tenant::{Status, Tenant, View};
 
 use crate::store::{ConversationStore, SqliteStore, StoreError};
 use log::{DecisionLog, Level, Rotation};
@@ -260,7 +260,7 @@ impl Runtime {
 
     /// Loads every policy file, then every stored tenant whose file is gone.
     fn load_all(&self) -> Result<(), StartError> {
-        let files = match crate::cli::policy_files(std::slice::from_ref(&self.config.policies)) {
+        let files = match crate::files::policy_files(std::slice::from_ref(&self.config.policies)) {
             Ok(files) => files,
             Err(why) => {
                 log::service(Level::Warn, "no policy files", json!({"error": why}));

@@ -9,9 +9,8 @@
 //! (`switchboard_replay_divergences_total`) and logged with the event's
 //! sequence number, never ignored.
 
-use super::decider::Stamped;
 use super::log::{self, Level};
-use super::revision::{Files, Revision};
+use super::revision::{Files, Revision, Stamped};
 use super::stats::Stats;
 use crate::engine::{Engine, Event, State};
 use crate::store::ConversationStore;

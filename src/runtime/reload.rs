@@ -52,7 +52,8 @@ pub fn start(runtime: Arc<Runtime>, every: Duration) -> std::io::Result<JoinHand
 /// Loads the policy files that no tenant is loaded from, unless they were
 /// refused as they are.
 pub fn discover(runtime: &Runtime) {
-    let Ok(files) = crate::cli::policy_files(std::slice::from_ref(&runtime.config.policies)) else {
+    let Ok(files) = crate::files::policy_files(std::slice::from_ref(&runtime.config.policies))
+    else {
         return;
     };
     let _one_at_a_time = runtime.reloading.lock().unwrap_or_else(|e| e.into_inner());

@@ -31,6 +31,14 @@ pub struct Revision {
     pub loaded_at: DateTime<Utc>,
 }
 
+/// A decision and the revision that made it, serialized together.
+#[derive(serde::Serialize)]
+pub(crate) struct Stamped<'a> {
+    #[serde(flatten)]
+    pub decision: &'a crate::engine::Decision,
+    pub revision: &'a str,
+}
+
 /// A revision that failed to load: the diagnostics, rendered.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Refusal {

@@ -11,8 +11,7 @@
 //! Nothing here waits on a decision: sending is `try_send`, and reading the
 //! view or the revision takes a lock only to clone an `Arc`.
 
-use super::decider::{Decided, Job};
-use super::mailbox::{Mailbox, Refused};
+use super::mailbox::{DecideError, Decided, Job, Mailbox, Refused};
 use super::revision::{Refusal, Revision};
 use crate::engine::{Event, State};
 use crate::store::ConversationStore;
@@ -67,23 +66,6 @@ impl Status {
     pub fn is_ready(&self) -> bool {
         matches!(self, Status::Serving | Status::Degraded(_))
     }
-}
-
-/// Why an event was not decided.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DecideError {
-    #[error("tenant {0} has more events waiting than it takes; retry shortly")]
-    Busy(String),
-    #[error("the event was not stored, and nothing changed: {0}")]
-    NotStored(String),
-    #[error("tenant {tenant} is not storing events ({reason}); it retries by itself")]
-    Stopped { tenant: String, reason: String },
-    #[error("tenant {tenant} is not served: {reason}")]
-    Failed { tenant: String, reason: String },
-    #[error("deciding the event failed, and nothing changed: {0}")]
-    Internal(String),
-    #[error("the service is shutting down")]
-    ShuttingDown,
 }
 
 pub struct Tenant {
