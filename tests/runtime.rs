@@ -485,3 +485,57 @@ fn a_replayed_event_that_decides_otherwise_is_counted_not_ignored() {
         "recovery goes on past it"
     );
 }
+
+#[test]
+fn a_tenant_whose_stored_rows_cannot_be_read_fails_alone() {
+    let dir = scratch("unreadable");
+    let policies = dir.join("policies");
+    for (example, file) in [
+        ("team-sms", "team-sms.policy"),
+        ("team-inbox-claims", "team-inbox-claims.policy"),
+    ] {
+        std::fs::create_dir_all(policies.join(example)).unwrap();
+        let from = repository(&format!("policies/{example}/{file}"));
+        std::fs::copy(from, policies.join(example).join(file)).unwrap();
+    }
+    let store_path = dir.join("data/switchboard.db");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let open =
+        || -> Arc<dyn ConversationStore> { Arc::new(SqliteStore::open(&store_path).unwrap()) };
+    let other = {
+        let runtime = start_on(&policies, &dir, open());
+        let brightside = runtime.tenant("brightside").unwrap();
+        decide(&brightside, &inbound(1, "SM1"));
+        let other = runtime
+            .tenants_now()
+            .into_iter()
+            .find(|t| t.name() != "brightside")
+            .unwrap()
+            .name()
+            .to_string();
+        // As if killed: the event stays in the log, after no snapshot.
+        std::mem::forget(runtime);
+        other
+    };
+    let db = rusqlite::Connection::open(&store_path).unwrap();
+    db.execute(
+        "UPDATE events SET event = 'not an event' WHERE tenant = 'brightside'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+
+    let runtime = start_on(&policies, &dir, open());
+    let brightside = runtime.tenant("brightside").unwrap();
+    let Status::Failed(reason) = brightside.status() else {
+        panic!("{:?}", brightside.status());
+    };
+    assert!(reason.contains("cannot be read"), "{reason}");
+    assert!(matches!(
+        brightside.decide_blocking(inbound(2, "SM2")),
+        Err(DecideError::Failed { .. })
+    ));
+    let other = runtime.tenant(&other).unwrap();
+    assert_eq!(other.status(), Status::Serving);
+    assert!(!runtime.health().ready, "a failed tenant is not ready");
+}
