@@ -2,10 +2,11 @@
 //!
 //! State serializes to JSON (maps sorted, conversations in the order they
 //! opened, so equal states print equal) and back unchanged. Conversations
-//! are kept by their slot, a number that grows in the order they opened;
-//! the indexes that make lookups fast (by id, open conversation by number
-//! and customer, deadlines in time order, agents' loads) hold slots. They
-//! are derived: not serialized, rebuilt when a state is read.
+//! are kept by their slot, the number of their id (`c7` at 7), which grows
+//! in the order they opened; the indexes that make lookups fast (open
+//! conversation by number and customer, deadlines in time order, agents'
+//! loads) hold slots. They are derived: not serialized, rebuilt when a
+//! state is read.
 //!
 //! Every collection is persistent (copy-on-write, from `imbl`), so a clone
 //! costs a few reference counts whatever the state's size, and changing the
@@ -31,9 +32,20 @@ use std::sync::Arc;
 
 pub type ConversationId = SmolStr;
 
-/// Where a conversation is kept: slots grow in the order conversations
-/// opened.
+/// Where a conversation is kept: the number of its id (`c7` is kept at 7),
+/// so slots grow in the order conversations opened and an id finds its
+/// conversation without an index.
 pub(crate) type Slot = u64;
+
+/// The slot of a conversation id: `c` and a number from 1, written without
+/// leading zeros, as [`State::new_id`] makes them; `None` for any other.
+fn slot_of(id: &str) -> Option<Slot> {
+    let digits = id.strip_prefix('c')?;
+    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
 
 /// Everything the engine remembers for one tenant.
 #[derive(Clone, Debug, Default)]
@@ -49,10 +61,6 @@ pub struct State {
     pub(crate) next_id: u64,
     /// The latest time the engine has seen.
     pub(crate) clock: Option<DateTime<Utc>>,
-    /// Derived: the slot the next conversation takes.
-    pub(crate) next_slot: Slot,
-    /// Derived: a conversation's slot by its id.
-    pub(crate) ids: HashMap<ConversationId, Slot>,
     /// Derived: the open conversation of a business number and customer.
     pub(crate) open: HashMap<(SmolStr, SmolStr), Slot>,
     /// Derived: each conversation's next deadline, in time order.
@@ -246,7 +254,7 @@ impl State {
     }
 
     pub fn conversation(&self, id: &str) -> Option<&Conversation> {
-        self.ids.get(id).and_then(|slot| self.slot(*slot))
+        slot_of(id).and_then(|slot| self.slot(slot))
     }
 
     pub(crate) fn slot(&self, slot: Slot) -> Option<&Conversation> {
@@ -262,11 +270,7 @@ impl State {
     /// in memory: ids are `c` and a number the state counts up, and only an
     /// archived conversation ever leaves.
     pub fn was_archived(&self, id: &str) -> bool {
-        !self.ids.contains_key(id)
-            && id
-                .strip_prefix('c')
-                .and_then(|n| n.parse::<u64>().ok())
-                .is_some_and(|n| n >= 1 && n <= self.next_id && id == format!("c{n}"))
+        slot_of(id).is_some_and(|n| n <= self.next_id && !self.conversations.contains_key(&n))
     }
 
     /// Every conversation in memory, open or archived, in the order they
@@ -372,7 +376,6 @@ impl State {
             let Some(c) = self.conversations.remove(&slot) else {
                 continue;
             };
-            self.ids.remove(&c.id);
             if let Some(when) = c.deadline() {
                 self.deadlines.remove(&(when, slot));
             }
@@ -383,8 +386,8 @@ impl State {
 
     /// Stores a new conversation and indexes it.
     pub(crate) fn put(&mut self, conversation: Conversation) {
-        let slot = self.next_slot;
-        self.next_slot += 1;
+        // Ids are made by `new_id`, or checked when a state is read.
+        let slot = slot_of(&conversation.id).unwrap_or(self.next_id);
         self.index(slot, &conversation);
         self.conversations.insert(slot, Arc::new(conversation));
     }
@@ -395,7 +398,7 @@ impl State {
         id: &str,
         f: impl FnOnce(&mut Conversation) -> R,
     ) -> Option<R> {
-        let slot = *self.ids.get(id)?;
+        let slot = slot_of(id)?;
         self.update_at(slot, f)
     }
 
@@ -445,7 +448,6 @@ impl State {
     }
 
     fn index(&mut self, slot: Slot, c: &Conversation) {
-        self.ids.insert(c.id.clone(), slot);
         if c.is_open() {
             self.open
                 .insert((c.number.clone(), c.customer.clone()), slot);
@@ -488,7 +490,13 @@ impl State {
     /// contradicts itself.
     fn rebuild_indexes(&mut self, conversations: Vec<Conversation>) -> Result<(), String> {
         for c in conversations {
-            if self.ids.contains_key(&c.id) {
+            let Some(slot) = slot_of(&c.id).filter(|n| *n >= 1 && *n <= self.next_id) else {
+                return Err(format!(
+                    "conversation id {} is not c and a number up to next_id {}",
+                    c.id, self.next_id
+                ));
+            };
+            if self.conversations.contains_key(&slot) {
                 return Err(format!("conversation {} appears twice", c.id));
             }
             if c.is_open()
