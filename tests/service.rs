@@ -6,31 +6,19 @@
 //! Events carry times in 2030 unless a test is about the service's clock,
 //! so no timer of theirs comes due while a test runs.
 
+mod common;
+
+use common::service::{agent, copy_tenant, eventually, inbound, repository, try_request, Server};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use switchboard::server::twilio;
 
 const TOKENS: &str = "brightside=sms-secret, cascade_outfitters=other-secret";
 const TWILIO_TOKENS: &str = "brightside=twilio-auth";
-
-struct Server {
-    child: Child,
-    base: String,
-    /// Every line the service wrote to stderr after its first.
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 impl Server {
     /// The service on the repository's policies.
@@ -39,85 +27,18 @@ impl Server {
     }
 
     fn start_with(data: &Path, policies: &Path, args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .arg("--policies")
-            .arg(policies)
-            .args(args)
-            .env("SWITCHBOARD_TOKENS", TOKENS)
-            .env("SWITCHBOARD_TWILIO_TOKENS", TWILIO_TOKENS)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
-        let base = first.trim().rsplit(' ').next().unwrap().to_string();
-        assert!(base.starts_with("http://127.0.0.1:"), "{first}");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Server { child, base, log }
+        let env = [
+            ("SWITCHBOARD_TOKENS", TOKENS),
+            ("SWITCHBOARD_TWILIO_TOKENS", TWILIO_TOKENS),
+        ];
+        Server::serve(data, policies, args, &env)
     }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// SIGKILL: no graceful shutdown, no checkpoint.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    /// SIGTERM: a clean shutdown, which writes what is gathered.
-    fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "a clean shutdown exits 0: {status}");
-        eventually(|| self.logged("\"stopped\""));
-    }
-
-    fn logged(&self, text: &str) -> bool {
-        self.log.lock().unwrap().iter().any(|l| l.contains(text))
-    }
-}
-
-fn repository(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("service-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     dir
-}
-
-/// A copy of one example tenant's folder, to change while it is served.
-fn copy_tenant(example: &str, into: &Path) -> PathBuf {
-    let folder = into.join(example);
-    std::fs::create_dir_all(&folder).unwrap();
-    for entry in std::fs::read_dir(repository("policies").join(example)).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, folder.join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    folder
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .into()
 }
 
 /// (status, JSON body) of a request; panics if the service cannot be
@@ -132,30 +53,7 @@ fn try_call(
     token: Option<&str>,
     body: Option<&str>,
 ) -> Result<(u16, Value), ureq::Error> {
-    let agent = agent();
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut response = match method {
-        "GET" => {
-            let mut r = agent.get(url);
-            if let Some(auth) = &auth {
-                r = r.header("authorization", auth);
-            }
-            r.call()?
-        }
-        _ => {
-            let mut r = agent.post(url).header("content-type", "application/json");
-            if let Some(auth) = &auth {
-                r = r.header("authorization", auth);
-            }
-            r.send(body.unwrap_or(""))?
-        }
-    };
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().unwrap_or_default();
-    Ok((
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    ))
+    try_request(method, url, token, body).map(|r| (r.status, r.body))
 }
 
 /// A GET with a raw Authorization header.
@@ -173,22 +71,9 @@ fn get_with(url: &str, authorization: &str) -> (u16, Value) {
     )
 }
 
-fn inbound(at: &str, from: &str, to: &str, body: &str, message_id: &str) -> String {
-    json!({"type": "inbound", "at": at, "from": from, "to": to, "body": body, "message_id": message_id})
-        .to_string()
-}
-
 const AT: &str = "2030-03-04T17:00:00Z";
 
 /// Waits until `what` holds; fails after 20 seconds.
-fn eventually(what: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !what() {
-        assert!(Instant::now() < deadline, "timed out");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn the_service_end_to_end() {
     let data = scratch("e2e");
@@ -545,7 +430,9 @@ fn timers_fire_from_the_service_clock_and_survive_a_restart() {
     assert_eq!(decision["changes"][0]["change"], "locked", "{decision}");
     assert!(decision["next_tick"].is_string());
     assert!(locked(&server));
-    eventually(|| !locked(&server));
+    eventually("the lock expires on the service's clock", || {
+        !locked(&server)
+    });
 
     // Locked again, then killed before the lock runs out: the first tick
     // after the restart releases it.
@@ -554,9 +441,11 @@ fn timers_fire_from_the_service_clock_and_survive_a_restart() {
     server.kill();
     std::thread::sleep(Duration::from_secs(3));
     let server = Server::start_with(&data, &policies, &[]);
-    eventually(|| !locked(&server));
+    eventually("the lock due while the service was down expires", || {
+        !locked(&server)
+    });
     // Counted once the tick is on disk, a moment after memory shows it.
-    eventually(|| {
+    eventually("the tick is counted", || {
         let (_, metrics) = call("GET", &server.url("/metrics"), None, None);
         metrics
             .as_str()
@@ -614,14 +503,18 @@ fn a_good_policy_change_is_picked_up_and_a_broken_one_refused() {
     let changed = original.replace("lock 30m", "lock 45m");
     assert_ne!(changed, original);
     std::fs::write(&policy, &changed).unwrap();
-    eventually(|| revision(&server) != first);
+    eventually("the changed policy is loaded", || {
+        revision(&server) != first
+    });
     let second = revision(&server);
     std::thread::sleep(Duration::from_millis(300));
 
     // A broken one: refused, the second revision keeps serving.
     let broken = format!("{changed}\ninbox broken shared {{\n  numbers +10000000000\n}}\n");
     std::fs::write(&policy, broken).unwrap();
-    eventually(|| !call("GET", &policy_url, sms, None).1["refused"].is_null());
+    eventually("the broken policy is refused", || {
+        !call("GET", &policy_url, sms, None).1["refused"].is_null()
+    });
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
     let answered = stream.join().unwrap();
