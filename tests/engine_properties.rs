@@ -15,20 +15,6 @@ use std::sync::LazyLock;
 use switchboard::engine::event::accepted_range;
 use switchboard::engine::{Decision, Denial, Engine, Event, Outcome, State};
 use switchboard::syntax::ast::InboxKind;
-use switchboard::CheckOptions;
-
-fn engines() -> Vec<Engine> {
-    common::example_policies()
-        .into_iter()
-        .map(|path| {
-            let source = std::fs::read_to_string(&path).unwrap();
-            let options = CheckOptions {
-                base_dir: path.parent().map(|p| p.to_path_buf()),
-            };
-            Engine::new(switchboard::compile_with(&source, &options).unwrap())
-        })
-        .collect()
-}
 
 /// An event in terms of indexes into the tenant's own names.
 #[derive(Clone, Debug)]
@@ -266,7 +252,7 @@ proptest! {
 
     #[test]
     fn invariants_hold_on_every_example_tenant(specs in prop::collection::vec(spec(), 1..120)) {
-        for engine in engines() {
+        for engine in common::example_engines() {
             let sequence = events(&engine, &specs);
             let (decisions, state) = match run(&engine, &sequence) {
                 Ok(r) => r,
@@ -323,7 +309,7 @@ fn generated_sequences_exercise_the_engine() {
         })
         .collect();
     let mut seen: HashSet<String> = HashSet::new();
-    for engine in engines() {
+    for engine in common::example_engines() {
         let (decisions, _) = run(&engine, &events(&engine, &specs)).unwrap();
         for d in decisions {
             seen.insert(format!("{}:{:?}", d.event, d.outcome));
@@ -359,7 +345,7 @@ fn generated_sequences_exercise_the_engine() {
 
 /// The example tenants, compiled once for the properties that need not
 /// recompile them per case.
-static ENGINES: LazyLock<Vec<Engine>> = LazyLock::new(engines);
+static ENGINES: LazyLock<Vec<Engine>> = LazyLock::new(common::example_engines);
 
 /// The ends of the accepted range and of chrono's, times known to have
 /// panicked once, and the years around them.

@@ -8,20 +8,6 @@ mod common;
 use chrono::{Duration, TimeZone, Utc};
 use proptest::prelude::*;
 use switchboard::engine::{Engine, Event, State};
-use switchboard::CheckOptions;
-
-fn engines() -> Vec<Engine> {
-    common::example_policies()
-        .into_iter()
-        .map(|path| {
-            let source = std::fs::read_to_string(&path).unwrap();
-            let options = CheckOptions {
-                base_dir: path.parent().map(|p| p.to_path_buf()),
-            };
-            Engine::new(switchboard::compile_with(&source, &options).unwrap())
-        })
-        .collect()
-}
 
 /// Events that open, work and close conversations, and then name them by
 /// id, archived or not.
@@ -61,7 +47,7 @@ proptest! {
     fn evicting_archived_conversations_changes_no_decision(
         picks in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<usize>(), 0u16..3_000), 1..60)
     ) {
-        for engine in engines() {
+        for engine in common::example_engines() {
             let mut kept = State::new();
             let mut evicting = State::new();
             for event in events(&engine, &picks) {

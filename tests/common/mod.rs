@@ -50,3 +50,18 @@ pub fn example_policies() -> Vec<PathBuf> {
     assert!(!found.is_empty(), "policies/ holds example policies");
     found
 }
+
+/// Every example policy, compiled with its hook scripts and tables.
+pub fn example_engines() -> Vec<switchboard::engine::Engine> {
+    example_policies()
+        .into_iter()
+        .map(|path| {
+            let source = std::fs::read_to_string(&path).unwrap();
+            let options = switchboard::CheckOptions {
+                base_dir: path.parent().map(|p| p.to_path_buf()),
+            };
+            let policy = switchboard::compile_with(&source, &options).unwrap();
+            switchboard::engine::Engine::new(policy)
+        })
+        .collect()
+}
