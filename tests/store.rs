@@ -182,3 +182,39 @@ fn a_snapshot_past_the_stored_events_is_not_saved() {
         Some((1, "{}".to_string()))
     );
 }
+
+/// Submits a tenant's batch and waits for its outcome.
+fn write_all(store: &SqliteStore, records: Vec<Record>) -> Result<(), String> {
+    let (done, outcome) = std::sync::mpsc::channel();
+    store
+        .submit_all(
+            records,
+            Box::new(move |result| {
+                let _ = done.send(result.map_err(|e| e.to_string()));
+            }),
+        )
+        .map_err(|e| e.to_string())?;
+    outcome.recv().unwrap()
+}
+
+#[test]
+fn after_a_failed_batch_the_tenants_later_batches_wait_for_a_probe() {
+    let store = SqliteStore::open(scratch("poison")).unwrap();
+    write_all(&store, vec![record("acme", 1, Some("SM1"))]).unwrap();
+    // A batch with a message id stored before fails whole...
+    let failed = write_all(
+        &store,
+        vec![record("acme", 2, None), record("acme", 3, Some("SM1"))],
+    );
+    assert!(failed.unwrap_err().contains("stored already"));
+    assert_eq!(store.history("acme").unwrap().events.len(), 1, "none of it");
+    // ...and the batch decided on top of it is refused unwritten.
+    let refused = write_all(&store, vec![record("acme", 2, None)]);
+    assert!(refused.unwrap_err().contains("earlier write"), "refused");
+    // Another tenant writes as ever.
+    write_all(&store, vec![record("other", 1, None)]).unwrap();
+    // Once a probe of the tenant succeeds, its batches are taken again.
+    store.probe("acme").unwrap();
+    write_all(&store, vec![record("acme", 2, None)]).unwrap();
+    assert_eq!(store.history("acme").unwrap().events.len(), 2);
+}

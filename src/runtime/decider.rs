@@ -299,7 +299,9 @@ impl Decider {
             fresh,
             stored,
         });
-        if records.is_empty() {
+        // Nothing to store, and nothing in flight that its answers (a
+        // redelivery of an event still on its way) could depend on.
+        if records.is_empty() && self.flying.len() == 1 {
             self.landed(number, Ok(()));
             return;
         }
@@ -326,9 +328,15 @@ impl Decider {
         let Some(flight) = self.flying.remove(position) else {
             return;
         };
+        // A batch decided before an earlier one failed stands on it: its
+        // decisions fail with it, even one the store took.
+        let result = match (&self.stopped, result) {
+            (Some(stopped), Ok(())) => Err(stopped.reason.clone()),
+            (_, result) => result,
+        };
         match result {
             Ok(()) => {
-                if self.stopped.is_none() && flight.stored > 0 {
+                if flight.stored > 0 {
                     self.since_snapshot += flight.stored;
                     self.durable = flight.after.clone();
                     self.tenant.publish(View {
@@ -515,6 +523,8 @@ impl Decider {
 
     fn stop(&mut self, reason: String) {
         Stats::count(&self.shared.stats.failed_writes);
+        // A tick that was undone is due again at once.
+        self.ticked_for = None;
         log::service(
             Level::Error,
             "a write failed; the tenant's events were undone, and it retries by itself",

@@ -30,7 +30,19 @@ const WAL_SIZE_LIMIT: i64 = 16 << 20;
 /// Where a job's outcome goes: a channel the caller waits on, or a call.
 enum Reply {
     Channel(oneshot::Sender<Result<Appended, String>>),
-    Call(super::Done),
+    Call(Call),
+}
+
+/// A call made exactly once: with the outcome, or, should the writer drop
+/// the job unanswered, with the writer gone.
+struct Call(Option<super::Done>);
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        if let Some(done) = self.0.take() {
+            done(Err(StoreError::WriterGone));
+        }
+    }
 }
 
 impl Reply {
@@ -39,7 +51,11 @@ impl Reply {
             Reply::Channel(sender) => {
                 let _ = sender.send(result);
             }
-            Reply::Call(done) => done(result.map(|_| ()).map_err(StoreError::Write)),
+            Reply::Call(mut call) => {
+                if let Some(done) = call.0.take() {
+                    done(result.map(|_| ()).map_err(StoreError::Write));
+                }
+            }
         }
     }
 }
@@ -529,7 +545,7 @@ impl ConversationStore for SqliteStore {
     }
 
     fn submit_all(&self, records: Vec<Record>, done: super::Done) -> Result<(), StoreError> {
-        self.queue(Job::Batch(records), Reply::Call(done))
+        self.queue(Job::Batch(records), Reply::Call(Call(Some(done))))
     }
 
     fn probe(&self, tenant: &str) -> Result<(), StoreError> {
