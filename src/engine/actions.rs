@@ -3,13 +3,12 @@
 
 use super::decision::{Agents, Change, Decision, Denial, Outcome, SessionEnd, Step, Why};
 use super::event::{AgentAction, StatusChange};
-use super::inbound::session_type;
+use super::session::{end_session, session_type};
 use super::state::{ConversationId, Lock, State};
 use super::text::{send, Envelope};
 use super::Cx;
 use crate::policy::{AgentId, InboxId};
 use crate::syntax::ast::{ClaimMode, InboxKind};
-use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
 
 /// The agent, conversation and inbox an action names; `None` after
@@ -484,39 +483,6 @@ pub(crate) fn close(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
         });
     }
     d.changes.push(Change::Closed { by: t.name.clone() });
-}
-
-/// Ends a keyword-queue session and archives its conversation; counts it
-/// as handled if an agent had accepted it.
-pub(crate) fn end_session(
-    state: &mut State,
-    id: &str,
-    at: DateTime<Utc>,
-    by: SessionEnd,
-    d: &mut Decision,
-) {
-    let ended = state.update(id, |c| {
-        let session = c.session.take();
-        c.closed_at = Some(at);
-        c.owner = None;
-        c.lock = None;
-        c.alerts = None;
-        let handle = session
-            .and_then(|s| s.accepted_at)
-            .map(|accepted| (at - accepted).num_seconds().max(0) as u64);
-        (c.inbox.clone(), handle)
-    });
-    let Some((inbox, handle)) = ended else { return };
-    if let Some(secs) = handle {
-        let counters = state.counters_mut(&inbox);
-        counters.sessions_handled += 1;
-        counters.handle_secs += secs;
-    }
-    d.changes.push(Change::SessionEnded {
-        conversation: SmolStr::new(id),
-        by,
-        handle_secs: handle,
-    });
 }
 
 /// An agent's status: ready, on_call, offline, or one of the tenant's own.

@@ -4,21 +4,13 @@
 //! (`locked` by `bob` until 14:32); [`Decision::reasons`] renders them as
 //! sentences for people.
 
-use super::state::ConversationId;
+use super::ids::ConversationId;
+pub use super::ids::{no_agents, Agents};
 use crate::policy::Level;
 use crate::syntax::ast::ClaimMode;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use smol_str::SmolStr;
-
-/// A list of agents, shared with the policy where it is an inbox's members.
-pub type Agents = std::sync::Arc<[SmolStr]>;
-
-/// The empty list, shared: making one costs no allocation.
-pub fn no_agents() -> Agents {
-    static EMPTY: std::sync::OnceLock<Agents> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(|| Agents::from(Vec::new())).clone()
-}
 
 fn is_empty(agents: &Agents) -> bool {
     agents.is_empty()

@@ -7,6 +7,7 @@ use super::decision::{
 };
 use super::event::Inbound;
 use super::refine;
+use super::session::session_type;
 use super::state::{Alerts, Conversation, ConversationId, Session, State};
 use super::text::{answer, send, Envelope, Fill};
 use super::Cx;
@@ -80,18 +81,6 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut State, e: &Inbound, d: &mut Decis
             name: c.customer_info.as_ref().and_then(|i| i.name.clone()),
             status: c.customer_info.as_ref().and_then(|i| i.status),
         });
-    }
-}
-
-/// The reporting label of a message to or from an inbox.
-pub(crate) fn session_type(inbox: &Inbox, inbound: bool) -> &'static str {
-    match (inbox.kind, inbox.keywords.is_some(), inbound) {
-        (InboxKind::Shared, _, true) => "Messaging Inbound (Team Inbox)",
-        (InboxKind::Shared, _, false) => "Messaging Outbound (Team Inbox)",
-        (InboxKind::Queue, true, true) => "Messaging Inbound (SMS Queue)",
-        (InboxKind::Queue, true, false) => "Messaging Outbound (SMS Queue)",
-        (_, _, true) => "Messaging Inbound (SMS Direct)",
-        (_, _, false) => "Messaging Outbound (SMS Direct)",
     }
 }
 
@@ -205,7 +194,7 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
             });
             touch(state, &id, e, cx.at);
             d.conversation = Some(id.clone());
-            super::actions::end_session(state, &id, cx.at, super::decision::SessionEnd::Keyword, d);
+            super::session::end_session(state, &id, cx.at, super::decision::SessionEnd::Keyword, d);
             if let Some(text) = &keywords.termination_message {
                 answer(state, d, e, fill(None).render(text), Why::Termination);
             }

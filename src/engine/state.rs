@@ -20,8 +20,8 @@
 //! the runtime can [evict](State::evict_archived) archived conversations
 //! once they are stored, and the state stays as large as what is open.
 
-use super::decision::Agents;
 use super::event::Customer;
+use super::ids::Agents;
 use crate::syntax::ast::{Channel, ClaimMode};
 use chrono::{DateTime, Utc};
 use imbl::{HashMap, HashSet, OrdMap, OrdSet};
@@ -30,7 +30,7 @@ use smol_str::SmolStr;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-pub type ConversationId = SmolStr;
+pub use super::ids::ConversationId;
 
 /// Where a conversation is kept: the number of its id (`c7` is kept at 7),
 /// so slots grow in the order conversations opened and an id finds its
