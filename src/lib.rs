@@ -48,6 +48,7 @@ pub mod store;
 pub mod syntax;
 #[doc(hidden)]
 pub mod synth;
+pub mod vocab;
 
 pub use check::CheckOptions;
 pub use policy::Policy;

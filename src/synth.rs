@@ -118,7 +118,7 @@ pub fn shared_numbers(policy: &crate::Policy) -> Vec<String> {
         .values()
         .filter(|n| {
             n.inbox
-                .is_some_and(|i| policy.inbox(i).kind == crate::syntax::ast::InboxKind::Shared)
+                .is_some_and(|i| policy.inbox(i).kind == crate::vocab::InboxKind::Shared)
         })
         .map(|n| n.number.to_string())
         .collect();

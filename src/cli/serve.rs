@@ -63,7 +63,7 @@ pub struct Args {
 
 /// A span of time such as `30s`, `15m`, `7d` (`0s` for no retention).
 fn span(text: &str) -> Result<Duration, String> {
-    crate::syntax::lower::values::parse_duration(text)
+    crate::vocab::parse_duration(text)
         .map(Duration::from_secs)
         .ok_or_else(|| format!("`{text}` is not a time like `30s`, `15m` or `7d`"))
 }

@@ -8,7 +8,7 @@ use super::state::{ConversationId, Lock, State};
 use super::text::{send, Envelope};
 use super::Cx;
 use crate::policy::{AgentId, InboxId};
-use crate::syntax::ast::{ClaimMode, InboxKind};
+use crate::vocab::{ClaimMode, InboxKind};
 use smol_str::SmolStr;
 
 /// The agent, conversation and inbox an action names; `None` after

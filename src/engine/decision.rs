@@ -7,7 +7,7 @@
 use super::ids::ConversationId;
 pub use super::ids::{no_agents, Agents};
 use crate::policy::Level;
-use crate::syntax::ast::ClaimMode;
+use crate::vocab::ClaimMode;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use smol_str::SmolStr;
@@ -164,7 +164,7 @@ pub enum Denial {
 pub struct Outbound {
     pub to: SmolStr,
     pub from: SmolStr,
-    pub channel: crate::syntax::ast::Channel,
+    pub channel: crate::vocab::Channel,
     pub text: String,
     /// The bot or agent name the message is signed with.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -18,7 +18,7 @@
 //! The engine takes an `at` from [`EARLIEST`] up to (not including)
 //! [`LATEST`]; [`Event::check_time`] says whether an event's is.
 
-use crate::syntax::ast::Channel;
+use crate::vocab::Channel;
 use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;

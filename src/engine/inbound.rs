@@ -12,7 +12,7 @@ use super::state::{Alerts, Conversation, ConversationId, Session, State};
 use super::text::{answer, send, Envelope, Fill};
 use super::Cx;
 use crate::policy::{Inbox, InboxId, ScheduleId, Text};
-use crate::syntax::ast::{Channel, InboxKind};
+use crate::vocab::{Channel, InboxKind};
 use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
 

@@ -13,7 +13,7 @@ use super::state::{Conversation, Escalation, Slot, State};
 use super::Cx;
 use crate::hooks::{outcome, Assign, Assignment, AutoReply, HookError, Hooks, Mode};
 use crate::policy::{Inbox, InboxId, Policy};
-use crate::syntax::ast::{ClaimMode, HookPoint};
+use crate::vocab::{ClaimMode, HookPoint};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use rhai::{Dynamic, Map};
 use smol_str::SmolStr;
@@ -411,7 +411,7 @@ pub(crate) fn escalate(
         d,
     );
     // In a queue, the new agents get alerts for the inbox's alert lifetime.
-    if let (Some(agents), crate::syntax::ast::InboxKind::Queue) = (agents, inbox.kind) {
+    if let (Some(agents), crate::vocab::InboxKind::Queue) = (agents, inbox.kind) {
         let until = super::event::after(at, inbox.alert_secs);
         state.update(&id, |c| {
             c.alerts = Some(Box::new(super::state::Alerts {

@@ -4,7 +4,7 @@
 use super::decision::{Change, Decision, SessionEnd};
 use super::state::State;
 use crate::policy::Inbox;
-use crate::syntax::ast::InboxKind;
+use crate::vocab::InboxKind;
 use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
 

@@ -22,7 +22,7 @@
 
 use super::event::Customer;
 use super::ids::Agents;
-use crate::syntax::ast::{Channel, ClaimMode};
+use crate::vocab::{Channel, ClaimMode};
 use chrono::{DateTime, Utc};
 use imbl::{HashMap, HashSet, OrdMap, OrdSet};
 use serde::{Deserialize, Serialize};

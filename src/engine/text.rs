@@ -5,7 +5,7 @@ use super::decision::{Decision, Outbound, Step, Why};
 use super::event::{Customer, Inbound};
 use super::state::State;
 use crate::policy::Text;
-use crate::syntax::ast::Channel;
+use crate::vocab::Channel;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use smol_str::SmolStr;

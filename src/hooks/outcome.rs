@@ -164,7 +164,7 @@ fn seconds(v: &Dynamic) -> Result<u64, HookError> {
             .ok_or_else(|| malformed("escalate_in is 1 to 10080 minutes"));
     }
     let text = string(v, "escalate_in")?;
-    crate::syntax::lower::values::parse_duration(&text)
+    crate::vocab::parse_duration(&text)
         .filter(|s| (60..=7 * 24 * 3600).contains(s))
         .ok_or_else(|| {
             malformed(format!(
@@ -174,8 +174,8 @@ fn seconds(v: &Dynamic) -> Result<u64, HookError> {
 }
 
 /// `()` or "can", "cannot", "must".
-pub fn claim_mode(value: Dynamic) -> Result<Option<crate::syntax::ast::ClaimMode>, HookError> {
-    use crate::syntax::ast::ClaimMode;
+pub fn claim_mode(value: Dynamic) -> Result<Option<crate::vocab::ClaimMode>, HookError> {
+    use crate::vocab::ClaimMode;
     if value.is_unit() {
         return Ok(None);
     }

@@ -12,8 +12,8 @@ pub use compliance::Compliance;
 pub use hours::Schedule;
 pub use text::Text;
 
-use crate::syntax::ast::{Channel, ClaimMode, HookPoint, InboxKind};
 use crate::syntax::Diagnostics;
+use crate::vocab::{Channel, ClaimMode, HookPoint, InboxKind};
 use chrono_tz::Tz;
 use serde::Serialize;
 use smol_str::SmolStr;

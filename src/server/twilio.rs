@@ -6,7 +6,7 @@
 //! is TwiML whose `<Message>`s Twilio sends back to the customer.
 
 use crate::engine::event::Inbound;
-use crate::syntax::ast::Channel;
+use crate::vocab::Channel;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};

@@ -9,6 +9,8 @@ use super::span::{Span, Spanned};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub use crate::vocab::{Channel, ClaimMode, HookPoint, InboxKind};
+
 pub type Name = Spanned<String>;
 
 /// Agent statuses every tenant has; a tenant declares its own besides.
@@ -125,26 +127,6 @@ impl Message {
     }
 }
 
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Sms,
-    Mms,
-    Whatsapp,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Sms => "sms",
-            Channel::Mms => "mms",
-            Channel::Whatsapp => "whatsapp",
-        }
-    }
-}
-
 /// `number +14155550100 { label "Main"; channels sms mms }`
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NumberDecl {
@@ -195,35 +177,6 @@ pub enum Deflection {
         hours: Option<Name>,
         message: Option<Message>,
     },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum InboxKind {
-    /// A team inbox shared by its members (Team SMS, Team Inbox).
-    Shared,
-    /// A queue: keyword-started sessions, or a direct number routed to all.
-    Queue,
-    /// One agent's own number.
-    Direct,
-}
-
-impl InboxKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InboxKind::Shared => "shared",
-            InboxKind::Queue => "queue",
-            InboxKind::Direct => "direct",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ClaimMode {
-    Can,
-    Cannot,
-    Must,
 }
 
 /// A keyword as customers type it, normalised to upper case with single
@@ -309,33 +262,6 @@ pub struct Table {
     pub name: Name,
     pub path: Spanned<String>,
     pub span: Span,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HookPoint {
-    Routing,
-    Claim,
-    Autoresponder,
-    Escalation,
-}
-
-impl HookPoint {
-    pub const ALL: [HookPoint; 4] = [
-        HookPoint::Routing,
-        HookPoint::Claim,
-        HookPoint::Autoresponder,
-        HookPoint::Escalation,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HookPoint::Routing => "routing",
-            HookPoint::Claim => "claim",
-            HookPoint::Autoresponder => "autoresponder",
-            HookPoint::Escalation => "escalation",
-        }
-    }
 }
 
 /// `hook routing route_vip`: an inbox runs this script function at this point.

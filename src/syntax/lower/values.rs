@@ -469,44 +469,7 @@ fn placeholder_span(text: &Spanned<String>, offset: usize, len: usize) -> Span {
     }
 }
 
-/// Seconds in a duration such as `1h30m`; `None` if malformed, overflowing,
-/// or not a whole number of seconds (`1500ms`).
-pub fn parse_duration(text: &str) -> Option<u64> {
-    let millis = parse_duration_millis(text)?;
-    (millis % 1000 == 0).then_some(millis / 1000)
-}
-
-/// Milliseconds in a duration such as `250ms` or `2s`.
-pub fn parse_duration_millis(text: &str) -> Option<u64> {
-    let mut total: u64 = 0;
-    let mut chars = text.chars().peekable();
-    while chars.peek().is_some() {
-        let mut n: u64 = 0;
-        let mut any = false;
-        while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-            n = n.checked_mul(10)?.checked_add(u64::from(d))?;
-            any = true;
-            chars.next();
-        }
-        if !any {
-            return None;
-        }
-        let unit = match chars.next()? {
-            'm' if chars.peek() == Some(&'s') => {
-                chars.next();
-                1
-            }
-            's' => 1_000,
-            'm' => 60_000,
-            'h' => 3_600_000,
-            'd' => 86_400_000,
-            'w' => 604_800_000,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(unit)?)?;
-    }
-    Some(total)
-}
+pub use crate::vocab::{parse_duration, parse_duration_millis};
 
 /// Upper case, trimmed, inner runs of white space folded to one space.
 pub fn normalize_keyword(text: &str) -> String {

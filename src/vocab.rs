@@ -1,0 +1,125 @@
+//! The product's shared words: what the policy language, the compiled
+//! policy, the engine, the hooks and the service all speak of (channels,
+//! claim modes, inbox kinds, hook points, durations). It sits below every
+//! stage, so none of them reaches into another for a word.
+
+use serde::Serialize;
+
+/// The channel a message comes on; a number takes some of them.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Sms,
+    Mms,
+    Whatsapp,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Mms => "mms",
+            Channel::Whatsapp => "whatsapp",
+        }
+    }
+}
+
+/// The kinds of inbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InboxKind {
+    /// A team inbox shared by its members (Team SMS, Team Inbox).
+    Shared,
+    /// A queue: keyword-started sessions, or a direct number routed to all.
+    Queue,
+    /// One agent's own number.
+    Direct,
+}
+
+impl InboxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxKind::Shared => "shared",
+            InboxKind::Queue => "queue",
+            InboxKind::Direct => "direct",
+        }
+    }
+}
+
+/// Whether an inbox's conversations can, cannot or must be claimed before a reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClaimMode {
+    Can,
+    Cannot,
+    Must,
+}
+
+/// Where a hook script refines a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HookPoint {
+    Routing,
+    Claim,
+    Autoresponder,
+    Escalation,
+}
+
+impl HookPoint {
+    pub const ALL: [HookPoint; 4] = [
+        HookPoint::Routing,
+        HookPoint::Claim,
+        HookPoint::Autoresponder,
+        HookPoint::Escalation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookPoint::Routing => "routing",
+            HookPoint::Claim => "claim",
+            HookPoint::Autoresponder => "autoresponder",
+            HookPoint::Escalation => "escalation",
+        }
+    }
+}
+
+/// Seconds in a duration such as `1h30m`; `None` if malformed, overflowing,
+/// or not a whole number of seconds (`1500ms`).
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let millis = parse_duration_millis(text)?;
+    (millis % 1000 == 0).then_some(millis / 1000)
+}
+
+/// Milliseconds in a duration such as `250ms` or `2s`.
+pub fn parse_duration_millis(text: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let mut chars = text.chars().peekable();
+    while chars.peek().is_some() {
+        let mut n: u64 = 0;
+        let mut any = false;
+        while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+            n = n.checked_mul(10)?.checked_add(u64::from(d))?;
+            any = true;
+            chars.next();
+        }
+        if !any {
+            return None;
+        }
+        let unit = match chars.next()? {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1
+            }
+            's' => 1_000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            'w' => 604_800_000,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    Some(total)
+}
