@@ -82,6 +82,31 @@ pub enum Outcome {
     Ticked,
 }
 
+impl Outcome {
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Routed,
+        Outcome::Compliance,
+        Outcome::Answered,
+        Outcome::Allowed,
+        Outcome::Denied,
+        Outcome::Rejected,
+        Outcome::Ticked,
+    ];
+
+    /// The outcome as decisions write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Routed => "routed",
+            Outcome::Compliance => "compliance",
+            Outcome::Answered => "answered",
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Rejected => "rejected",
+            Outcome::Ticked => "ticked",
+        }
+    }
+}
+
 /// A denial's code and the facts behind it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -631,6 +656,13 @@ mod tests {
     use super::*;
 
     /// `code()` names each denial as its JSON does.
+    #[test]
+    fn outcomes_are_written_as_json_names_them() {
+        for outcome in Outcome::ALL {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
+        }
+    }
+
     #[test]
     fn codes_are_the_json_tags() {
         let name = || SmolStr::new("x");

@@ -92,20 +92,15 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(decision: &Decision, revision: &str) -> Summary {
-        let name = |value: Value| match value {
-            Value::String(s) => SmolStr::from(s),
-            _ => SmolStr::default(),
-        };
         Summary {
             revision: revision.into(),
             conversation: decision.conversation.clone(),
             inbox: decision.inbox.clone(),
-            outcome: name(serde_json::to_value(decision.outcome).unwrap_or_default()),
+            outcome: SmolStr::new_static(decision.outcome.as_str()),
             denial: decision
                 .denial
                 .as_ref()
-                .and_then(|d| serde_json::to_value(d).ok())
-                .map(|d| name(d["code"].clone())),
+                .map(|d| SmolStr::new_static(d.code())),
             messages: decision.messages.len(),
         }
     }
