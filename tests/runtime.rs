@@ -343,9 +343,6 @@ impl ConversationStore for Faulty {
             }
         }
     }
-    fn barrier(&self) -> Result<Pending, StoreError> {
-        self.inner.barrier()
-    }
     fn probe(&self, tenant: &str) -> Result<(), StoreError> {
         self.fail()?;
         self.inner.probe(tenant)

@@ -313,13 +313,15 @@ impl Runtime {
                 .iter()
                 .find(|s| Path::new(&s.path) == path && self.tenant(&s.tenant).is_none())
         };
-        let (files, revision) = match Files::read(&path).and_then(|files| {
+        let read = Files::read(&path);
+        let id = read.as_ref().map(Files::revision).unwrap_or_default();
+        let compiled = read.and_then(|files| {
             let revision = files.compile(&self.shared.scratch)?;
             Ok((files, revision))
-        }) {
+        });
+        let (files, revision) = match compiled {
             Ok(compiled) => compiled,
             Err(why) => {
-                let id = Files::read(&path).map(|f| f.revision()).unwrap_or_default();
                 match stored_for_path() {
                     Some(stored) => {
                         let reason = format!(
@@ -340,7 +342,7 @@ impl Runtime {
                 "tenant {name} is declared by {} already",
                 other.path().display()
             );
-            self.not_served(&path, files.revision(), why);
+            self.not_served(&path, id, why);
             return;
         }
         let result = self

@@ -128,10 +128,6 @@ pub trait ConversationStore: Send + Sync {
     /// result outside any lock, so appends from many callers share a commit.
     fn submit(&self, record: Record) -> Result<Pending, StoreError>;
 
-    /// A write of nothing, durable once everything submitted before it is
-    /// (or failed with the batch that failed).
-    fn barrier(&self) -> Result<Pending, StoreError>;
-
     /// Stores a decided event; returns once it is durable. A message id the
     /// tenant stored before is not stored again.
     fn append(&self, record: Record) -> Result<Appended, StoreError> {

@@ -78,8 +78,6 @@ enum Job {
         revision: String,
         files: Value,
     },
-    /// Nothing to write: done once everything before it is.
-    Barrier,
     /// A write of no consequence, to learn whether writes succeed; once it
     /// does, the tenant's batches are taken again.
     Probe {
@@ -447,7 +445,6 @@ impl<'t> Writes<'t> {
                 self.revision
                     .execute(params![tenant, revision, files.to_string()])?;
             }
-            Job::Barrier => {}
             Job::Probe { .. } => {
                 self.tx.execute(
                     "INSERT INTO meta (key, value) VALUES ('probed_at', ?1)
@@ -517,10 +514,6 @@ impl<'t> Writes<'t> {
 impl ConversationStore for SqliteStore {
     fn submit(&self, record: Record) -> Result<Pending, StoreError> {
         self.send(Job::Append(record))
-    }
-
-    fn barrier(&self) -> Result<Pending, StoreError> {
-        self.send(Job::Barrier)
     }
 
     fn decision_for(&self, tenant: &str, message_id: &str) -> Result<Option<String>, StoreError> {
