@@ -11,7 +11,7 @@
 //! Every collection is persistent (copy-on-write, from `imbl`), so a clone
 //! costs a few reference counts whatever the state's size, and changing the
 //! clone copies only the parts it touches. The runtime leans on that: it
-//! keeps the state before a step to put back if the step's write fails,
+//! keeps the state before a batch of steps to put back if its write fails,
 //! publishes a clone for readers after every durable step, and serializes a
 //! clone for a snapshot on another thread, none of it copying the state.
 //!

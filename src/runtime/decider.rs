@@ -93,6 +93,17 @@ struct Flight {
     stored: u64,
 }
 
+/// A batch being decided.
+struct Batch {
+    /// The state and sequence number before it.
+    before: (State, u64),
+    /// Its decided events, and the revision that decided each.
+    records: Vec<Record>,
+    revisions: Vec<Arc<super::revision::Revision>>,
+    /// The idempotency keys it decided.
+    fresh: HashMap<String, (Arc<str>, Summary)>,
+}
+
 /// One event of a batch, decided or answered, waiting for the write.
 struct Answer {
     reply: Option<oneshot::Sender<Result<Decided, DecideError>>>,
@@ -256,12 +267,15 @@ impl Decider {
 
     /// Decides a batch and hands it to the store; it is answered when the
     /// store says it is durable.
-    fn decide_batch(&mut self, batch: Vec<Job>) {
-        let before = (self.state.clone(), self.seq);
-        let mut records = Vec::new();
+    fn decide_batch(&mut self, jobs: Vec<Job>) {
+        let mut batch = Batch {
+            before: (self.state.clone(), self.seq),
+            records: Vec::new(),
+            revisions: Vec::new(),
+            fresh: HashMap::new(),
+        };
         let mut answers = Vec::new();
-        let mut fresh: HashMap<String, (Arc<str>, Summary)> = HashMap::new();
-        for job in batch {
+        for job in jobs {
             let (event, reply, received) = match job {
                 Job::Decide {
                     event,
@@ -274,10 +288,11 @@ impl Decider {
                 },
                 _ => continue,
             };
-            let (outcome, in_batch) = self.decide_one(&event, &fresh, &mut records);
+            let (outcome, in_batch) = self.decide_one(&event, &mut batch);
             if let (Ok(decided), Some(key)) = (&outcome, idempotency_key(&event)) {
                 if in_batch && !decided.redelivered {
-                    fresh.insert(key, (decided.decision.clone(), decided.summary.clone()));
+                    let first = (decided.decision.clone(), decided.summary.clone());
+                    batch.fresh.insert(key, first);
                 }
             }
             answers.push(Answer {
@@ -290,6 +305,12 @@ impl Decider {
         }
         let number = self.next_batch;
         self.next_batch += 1;
+        let Batch {
+            before,
+            records,
+            fresh,
+            ..
+        } = batch;
         let stored = records.len() as u64;
         self.flying.push_back(Flight {
             number,
@@ -375,12 +396,11 @@ impl Decider {
     fn decide_one(
         &mut self,
         event: &Event,
-        fresh: &HashMap<String, (Arc<str>, Summary)>,
-        records: &mut Vec<Record>,
+        batch: &mut Batch,
     ) -> (Result<Decided, DecideError>, bool) {
         let key = idempotency_key(event);
         if let Some(key) = &key {
-            match self.earlier(key, fresh) {
+            match self.earlier(key, &batch.fresh) {
                 Ok(Some((decision, summary, in_batch))) => {
                     let decided = Decided {
                         decision,
@@ -393,13 +413,18 @@ impl Decider {
                 Err(e) => return (Err(DecideError::NotStored(e)), false),
             }
         }
+        let event_text = match serde_json::to_string(event) {
+            Ok(text) => text,
+            Err(e) => return (Err(DecideError::Internal(e.to_string())), false),
+        };
         let revision = self.tenant.revision();
-        // Stepped on a clone (a few reference counts), so a panic leaves
-        // the state as it was.
-        let mut next = self.state.clone();
+        // Stepped in place: a clone per event would copy every part of the
+        // state the event touches. A step that panics is undone from the
+        // state before the batch instead (below).
+        let state = &mut self.state;
         let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let decision = revision.engine.step(&mut next, event);
-            let archived = next.evict_archived();
+            let decision = revision.engine.step(state, event);
+            let archived = state.evict_archived();
             let text = serde_json::to_string(&Stamped {
                 decision: &decision,
                 revision: &revision.id,
@@ -408,22 +433,21 @@ impl Decider {
         }));
         let (decision, archived, text) = match stepped {
             Ok((decision, archived, Ok(text))) => (decision, archived, text),
-            Ok((_, _, Err(e))) => return (Err(DecideError::Internal(e.to_string())), false),
+            Ok((_, _, Err(e))) => {
+                self.undo_to(batch);
+                return (Err(DecideError::Internal(e.to_string())), false);
+            }
             Err(panic) => {
                 let why = panic_message(&panic);
                 self.log_error("deciding an event panicked; it was undone", &why);
+                self.undo_to(batch);
                 return (Err(DecideError::Internal(why)), false);
             }
         };
-        let event_text = match serde_json::to_string(event) {
-            Ok(text) => text,
-            Err(e) => return (Err(DecideError::Internal(e.to_string())), false),
-        };
         let summary = Summary::of(&decision, &revision.id);
-        self.state = next;
         self.seq += 1;
         let decision: Arc<str> = text.into();
-        records.push(Record {
+        batch.records.push(Record {
             tenant: self.tenant.name().to_string(),
             seq: self.seq,
             message_id: key,
@@ -435,12 +459,27 @@ impl Decider {
                 .filter_map(|c| Some((c.id.to_string(), serde_json::to_string(c).ok()?)))
                 .collect(),
         });
+        batch.revisions.push(revision);
         let decided = Decided {
             decision,
             summary,
             redelivered: false,
         };
         (Ok(decided), true)
+    }
+
+    /// Puts the state back to what it was before the batch, then steps the
+    /// batch's decided events again (the engine is deterministic): the
+    /// state is as if the failed event never came.
+    fn undo_to(&mut self, batch: &Batch) {
+        (self.state, self.seq) = batch.before.clone();
+        for (record, revision) in batch.records.iter().zip(&batch.revisions) {
+            if let Ok(event) = serde_json::from_str::<Event>(&record.event) {
+                revision.engine.step(&mut self.state, &event);
+                self.state.evict_archived();
+            }
+            self.seq = record.seq;
+        }
     }
 
     /// The first decision of an idempotency key: from this batch, from
