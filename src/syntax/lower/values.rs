@@ -436,7 +436,7 @@ impl Lowerer {
         let v = self.one(s, "US")?;
         let text = v.text.value.as_str();
         let upper = text.to_ascii_uppercase();
-        if crate::policy::compliance::is_country(&upper) {
+        if crate::vocab::is_country(&upper) {
             return Some(Spanned::new(upper, v.span()));
         }
         let hint = match upper.as_str() {
