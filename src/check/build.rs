@@ -63,27 +63,13 @@ pub(super) fn build(
         );
     }
     if let Some(hooks) = &hooks {
-        hooks.set_names(crate::hooks::Names {
-            inboxes: policy
+        hooks.set_names(
+            policy
                 .inboxes
                 .iter()
-                .map(|i| {
-                    let names: Vec<rhai::ImmutableString> =
-                        i.member_names.iter().map(|m| m.as_str().into()).collect();
-                    let members = names
-                        .iter()
-                        .map(|m| rhai::Dynamic::from(m.clone()))
-                        .collect();
-                    (
-                        i.name.as_str().into(),
-                        i.kind.as_str().into(),
-                        members,
-                        names,
-                    )
-                })
-                .collect(),
-            statuses: policy.statuses.iter().map(|s| s.as_str().into()).collect(),
-        });
+                .map(|i| (i.name.as_str(), i.kind, &i.member_names[..])),
+            policy.statuses.iter().map(String::as_str),
+        );
     }
     policy.hooks = hooks;
     policy.index_names();

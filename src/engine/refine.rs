@@ -1,8 +1,9 @@
 //! Where hooks refine a decision: the claim mode and routing of a new
 //! conversation, its autoresponder, and escalation when nobody answers.
 //!
-//! Each hook gets one context map and returns a value its point reads
-//! strictly (`crate::hooks::outcome`). A hook that fails, runs out of
+//! Each hook is told a typed [`hooks::Context`] and answers in a type its
+//! point reads strictly (`crate::hooks::outcome`); what rhai makes of them
+//! stays inside `crate::hooks`. A hook that fails, runs out of
 //! budget or answers nonsense leaves the decision to the policy; the
 //! explanation names the hook and the reason, and the inbox's
 //! `hook_failures` counter goes up.
@@ -11,11 +12,10 @@ use super::decision::{Agents, Change, Decision, Step};
 use super::event::Inbound;
 use super::state::{Conversation, Escalation, Slot, State};
 use super::Cx;
-use crate::hooks::{outcome, Assign, Assignment, AutoReply, HookError, Hooks, Mode};
+use crate::hooks::{self, Assign, Assignment, AutoReply, HookError, Hooks, Mode};
 use crate::policy::{Inbox, InboxId, Policy};
 use crate::vocab::{ClaimMode, HookPoint};
-use chrono::{DateTime, Datelike, Timelike, Utc};
-use rhai::{Dynamic, Map};
+use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
 
 /// The inbox's function for a hook point, and the policy's compiled script.
@@ -29,23 +29,31 @@ fn hook<'p>(
     Some((hooks, function))
 }
 
-/// Calls a hook and reads its answer; records a failure.
-fn run<T>(
+/// Asks the inbox's hook at `point`; `None` when it has none there.
+fn ask<T>(
+    policy: &Policy,
+    inbox: &Inbox,
+    point: HookPoint,
+    ctx: &hooks::Context<'_>,
+    ask: fn(&Hooks, &str, &hooks::Context<'_>) -> Result<T, HookError>,
+) -> Option<Result<T, HookError>> {
+    let (hooks, function) = hook(policy, inbox, point)?;
+    Some(ask(hooks, function, ctx))
+}
+
+/// The hook's answer, or `None` after recording why it gave none.
+fn settle<T>(
     policy: &Policy,
     state: &mut State,
     inbox: &Inbox,
     point: HookPoint,
-    ctx: Map,
-    read: impl FnOnce(Dynamic) -> Result<T, HookError>,
+    answer: Option<Result<T, HookError>>,
     d: &mut Decision,
 ) -> Option<T> {
-    let (hooks, function) = hook(policy, inbox, point)?;
-    match hooks
-        .call(function, ctx)
-        .and_then(|v| read(v).map_err(|e| hooks.failed(e)))
-    {
+    match answer? {
         Ok(value) => Some(value),
         Err(error) => {
+            let function = hook(policy, inbox, point).map_or("", |(_, f)| f);
             d.explanation.steps.push(Step::Hook {
                 point: point.as_str(),
                 function: SmolStr::new(function),
@@ -81,16 +89,11 @@ pub(crate) fn claim(
     if hook(cx.policy, inbox, HookPoint::Claim).is_none() {
         return;
     }
-    let ctx = context(cx, state, Some(e), inbox, state.known(id), "claim");
-    match run(
-        cx.policy,
-        state,
-        inbox,
-        HookPoint::Claim,
-        ctx,
-        outcome::claim_mode,
-        d,
-    ) {
+    let answer = {
+        let ctx = context(cx, state, Some(e), inbox, state.known(id), HookPoint::Claim);
+        ask(cx.policy, inbox, HookPoint::Claim, &ctx, Hooks::claim)
+    };
+    match settle(cx.policy, state, inbox, HookPoint::Claim, answer, d) {
         Some(Some(mode)) => {
             state.update(id, |c| c.claim = mode);
             said(
@@ -133,16 +136,24 @@ pub(crate) fn route(
 ) -> Option<Agents> {
     let inbox = cx.policy.inbox(inbox_id);
     hook(cx.policy, inbox, HookPoint::Routing)?;
-    let ctx = context(cx, state, Some(e), inbox, state.known(id), "routing");
-    let assignment = run(
-        cx.policy,
-        state,
-        inbox,
-        HookPoint::Routing,
-        ctx,
-        outcome::assignment,
-        d,
-    )?;
+    let answer = {
+        let ctx = context(
+            cx,
+            state,
+            Some(e),
+            inbox,
+            state.known(id),
+            HookPoint::Routing,
+        );
+        ask(
+            cx.policy,
+            inbox,
+            HookPoint::Routing,
+            &ctx,
+            Hooks::assignment,
+        )
+    };
+    let assignment = settle(cx.policy, state, inbox, HookPoint::Routing, answer, d)?;
     let Some(assignment) = assignment else {
         said(
             d,
@@ -308,16 +319,24 @@ pub(crate) fn autoresponder(
     d: &mut Decision,
 ) -> Option<AutoReply> {
     hook(cx.policy, inbox, HookPoint::Autoresponder)?;
-    let ctx = context(cx, state, Some(e), inbox, state.known(id), "autoresponder");
-    match run(
-        cx.policy,
-        state,
-        inbox,
-        HookPoint::Autoresponder,
-        ctx,
-        outcome::auto_reply,
-        d,
-    )? {
+    let answer = {
+        let ctx = context(
+            cx,
+            state,
+            Some(e),
+            inbox,
+            state.known(id),
+            HookPoint::Autoresponder,
+        );
+        ask(
+            cx.policy,
+            inbox,
+            HookPoint::Autoresponder,
+            &ctx,
+            Hooks::auto_reply,
+        )
+    };
+    match settle(cx.policy, state, inbox, HookPoint::Autoresponder, answer, d)? {
         Some(reply) => {
             said(
                 d,
@@ -373,20 +392,18 @@ pub(crate) fn escalate(
         return;
     }
     let cx = Cx { policy, at };
-    let mut ctx = context(&cx, state, None, inbox, c, "escalation");
-    ctx.insert(
-        "waited_secs".into(),
-        Dynamic::from((at - c.opened_at).num_seconds()),
-    );
-    let assignment = match run(
-        policy,
-        state,
-        inbox,
-        HookPoint::Escalation,
-        ctx,
-        outcome::assignment,
-        d,
-    ) {
+    let answer = {
+        let mut ctx = context(&cx, state, None, inbox, c, HookPoint::Escalation);
+        ctx.waited_secs = Some((at - c.opened_at).num_seconds());
+        ask(
+            policy,
+            inbox,
+            HookPoint::Escalation,
+            &ctx,
+            Hooks::assignment,
+        )
+    };
+    let assignment = match settle(policy, state, inbox, HookPoint::Escalation, answer, d) {
         Some(Some(assignment)) => assignment,
         Some(None) => {
             said(
@@ -423,138 +440,82 @@ pub(crate) fn escalate(
     }
 }
 
-/// The context map a hook receives. Members are names; `status(name)`,
-/// `load(name)` and `accepting(name)` answer for them during the call.
-fn context(
+/// What a hook is told about this conversation. Members are names;
+/// `status(name)`, `load(name)` and `accepting(name)` answer for them
+/// during the call, gathered only when the script can ask.
+fn context<'a>(
     cx: &Cx<'_>,
-    state: &State,
-    e: Option<&Inbound>,
-    inbox: &Inbox,
-    c: &Conversation,
-    point: &str,
-) -> Map {
-    let text = |s: &str| Dynamic::from(s.to_string());
-    let maybe = |s: Option<&SmolStr>| s.map_or(Dynamic::UNIT, |s| text(s));
-    let hooks = cx.policy.hooks.as_deref();
-    let names = hooks.and_then(|h| h.names());
-    let inbox_id = cx.policy.inbox_id(&inbox.name).map(|i| i.index());
-    let cached = names.zip(inbox_id).and_then(|(n, i)| n.inboxes.get(i));
-
-    if let Some(hooks) = hooks {
-        hooks.with_members(|members| {
-            for (k, &m) in inbox.members.iter().enumerate() {
-                let agent = cx.policy.agent(m);
-                let status = state.status_of(&agent.name);
-                let status_id = cx.policy.status_id(status);
-                let status_name = status_id
-                    .and_then(|s| names.and_then(|n| n.statuses.get(s.index())).cloned())
-                    .unwrap_or_else(|| status.into());
-                let name = cached
-                    .and_then(|(_, _, _, names)| names.get(k).cloned())
-                    .unwrap_or_else(|| agent.name.as_str().into());
-                members.push(crate::hooks::Member {
-                    name,
-                    status: status_name,
-                    load: i64::from(state.load_of(&inbox.name, &agent.name)),
-                    accepting: status_id.is_some_and(|s| agent.accepts(s)),
-                });
-            }
+    state: &'a State,
+    e: Option<&'a Inbound>,
+    inbox: &'a Inbox,
+    c: &'a Conversation,
+    point: HookPoint,
+) -> hooks::Context<'a> {
+    let policy = cx.policy;
+    let members = policy
+        .hooks
+        .as_deref()
+        .filter(|h| h.reads_members())
+        .map(|_| {
+            inbox
+                .members
+                .iter()
+                .map(|&m| {
+                    let agent = policy.agent(m);
+                    let status = state.status_of(&agent.name);
+                    let status_id = policy.status_id(status);
+                    hooks::Member {
+                        status_id: status_id.map(|s| s.index()),
+                        status: SmolStr::new(status),
+                        load: state.load_of(&inbox.name, &agent.name),
+                        accepting: status_id.is_some_and(|s| agent.accepts(s)),
+                    }
+                })
+                .collect()
         });
-    }
-
-    let mut ctx = Map::new();
-    ctx.insert("hook".into(), text(point));
-
-    let mut conversation = Map::new();
-    conversation.insert("id".into(), text(&c.id));
-    conversation.insert("new".into(), Dynamic::from(c.inbound <= 1));
-    conversation.insert("seed".into(), Dynamic::from(super::seed(&c.id) as i64));
-    conversation.insert("channel".into(), text(c.channel.as_str()));
-    if point == "escalation" {
-        let assigned = c
-            .assigned
-            .iter()
-            .flat_map(|a| a.iter())
-            .map(|a| text(a))
-            .collect();
-        conversation.insert("assigned".into(), Dynamic::from_array(assigned));
-    }
-    ctx.insert("conversation".into(), Dynamic::from_map(conversation));
-
-    if let Some(e) = e {
-        let mut message = Map::new();
-        message.insert("body".into(), text(&e.body));
-        message.insert("channel".into(), text(e.channel.as_str()));
-        message.insert("from".into(), text(&e.from));
-        message.insert("to".into(), text(&e.to));
-        ctx.insert("message".into(), Dynamic::from_map(message));
-    }
-
     let info = c.customer_info.as_deref();
-    let mut customer = Map::new();
-    customer.insert("number".into(), text(&c.customer));
-    customer.insert("name".into(), maybe(info.and_then(|i| i.name.as_ref())));
-    customer.insert(
-        "status".into(),
-        info.and_then(|i| i.status).map_or(Dynamic::UNIT, |s| {
-            text(match s {
-                super::event::CustomerStatus::Lead => "lead",
-                super::event::CustomerStatus::Customer => "customer",
-            })
-        }),
-    );
-    customer.insert("tier".into(), maybe(info.and_then(|i| i.tier.as_ref())));
-    customer.insert(
-        "language".into(),
-        maybe(info.and_then(|i| i.language.as_ref())),
-    );
-    ctx.insert("customer".into(), Dynamic::from_map(customer));
-
-    let mut inbox_map = Map::new();
-    match cached {
-        Some((name, kind, members, _)) => {
-            inbox_map.insert("name".into(), Dynamic::from(name.clone()));
-            inbox_map.insert("kind".into(), Dynamic::from(kind.clone()));
-            ctx.insert("members".into(), Dynamic::from_array(members.clone()));
-        }
-        None => {
-            inbox_map.insert("name".into(), text(&inbox.name));
-            inbox_map.insert("kind".into(), text(inbox.kind.as_str()));
-            let members = inbox.member_names.iter().map(|m| text(m)).collect();
-            ctx.insert("members".into(), Dynamic::from_array(members));
-        }
-    }
-    ctx.insert("inbox".into(), Dynamic::from_map(inbox_map));
-
     let zone = inbox
         .hours
-        .map_or(cx.policy.tenant.zone, |h| cx.policy.schedule(h).zone);
-    let local = cx.at.with_timezone(&zone);
-    const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-    let mut time = Map::new();
-    time.insert(
-        "date".into(),
-        text(&format!(
-            "{:04}-{:02}-{:02}",
-            local.year(),
-            local.month(),
-            local.day()
-        )),
-    );
-    time.insert(
-        "weekday".into(),
-        text(WEEKDAYS[local.weekday().num_days_from_monday() as usize]),
-    );
-    time.insert("hour".into(), Dynamic::from(i64::from(local.hour())));
-    time.insert("minute".into(), Dynamic::from(i64::from(local.minute())));
-    ctx.insert("time".into(), Dynamic::from_map(time));
-    ctx.insert(
-        "open".into(),
-        Dynamic::from(
-            inbox
-                .hours
-                .is_none_or(|h| cx.policy.schedule(h).is_open(cx.at)),
-        ),
-    );
-    ctx
+        .map_or(policy.tenant.zone, |h| policy.schedule(h).zone);
+    hooks::Context {
+        point,
+        inbox: hooks::context::Inbox {
+            index: policy
+                .inbox_id(&inbox.name)
+                .map_or(usize::MAX, |i| i.index()),
+            name: &inbox.name,
+            kind: inbox.kind,
+            members: &inbox.member_names,
+        },
+        conversation: hooks::context::Conversation {
+            id: &c.id,
+            new: c.inbound <= 1,
+            seed: super::seed(&c.id),
+            channel: c.channel,
+            assigned: (point == HookPoint::Escalation)
+                .then(|| c.assigned.as_deref().unwrap_or_default()),
+        },
+        message: e.map(|e| hooks::context::Message {
+            body: &e.body,
+            channel: e.channel,
+            from: &e.from,
+            to: &e.to,
+        }),
+        customer: hooks::context::Customer {
+            number: &c.customer,
+            name: info.and_then(|i| i.name.as_deref()),
+            status: info.and_then(|i| i.status).map(|s| match s {
+                super::event::CustomerStatus::Lead => "lead",
+                super::event::CustomerStatus::Customer => "customer",
+            }),
+            tier: info.and_then(|i| i.tier.as_deref()),
+            language: info.and_then(|i| i.language.as_deref()),
+        },
+        local: cx.at.with_timezone(&zone).naive_local(),
+        open: inbox
+            .hours
+            .is_none_or(|h| policy.schedule(h).is_open(cx.at)),
+        waited_secs: None,
+        members,
+    }
 }

@@ -19,16 +19,19 @@
 //! out of budget, or returns something malformed leaves the decision to the
 //! policy, and the explanation says which hook failed and why.
 
+pub mod context;
 pub mod outcome;
 mod tables;
 
+pub use context::{Context, Member};
 pub use outcome::{Assign, Assignment, AutoReply, Mode};
-pub use tables::{load_table, Table, Tables};
+pub use tables::{parse_table, Table, Tables};
 
+use crate::vocab::{ClaimMode, InboxKind};
+use context::{Members, Names};
 use rhai::packages::Package;
-use rhai::ImmutableString;
-use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Scope, AST};
-use std::cell::RefCell;
+use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, NativeCallContext, Scope, AST};
+use smol_str::SmolStr;
 use std::sync::Arc;
 
 /// How many parameters each hook function takes: one context map.
@@ -78,45 +81,17 @@ impl std::fmt::Display for HookError {
     }
 }
 
-thread_local! {
-    /// The running call's members: name, status, load, accepting. Read by
-    /// `status(name)`, `load(name)` and `accepting(name)`; a buffer reused
-    /// from call to call.
-    static MEMBERS: RefCell<Vec<Member>> = const { RefCell::new(Vec::new()) };
-}
-
-/// What a hook can ask of one member of the inbox.
-#[derive(Clone, Debug)]
-pub struct Member {
-    pub name: ImmutableString,
-    pub status: ImmutableString,
-    pub load: i64,
-    pub accepting: bool,
-}
-
-fn member<T>(name: &str, read: impl Fn(&Member) -> T, missing: T) -> T {
-    MEMBERS.with(|m| {
-        m.borrow()
-            .iter()
-            .find(|x| x.name == name)
-            .map_or(missing, read)
-    })
-}
-
-/// Strings a policy's hooks see again and again, made once so a call's
-/// context costs no allocation for them.
-#[derive(Debug, Default)]
-pub struct Names {
-    /// Per inbox: its name, its kind, and its members' names (as the array
-    /// `ctx.members`, and one by one).
-    pub inboxes: Vec<(
-        ImmutableString,
-        ImmutableString,
-        rhai::Array,
-        Vec<ImmutableString>,
-    )>,
-    /// Per status id: its name.
-    pub statuses: Vec<ImmutableString>,
+/// The member answers of the running call, from its tag.
+fn member<T>(
+    cx: &NativeCallContext,
+    name: &str,
+    read: impl Fn(&context::Answer) -> T,
+    missing: T,
+) -> T {
+    cx.tag()
+        .and_then(|tag| tag.read_lock::<Members>())
+        .and_then(|members| members.find(name).map(&read))
+        .unwrap_or(missing)
 }
 
 /// A tenant's compiled hook script, ready to call from any thread.
@@ -156,25 +131,28 @@ impl Hooks {
         engine.register_fn("has", move |table: &str, key: &str| -> bool {
             tables.lookup(table, key).is_some()
         });
-        engine.register_fn("status", |name: &str| -> Dynamic {
-            member(name, |m| Dynamic::from(m.status.clone()), Dynamic::UNIT)
+        engine.register_fn("status", |cx: NativeCallContext, name: &str| -> Dynamic {
+            member(
+                &cx,
+                name,
+                |m| Dynamic::from(m.status.clone()),
+                Dynamic::UNIT,
+            )
         });
-        engine.register_fn("load", |name: &str| -> i64 { member(name, |m| m.load, 0) });
-        engine.register_fn("accepting", |name: &str| -> bool {
-            member(name, |m| m.accepting, false)
+        engine.register_fn("load", |cx: NativeCallContext, name: &str| -> i64 {
+            member(&cx, name, |m| m.load, 0)
+        });
+        engine.register_fn("accepting", |cx: NativeCallContext, name: &str| -> bool {
+            member(&cx, name, |m| m.accepting, false)
         });
         let ast = engine.compile(source).map_err(Box::new)?;
         Ok(Hooks {
             engine,
-            ast,
             limits,
             failures: std::sync::atomic::AtomicU64::new(0),
             names: std::sync::OnceLock::new(),
-            // Conservative: a script that names the functions, or could reach
-            // them through a function pointer, gets them answered.
-            reads_members: ["status(", "load(", "accepting(", "Fn(", "call("]
-                .iter()
-                .any(|f| source.contains(f)),
+            reads_members: reads_members(&ast),
+            ast,
         })
     }
 
@@ -187,38 +165,68 @@ impl Hooks {
         self.limits
     }
 
-    /// The policy's names, set once when the policy is built.
-    pub fn set_names(&self, names: Names) {
-        let _ = self.names.set(names);
+    /// The policy's names, set once when the policy is built: per inbox
+    /// its name, kind and members; the statuses in id order.
+    pub fn set_names<'p>(
+        &self,
+        inboxes: impl IntoIterator<Item = (&'p str, InboxKind, &'p [SmolStr])>,
+        statuses: impl IntoIterator<Item = &'p str>,
+    ) {
+        let _ = self.names.set(Names::new(inboxes, statuses));
     }
 
-    pub fn names(&self) -> Option<&Names> {
-        self.names.get()
+    /// Whether the script may call `status`, `load` or `accepting`; if
+    /// not, a caller need not gather what they would answer.
+    pub fn reads_members(&self) -> bool {
+        self.reads_members
     }
 
-    /// Fills the members `status`, `load` and `accepting` answer for during
-    /// the next call on this thread.
-    pub fn with_members(&self, fill: impl FnOnce(&mut Vec<Member>)) {
-        MEMBERS.with(|m| {
-            let mut members = m.borrow_mut();
-            members.clear();
-            if self.reads_members {
-                fill(&mut members);
-            }
-        });
+    /// The claim hook's answer: a claim mode, or `None` to leave it to the
+    /// policy.
+    pub fn claim(&self, function: &str, cx: &Context) -> Result<Option<ClaimMode>, HookError> {
+        self.ask(function, cx, outcome::claim_mode)
     }
 
-    /// Calls `function(ctx)` under the limits.
-    pub fn call(&self, function: &str, ctx: rhai::Map) -> Result<Dynamic, HookError> {
-        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
-        let result = self.engine.call_fn_with_options::<Dynamic>(
-            options,
-            &mut Scope::new(),
-            &self.ast,
-            function,
-            (ctx,),
-        );
-        result.map_err(|e| self.failed(classify(*e)))
+    /// A routing or escalation hook's answer: an assignment, or `None` to
+    /// leave it to the policy.
+    pub fn assignment(
+        &self,
+        function: &str,
+        cx: &Context,
+    ) -> Result<Option<Assignment>, HookError> {
+        self.ask(function, cx, outcome::assignment)
+    }
+
+    /// The autoresponder hook's answer: its text, or `None` to leave it to
+    /// the policy's autoresponder.
+    pub fn auto_reply(&self, function: &str, cx: &Context) -> Result<Option<AutoReply>, HookError> {
+        self.ask(function, cx, outcome::auto_reply)
+    }
+
+    /// Calls `function(ctx)` under the limits and reads its answer; a call
+    /// that fails or answers nonsense is counted.
+    fn ask<T>(
+        &self,
+        function: &str,
+        cx: &Context,
+        read: fn(Dynamic) -> Result<T, HookError>,
+    ) -> Result<T, HookError> {
+        let (ctx, members) = cx.to_rhai(self.names.get());
+        let options = CallFnOptions::new()
+            .eval_ast(false)
+            .rewind_scope(true)
+            .with_tag(members);
+        self.engine
+            .call_fn_with_options::<Dynamic>(
+                options,
+                &mut Scope::new(),
+                &self.ast,
+                function,
+                (ctx,),
+            )
+            .map_err(|e| classify(*e))
+            .and_then(read)
+            .map_err(|e| self.failed(e))
     }
 
     /// Counts a failed call (for metrics) and passes its error on.
@@ -254,6 +262,26 @@ pub fn sandbox(limits: &Limits) -> Engine {
     // No `on_progress` deadline: a wall clock would stop a call live that a
     // replay lets finish. Slow operations are bounded by the data caps.
     engine
+}
+
+/// Whether a script may call the member functions: it names one, or could
+/// reach one through a function pointer (`Fn`, `call`, `curry`). Read from
+/// the compiled script, closures and function bodies included.
+fn reads_members(ast: &AST) -> bool {
+    const ASKS: [&str; 6] = ["status", "load", "accepting", "Fn", "call", "curry"];
+    let mut reads = false;
+    ast.walk(&mut |path: &[rhai::ASTNode]| {
+        let named = |name: &str| ASKS.contains(&name);
+        reads |= match path.last() {
+            Some(rhai::ASTNode::Expr(
+                rhai::Expr::FnCall(call, _) | rhai::Expr::MethodCall(call, _),
+            )) => named(call.name.as_str()),
+            Some(rhai::ASTNode::Expr(rhai::Expr::DynamicConstant(value, _))) => value.is_fnptr(),
+            _ => false,
+        };
+        !reads
+    });
+    reads
 }
 
 /// The functions a script defines, with their parameter counts.
