@@ -8,9 +8,9 @@ use switchboard::synth::{self, Size};
 
 fn check(c: &mut Criterion) {
     let source = synth::tenant(Size::LARGE);
-    let options = switchboard::CheckOptions::default();
+    let options = switchboard::sources::NoFolder;
     assert!(
-        switchboard::compile_with(&source, &options).is_ok(),
+        switchboard::compile_sources(&source, &options).is_ok(),
         "the synthetic tenant checks clean"
     );
 
@@ -31,7 +31,7 @@ fn check(c: &mut Criterion) {
         })
     });
     group.bench_function("large_tenant/compile", |b| {
-        b.iter(|| switchboard::compile_with(&source, &options).map(|p| p.inboxes.len()))
+        b.iter(|| switchboard::compile_sources(&source, &options).map(|p| p.inboxes.len()))
     });
     group.finish();
 }

@@ -28,15 +28,9 @@ fn hooked_tenant() -> (Engine, Engine) {
         "{}\nhooks \"route.rhai\"\n",
         plain.replace("  claim must\n", "  claim must\n  hook routing route\n")
     );
-    let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("route.rhai"), HOOK).unwrap();
-    let options = switchboard::CheckOptions {
-        base_dir: Some(dir.clone()),
-    };
-    let with = switchboard::compile_with(&hooked, &options).expect("hooked tenant checks");
+    let files = std::collections::BTreeMap::from([("route.rhai".to_string(), HOOK.to_string())]);
+    let with = switchboard::compile_sources(&hooked, &files).expect("hooked tenant checks");
     let without = switchboard::compile(&plain).expect("tenant checks");
-    let _ = std::fs::remove_dir_all(dir);
     (Engine::new(with), Engine::new(without))
 }
 

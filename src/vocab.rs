@@ -1,7 +1,9 @@
 //! The product's shared words: what the policy language, the compiled
 //! policy, the engine, the hooks and the service all speak of (channels,
-//! claim modes, inbox kinds, hook points, durations, countries). It sits
-//! below every stage, so none of them reaches into another for a word.
+//! claim modes, inbox kinds, hook points, compliance sets, durations,
+//! countries, weekdays
+//! and daily intervals). It sits below every stage, so none of them reaches
+//! into another for a word.
 
 use serde::Serialize;
 
@@ -85,6 +87,34 @@ impl HookPoint {
     }
 }
 
+/// A set of compliance keywords: what a customer's whole message asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ComplianceSet {
+    /// STOP and its kin: no more messages.
+    OptOut,
+    /// START and its kin: messages again.
+    OptIn,
+    /// HELP and its kin: how to reach the business and how to stop.
+    Help,
+}
+
+impl ComplianceSet {
+    pub const ALL: [ComplianceSet; 3] = [
+        ComplianceSet::OptOut,
+        ComplianceSet::OptIn,
+        ComplianceSet::Help,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComplianceSet::OptOut => "opt-out",
+            ComplianceSet::OptIn => "opt-in",
+            ComplianceSet::Help => "help",
+        }
+    }
+}
+
 /// Seconds in a duration such as `1h30m`; `None` if malformed, overflowing,
 /// or not a whole number of seconds (`1500ms`).
 pub fn parse_duration(text: &str) -> Option<u64> {
@@ -147,4 +177,28 @@ pub const COUNTRIES: &[&str] = &[
 /// Whether `code` is an ISO 3166-1 alpha-2 country code.
 pub fn is_country(code: &str) -> bool {
     COUNTRIES.binary_search(&code).is_ok()
+}
+
+/// A set of weekdays; bit 0 is Monday.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Days(pub u8);
+
+impl Days {
+    pub fn contains(self, weekday: chrono::Weekday) -> bool {
+        self.0 & (1 << weekday.num_days_from_monday()) != 0
+    }
+}
+
+/// A daily interval in minutes since local midnight. `end` may be 1440
+/// (24:00). An `end` at or before `start` runs past midnight into the next day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Interval {
+    pub start: u16,
+    pub end: u16,
+}
+
+impl Interval {
+    pub fn is_overnight(self) -> bool {
+        self.end <= self.start
+    }
 }

@@ -5,7 +5,8 @@
 //! beside the source.
 
 use std::path::Path;
-use switchboard::{compile_with, CheckOptions, Diagnostics};
+use switchboard::sources::Folder;
+use switchboard::{compile_sources, Diagnostics};
 
 /// The codes a fixture's `# expect:` line names.
 fn expected_codes(source: &str) -> Vec<String> {
@@ -18,10 +19,7 @@ fn expected_codes(source: &str) -> Vec<String> {
 
 fn check(path: &Path) -> (String, Result<switchboard::Policy, Diagnostics>) {
     let source = std::fs::read_to_string(path).unwrap();
-    let options = CheckOptions {
-        base_dir: path.parent().map(Path::to_path_buf),
-    };
-    let result = compile_with(&source, &options);
+    let result = compile_sources(&source, &Folder::of(path));
     (source, result)
 }
 
@@ -93,7 +91,7 @@ fn language_reference_lists_every_code() {
         .expect("docs/LANGUAGE.md has a codes table");
     let expected: String = std::iter::once("| code | meaning |\n|---|---|\n".to_string())
         .chain(
-            switchboard::syntax::Code::ALL
+            switchboard::diag::Code::ALL
                 .iter()
                 .map(|c| format!("| {} | {} |\n", c.as_str(), c.title())),
         )
@@ -120,7 +118,7 @@ fn every_code_has_a_fixture() {
     // Codes only reachable through the file system or hostile sizes are
     // covered by tests/cli.rs and tests/robustness.rs instead.
     let elsewhere = ["E0005", "E0006", "E0008"];
-    let missing: Vec<&str> = switchboard::syntax::Code::ALL
+    let missing: Vec<&str> = switchboard::diag::Code::ALL
         .iter()
         .map(|c| c.as_str())
         .filter(|c| !seen.contains(*c) && !elsewhere.contains(c))

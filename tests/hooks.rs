@@ -4,15 +4,12 @@
 
 use std::path::Path;
 use switchboard::engine::{Engine, Event, Outcome, State};
-use switchboard::CheckOptions;
+use switchboard::sources::Folder;
 
 fn engine(path: &str) -> Engine {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
     let source = std::fs::read_to_string(&path).unwrap();
-    let options = CheckOptions {
-        base_dir: path.parent().map(Path::to_path_buf),
-    };
-    Engine::new(switchboard::compile_with(&source, &options).unwrap())
+    Engine::new(switchboard::compile_sources(&source, &Folder::of(&path)).unwrap())
 }
 
 fn inbound(at: i64, from: &str, to: &str) -> Event {

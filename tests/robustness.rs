@@ -7,7 +7,8 @@ use common::{example_policies, without_layout};
 use proptest::prelude::*;
 use std::sync::mpsc;
 use std::time::Duration;
-use switchboard::syntax::{self, format::format_document, parse::parse_document, Code};
+use switchboard::diag::Code;
+use switchboard::syntax::{self, format::format_document, parse::parse_document};
 
 /// Compiles, and formats when the text parses: the two entry points that
 /// take untrusted text.
@@ -76,10 +77,7 @@ fn a_flood_of_errors_is_cut_short() {
         let rendered = d.render("flood", &source);
         (d, rendered)
     });
-    assert_eq!(
-        diagnostics.items.len(),
-        switchboard::syntax::diagnostic::MAX_DIAGNOSTICS
-    );
+    assert_eq!(diagnostics.items.len(), switchboard::diag::MAX_DIAGNOSTICS);
     assert!(diagnostics.error_count() > 200_000);
     assert!(rendered.contains("more diagnostics not shown"));
     assert!(

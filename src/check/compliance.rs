@@ -2,11 +2,12 @@
 //! says so; no keyword in two sets, and no queue keyword that is one.
 
 use super::Checker;
+use crate::diag::Span;
+use crate::diag::{Code, Diagnostic};
 use crate::policy::compliance::{self, Compliance};
 use crate::policy::Text;
 use crate::syntax::ast::{Keyword, Message};
-use crate::syntax::diagnostic::{Code, Diagnostic};
-use crate::syntax::span::Span;
+use crate::vocab::ComplianceSet;
 use std::collections::HashMap;
 
 impl Checker<'_> {
@@ -34,7 +35,13 @@ impl Checker<'_> {
         let help = set(declared.and_then(|c| c.help.as_ref()), defaults.help);
 
         let mut seen: HashMap<&str, (&str, Span)> = HashMap::new();
-        for (set_name, set) in [("opt-out", &opt_out), ("opt-in", &opt_in), ("help", &help)] {
+        let sets = [
+            (ComplianceSet::OptOut, &opt_out),
+            (ComplianceSet::OptIn, &opt_in),
+            (ComplianceSet::Help, &help),
+        ];
+        for (set_name, set) in sets {
+            let set_name = set_name.as_str();
             for (keyword, span) in set {
                 if let Some((other, first)) = seen.get(keyword.as_str()) {
                     let at = if span.end > 0 { *span } else { *first };
@@ -112,14 +119,15 @@ impl Checker<'_> {
                 .chain(&inbox.termination_keywords)
             {
                 let set = if compliance.opt_out.contains(&keyword.value) {
-                    "opt-out"
+                    ComplianceSet::OptOut
                 } else if compliance.opt_in.contains(&keyword.value) {
-                    "opt-in"
+                    ComplianceSet::OptIn
                 } else if compliance.help.contains(&keyword.value) {
-                    "help"
+                    ComplianceSet::Help
                 } else {
                     continue;
                 };
+                let set = set.as_str();
                 self.push(
                     Diagnostic::new(
                         Code::KeywordIsCompliance,

@@ -3,12 +3,13 @@
 //! every table it may read exists and parses.
 
 use super::Checker;
+use crate::diag::Span;
+use crate::diag::{Code, Diagnostic};
 use crate::hooks::{self, Hooks, Limits, Tables};
+use crate::sources::Unreadable;
 use crate::syntax::ast;
-use crate::syntax::diagnostic::{Code, Diagnostic};
-use crate::syntax::Span;
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 use std::sync::Arc;
 
 impl Checker<'_> {
@@ -156,7 +157,13 @@ impl Checker<'_> {
     }
 
     /// A path beside the policy, or `None` after reporting why not.
-    fn beside_policy(&mut self, path: &str, span: Span, what: &str, code: Code) -> Option<PathBuf> {
+    fn beside_policy<'p>(
+        &mut self,
+        path: &'p str,
+        span: Span,
+        what: &str,
+        code: Code,
+    ) -> Option<&'p str> {
         let relative = Path::new(path);
         let escapes = relative.is_absolute()
             || relative.components().any(|c| {
@@ -178,18 +185,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        let Some(base) = &self.options.base_dir else {
-            self.push(
-                Diagnostic::new(
-                    code,
-                    span,
-                    format!("{what} `{path}` cannot be read: the policy has no folder"),
-                )
-                .hint("check the policy from its file so what it names can be found beside it"),
-            );
-            return None;
-        };
-        Some(base.join(relative))
+        Some(path)
     }
 
     /// Reads every `table`, reporting the ones that cannot be read.
@@ -210,7 +206,7 @@ impl Checker<'_> {
                 continue;
             }
             seen.insert(&table.name.value, table.name.span);
-            let Some(full) = self.beside_policy(
+            let Some(name) = self.beside_policy(
                 &table.path.value,
                 table.path.span,
                 "table",
@@ -218,7 +214,8 @@ impl Checker<'_> {
             ) else {
                 continue;
             };
-            match hooks::load_table(&full) {
+            let read = self.sources.read(name).map_err(|why| why.to_string());
+            match read.and_then(|text| hooks::parse_table(name, &text)) {
                 Ok(t) => tables.insert(table.name.value.clone(), t),
                 Err(why) => self.push(
                     Diagnostic::new(Code::TableInvalid, table.path.span, format!("table `{}`: {why}", table.path.value))
@@ -236,15 +233,14 @@ impl Checker<'_> {
         tables: Tables,
     ) -> Option<Vec<(String, usize)>> {
         let (path, span) = (&script.path.value, script.path.span);
-        let full = self.beside_policy(path, span, "hook script", Code::HookFileMissing)?;
-        let source = match std::fs::read_to_string(&full) {
+        let name = self.beside_policy(path, span, "hook script", Code::HookFileMissing)?;
+        let source = match self.sources.read(name) {
             Ok(source) => source,
-            Err(error) => {
-                let why = match error.kind() {
-                    std::io::ErrorKind::NotFound => "there is no such file",
-                    std::io::ErrorKind::PermissionDenied => "permission denied",
-                    std::io::ErrorKind::InvalidData => "it is not UTF-8 text",
-                    _ => "it cannot be read",
+            Err(why) => {
+                let hint = if why == Unreadable::NoFolder {
+                    "check the policy from its file so what it names can be found beside it"
+                } else {
+                    "hook scripts live in the policy's folder; the path is relative to it"
                 };
                 self.push(
                     Diagnostic::new(
@@ -252,7 +248,7 @@ impl Checker<'_> {
                         span,
                         format!("hook script `{path}`: {why}"),
                     )
-                    .hint("hook scripts live in the policy's folder; the path is relative to it"),
+                    .hint(hint),
                 );
                 return None;
             }
@@ -290,7 +286,7 @@ impl Checker<'_> {
 /// The policy's limits over the defaults.
 fn limits(l: &ast::HookLimits) -> Limits {
     let d = Limits::default();
-    let get = |v: &Option<crate::syntax::Spanned<u64>>| v.as_ref().map(|v| v.value);
+    let get = |v: &Option<crate::diag::Spanned<u64>>| v.as_ref().map(|v| v.value);
     Limits {
         max_operations: get(&l.max_operations).unwrap_or(d.max_operations),
         max_call_depth: get(&l.max_call_depth).map_or(d.max_call_depth, |n| n as usize),

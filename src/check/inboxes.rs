@@ -2,8 +2,8 @@
 //! and keywords.
 
 use super::Checker;
+use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{Inbox, InboxKind};
-use crate::syntax::diagnostic::{Code, Diagnostic};
 use std::collections::HashMap;
 
 impl Checker<'_> {

@@ -13,28 +13,21 @@ mod names;
 mod numbers;
 mod warnings;
 
+use crate::diag::Span;
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::policy::Policy;
+use crate::sources::Sources;
 use crate::syntax::ast;
-use crate::syntax::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::syntax::span::Span;
-use std::path::PathBuf;
 
 pub use names::Symbols;
 
-/// Where the checker finds what a policy refers to outside itself.
-#[derive(Clone, Debug, Default)]
-pub struct CheckOptions {
-    /// The folder hook scripts are relative to: the policy file's folder.
-    /// Without one, hook scripts cannot be read and are reported missing.
-    pub base_dir: Option<PathBuf>,
-}
-
-/// Checks a lowered policy. Returns the compiled policy when there are no
-/// errors, and every diagnostic either way.
-pub fn check(policy: &ast::Policy, options: &CheckOptions) -> (Option<Policy>, Diagnostics) {
+/// Checks a lowered policy, reading the hook script and tables it names
+/// through `sources`. Returns the compiled policy when there are no errors,
+/// and every diagnostic either way.
+pub fn check(policy: &ast::Policy, sources: &dyn Sources) -> (Option<Policy>, Diagnostics) {
     let mut cx = Checker {
         ast: policy,
-        options,
+        sources,
         diagnostics: Diagnostics::default(),
         symbols: Symbols::default(),
         compiled_hooks: None,
@@ -61,7 +54,8 @@ pub fn check(policy: &ast::Policy, options: &CheckOptions) -> (Option<Policy>, D
 
 pub(crate) struct Checker<'a> {
     pub(crate) ast: &'a ast::Policy,
-    pub(crate) options: &'a CheckOptions,
+    /// Where the files the policy names are read from.
+    pub(crate) sources: &'a dyn Sources,
     pub(crate) diagnostics: Diagnostics,
     pub(crate) symbols: Symbols<'a>,
     /// The hook script, once read and compiled.

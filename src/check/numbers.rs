@@ -3,9 +3,9 @@
 //! number that a voice/IVR queue answers may still sit on one SMS queue.
 
 use super::Checker;
+use crate::diag::Span;
+use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::InboxKind;
-use crate::syntax::diagnostic::{Code, Diagnostic};
-use crate::syntax::span::Span;
 use std::collections::HashMap;
 
 impl Checker<'_> {

@@ -1,9 +1,9 @@
 //! Warnings: legal, but probably not what the admin meant.
 
 use super::Checker;
+use crate::diag::{Code, Diagnostic};
 use crate::policy::compliance;
 use crate::syntax::ast::{Channel, Deflection, HoursRule, Message};
-use crate::syntax::diagnostic::{Code, Diagnostic};
 use std::collections::HashSet;
 
 impl Checker<'_> {
@@ -133,7 +133,7 @@ impl Checker<'_> {
     }
 
     /// Warns when an inbox's hours never open.
-    fn never_open(&mut self, hours: &str, span: crate::syntax::Span, inbox: &str) {
+    fn never_open(&mut self, hours: &str, span: crate::diag::Span, inbox: &str) {
         let Some(decl) = self.ast.hours.iter().find(|h| h.name.value == hours) else {
             return;
         };

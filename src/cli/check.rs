@@ -1,9 +1,9 @@
 //! `switchboard check`: compile each policy and print its diagnostics.
 
 use super::{exit, Format};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::files::{self, Read};
-use crate::syntax::{Code, Diagnostic, Diagnostics, Span};
-use crate::CheckOptions;
+use crate::sources::Folder;
 use std::path::PathBuf;
 
 pub fn run(paths: &[PathBuf], format: Format) -> i32 {
@@ -81,19 +81,7 @@ pub fn check_file(path: &std::path::Path) -> (String, Diagnostics) {
             return (String::new(), diagnostics);
         }
     };
-    let options = CheckOptions {
-        base_dir: Some(path.parent().map_or_else(
-            || PathBuf::from("."),
-            |p| {
-                if p.as_os_str().is_empty() {
-                    PathBuf::from(".")
-                } else {
-                    p.to_path_buf()
-                }
-            },
-        )),
-    };
-    let diagnostics = match crate::compile_with(&source, &options) {
+    let diagnostics = match crate::compile_sources(&source, &Folder::of(path)) {
         Ok(policy) => policy.warnings,
         Err(diagnostics) => diagnostics,
     };

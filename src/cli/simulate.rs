@@ -6,7 +6,7 @@
 
 use super::exit;
 use crate::engine::{Engine, Event, State};
-use crate::CheckOptions;
+use crate::sources::Folder;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
@@ -18,10 +18,7 @@ pub fn run(policy_path: &Path, events_path: &Path, explain: bool) -> i32 {
             return exit::USAGE;
         }
     };
-    let options = CheckOptions {
-        base_dir: Some(policy_path.parent().unwrap_or(Path::new(".")).to_path_buf()),
-    };
-    let policy = match crate::compile_with(&source, &options) {
+    let policy = match crate::compile_sources(&source, &Folder::of(policy_path)) {
         Ok(p) => p,
         Err(d) => {
             eprint!("{}", d.render(&policy_path.display().to_string(), &source));

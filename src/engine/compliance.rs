@@ -6,10 +6,11 @@ use super::state::State;
 use super::text::{answer, Fill};
 use super::Cx;
 use crate::policy::Text;
+use crate::vocab::ComplianceSet;
 use smol_str::SmolStr;
 
 /// Which set a message's keyword is in, if the whole message is one.
-pub(crate) fn classify<'p>(cx: &Cx<'p>, body: &str) -> Option<(&'p str, &'static str)> {
+pub(crate) fn classify<'p>(cx: &Cx<'p>, body: &str) -> Option<(&'p str, ComplianceSet)> {
     let c = &cx.policy.compliance;
     // Most messages are longer than any keyword: count what could match
     // (characters other than spaces) and stop as soon as it is too many.
@@ -23,10 +24,10 @@ pub(crate) fn classify<'p>(cx: &Cx<'p>, body: &str) -> Option<(&'p str, &'static
     {
         return None;
     }
-    let sets: [(&Vec<String>, &'static str); 3] = [
-        (&c.opt_out, "opt-out"),
-        (&c.opt_in, "opt-in"),
-        (&c.help, "help"),
+    let sets = [
+        (&c.opt_out, ComplianceSet::OptOut),
+        (&c.opt_in, ComplianceSet::OptIn),
+        (&c.help, ComplianceSet::Help),
     ];
     for (set, name) in sets {
         if let Some(keyword) = set.iter().find(|k| keyword_matches(body, k)) {
@@ -55,7 +56,7 @@ pub(crate) fn handle(
     state: &mut State,
     e: &Inbound,
     keyword: &str,
-    set: &'static str,
+    set: ComplianceSet,
     d: &mut Decision,
 ) {
     d.outcome = Outcome::Compliance;
@@ -68,7 +69,7 @@ pub(crate) fn handle(
     });
     let c = &cx.policy.compliance;
     let (reply, why): (&Text, Why) = match set {
-        "opt-out" => {
+        ComplianceSet::OptOut => {
             if !state.opt_out(&e.from) {
                 // Confirmed once already; say nothing more.
                 return;
@@ -78,7 +79,7 @@ pub(crate) fn handle(
             });
             (&c.opt_out_reply, Why::OptOut)
         }
-        "opt-in" => {
+        ComplianceSet::OptIn => {
             if state.opt_in(&e.from) {
                 d.changes.push(Change::OptedIn {
                     customer: e.from.clone(),
@@ -86,7 +87,7 @@ pub(crate) fn handle(
             }
             (&c.opt_in_reply, Why::OptIn)
         }
-        _ => (&c.help_reply, Why::Help),
+        ComplianceSet::Help => (&c.help_reply, Why::Help),
     };
     let inbox = d.inbox.clone().unwrap_or_default();
     let fill = Fill {

@@ -7,7 +7,7 @@
 use super::ids::ConversationId;
 pub use super::ids::{no_agents, Agents};
 use crate::policy::Level;
-use crate::vocab::ClaimMode;
+use crate::vocab::{ClaimMode, ComplianceSet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use smol_str::SmolStr;
@@ -331,7 +331,7 @@ pub enum Step {
     /// A compliance keyword was recognised.
     Compliance {
         keyword: SmolStr,
-        set: &'static str,
+        set: ComplianceSet,
     },
     /// The customer opted out, so automatic messages were held back.
     Suppressed {
@@ -556,7 +556,11 @@ impl Step {
         match self {
             Step::Number { number, inbox } => format!("{number} belongs to inbox {inbox}"),
             Step::Compliance { keyword, set } => {
-                let article = if set.starts_with('o') { "an" } else { "a" };
+                let article = match set {
+                    ComplianceSet::OptOut | ComplianceSet::OptIn => "an",
+                    ComplianceSet::Help => "a",
+                };
+                let set = set.as_str();
                 format!("{keyword} is {article} {set} keyword, handled before routing")
             }
             Step::Suppressed { why } => format!(

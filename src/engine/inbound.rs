@@ -12,7 +12,7 @@ use super::state::{Alerts, Conversation, ConversationId, Session, State};
 use super::text::{answer, send, Envelope, Fill};
 use super::Cx;
 use crate::policy::{Inbox, InboxId, ScheduleId, Text};
-use crate::vocab::{Channel, InboxKind};
+use crate::vocab::{Channel, ComplianceSet, InboxKind};
 use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
 
@@ -49,7 +49,7 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut State, e: &Inbound, d: &mut Decis
     if let Some((keyword, set)) = compliance::classify(cx, &e.body) {
         // An opt-in keyword from a customer who never opted out ("Yes" to an
         // agent's question) is an ordinary message.
-        if set != "opt-in" || state.is_opted_out(&e.from) {
+        if set != ComplianceSet::OptIn || state.is_opted_out(&e.from) {
             compliance::handle(cx, state, e, keyword, set, d);
             return;
         }

@@ -43,17 +43,12 @@ impl Tables {
 /// The most rows a table may have.
 pub const MAX_ROWS: usize = 100_000;
 
-/// Reads a table file; the error says what is wrong, in words for the
-/// policy's author.
-pub fn load_table(path: &Path) -> Result<Table, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => "there is no such file".to_string(),
-        std::io::ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
-        _ => "it cannot be read".to_string(),
-    })?;
-    let table = match path.extension().and_then(|e| e.to_str()) {
-        Some("csv") => csv_table(&text)?,
-        Some("json") => json_table(&text)?,
+/// Reads a table from its file's name and text; the error says what is
+/// wrong, in words for the policy's author.
+pub fn parse_table(name: &str, text: &str) -> Result<Table, String> {
+    let table = match Path::new(name).extension().and_then(|e| e.to_str()) {
+        Some("csv") => csv_table(text)?,
+        Some("json") => json_table(text)?,
         _ => return Err("tables are .csv or .json files".into()),
     };
     if table.rows.len() > MAX_ROWS {

@@ -14,7 +14,7 @@
 //! instant whose local time chrono cannot represent (within a day of its
 //! range's ends) is closed, and nothing changes after it.
 
-use crate::syntax::ast::{Days, Interval};
+use crate::vocab::{Days, Interval};
 use chrono::{
     DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc,
 };

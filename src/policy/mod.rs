@@ -12,7 +12,7 @@ pub use compliance::Compliance;
 pub use hours::Schedule;
 pub use text::Text;
 
-use crate::syntax::Diagnostics;
+use crate::diag::Diagnostics;
 use crate::vocab::{Channel, ClaimMode, HookPoint, InboxKind};
 use chrono_tz::Tz;
 use serde::Serialize;

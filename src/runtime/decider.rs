@@ -596,7 +596,6 @@ impl Decider {
                     &*self.shared.store,
                     self.tenant.name(),
                     &self.tenant.revision(),
-                    &self.shared.scratch,
                     &self.shared.stats,
                 )
             });

@@ -110,8 +110,6 @@ pub(crate) struct Shared {
     pub stats: Arc<Stats>,
     pub decision_log: DecisionLog,
     pub settings: Settings,
-    /// Where revisions are compiled from their copied files.
-    pub scratch: PathBuf,
     pub retention: Retention,
 }
 
@@ -241,7 +239,6 @@ impl Runtime {
             stats,
             decision_log,
             settings: config.settings,
-            scratch: config.data.join("scratch"),
             retention,
         });
         let runtime = Runtime {
@@ -316,7 +313,7 @@ impl Runtime {
         let read = Files::read(&path);
         let id = read.as_ref().map(Files::revision).unwrap_or_default();
         let compiled = read.and_then(|files| {
-            let revision = files.compile(&self.shared.scratch)?;
+            let revision = files.compile()?;
             Ok((files, revision))
         });
         let (files, revision) = match compiled {
@@ -365,7 +362,7 @@ impl Runtime {
 
     /// Serves a stored revision in place of a file that does not load.
     fn load_degraded(&self, tenant: &str, path: &Path, revision: &str, reason: String) {
-        match recover::load_stored(&*self.shared.store, tenant, revision, &self.shared.scratch) {
+        match recover::load_stored(&*self.shared.store, tenant, revision) {
             Ok(revision) => {
                 log::service(
                     Level::Warn,
@@ -402,13 +399,7 @@ impl Runtime {
     /// cannot be read is kept as failed.
     fn open(&self, name: String, path: PathBuf, revision: Revision, degraded: Option<String>) {
         let shared = &self.shared;
-        let recovered = recover::recover(
-            &*shared.store,
-            &name,
-            &revision,
-            &shared.scratch,
-            &shared.stats,
-        );
+        let recovered = recover::recover(&*shared.store, &name, &revision, &shared.stats);
         let recovered = match recovered {
             Ok(r) => r,
             Err(why) => {

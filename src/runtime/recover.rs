@@ -16,7 +16,6 @@ use crate::engine::{Engine, Event, State};
 use crate::store::ConversationStore;
 use serde_json::json;
 use std::collections::HashMap;
-use std::path::Path;
 
 /// How many divergences of one recovery are logged one by one.
 const LOGGED_DIVERGENCES: u64 = 5;
@@ -38,7 +37,6 @@ pub(crate) fn recover(
     store: &dyn ConversationStore,
     tenant: &str,
     revision: &Revision,
-    scratch: &Path,
     stats: &Stats,
 ) -> Result<Recovered, String> {
     let (seq, state) = match store.latest_snapshot(tenant).map_err(|e| e.to_string())? {
@@ -67,7 +65,7 @@ pub(crate) fn recover(
             } else {
                 recovered.earlier_revisions = true;
                 if !earlier.contains_key(&stored.revision) {
-                    let engine = compile_stored(store, tenant, &stored.revision, scratch)?;
+                    let engine = compile_stored(store, tenant, &stored.revision)?;
                     earlier.insert(stored.revision.clone(), engine);
                 }
                 &earlier[&stored.revision]
@@ -110,9 +108,8 @@ pub(crate) fn compile_stored(
     store: &dyn ConversationStore,
     tenant: &str,
     revision: &str,
-    scratch: &Path,
 ) -> Result<Engine, String> {
-    load_stored(store, tenant, revision, scratch).map(|r| r.engine)
+    load_stored(store, tenant, revision).map(|r| r.engine)
 }
 
 /// A revision kept in the store, compiled.
@@ -120,7 +117,6 @@ pub(crate) fn load_stored(
     store: &dyn ConversationStore,
     tenant: &str,
     revision: &str,
-    scratch: &Path,
 ) -> Result<Revision, String> {
     let files = store
         .revision(tenant, revision)
@@ -128,6 +124,6 @@ pub(crate) fn load_stored(
         .and_then(|v| Files::from_json(&v))
         .ok_or_else(|| format!("policy revision {revision} is not in the store"))?;
     files
-        .compile(scratch)
+        .compile()
         .map_err(|d| format!("policy revision {revision} no longer compiles:\n{d}"))
 }

@@ -114,7 +114,7 @@ pub fn reload(runtime: &Runtime, tenant: &Tenant) -> Reloaded {
     if tenant.refused().is_some_and(|r| r.revision == revision) {
         return Reloaded::Unchanged { revision: serving };
     }
-    let compiled = match files.compile(&runtime.shared.scratch) {
+    let compiled = match files.compile() {
         Ok(compiled) => compiled,
         Err(diagnostics) => return refuse(runtime, tenant, revision, serving, diagnostics),
     };

@@ -1,18 +1,18 @@
 //! A policy revision: the policy file and every file it names (its hook
 //! script and tables), read together and named by their hash.
 //!
-//! The service compiles a revision from a private copy of its files, so what
+//! The service compiles a revision from its files held in memory, so what
 //! runs is exactly what was hashed even if the folder changes meanwhile, and
 //! the same files, kept in the store, compile again after a restart to step
 //! the events that revision decided.
 
 use crate::engine::Engine;
-use crate::CheckOptions;
+use crate::sources::{Folder, Sources};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A revision's files, by path relative to the policy's folder.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,20 +56,11 @@ impl Files {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .ok_or_else(|| format!("{}: not a file", path.display()))?;
-        let folder = path.parent().unwrap_or(Path::new("."));
-        let (ast, _) = crate::syntax::parse(&text);
-        let named = ast
-            .hooks
-            .iter()
-            .map(|h| h.path.value.clone())
-            .chain(ast.tables.iter().map(|t| t.path.value.clone()));
+        let folder = Folder::of(path);
         let mut texts = BTreeMap::new();
-        for name in named {
-            // The checker refuses paths outside the folder; so does this.
-            if is_beside(&name) {
-                if let Ok(t) = std::fs::read_to_string(folder.join(&name)) {
-                    texts.insert(name, t);
-                }
+        for name in crate::named_files(&text) {
+            if let Ok(t) = folder.read(&name) {
+                texts.insert(name, t);
             }
         }
         texts.insert(policy.clone(), text);
@@ -113,45 +104,18 @@ impl Files {
             .then_some(Files { policy, texts })
     }
 
-    /// Compiles the files from a copy written under `scratch`, which is
-    /// removed afterwards. On failure, the rendered diagnostics.
-    pub fn compile(&self, scratch: &Path) -> Result<Revision, String> {
-        let id = self.revision();
-        let dir = scratch.join(format!("compile-{id}-{}", std::process::id()));
-        let result = self.write_to(&dir).and_then(|()| {
-            let source = &self.texts[&self.policy];
-            let options = CheckOptions {
-                base_dir: Some(dir.clone()),
-            };
-            crate::compile_with(source, &options).map_err(|d| d.render(&self.policy, source))
-        });
-        let _ = std::fs::remove_dir_all(&dir);
+    /// Compiles the files from memory. On failure, the rendered
+    /// diagnostics.
+    pub fn compile(&self) -> Result<Revision, String> {
+        let source = &self.texts[&self.policy];
+        let policy = crate::compile_sources(source, &self.texts)
+            .map_err(|d| d.render(&self.policy, source))?;
         Ok(Revision {
-            engine: Engine::new(result?),
-            id,
+            engine: Engine::new(policy),
+            id: self.revision(),
             loaded_at: Utc::now(),
         })
     }
-
-    fn write_to(&self, dir: &Path) -> Result<(), String> {
-        let fail = |e: std::io::Error| format!("{}: {e}", dir.display());
-        std::fs::create_dir_all(dir).map_err(fail)?;
-        for (name, text) in &self.texts {
-            let path: PathBuf = dir.join(name);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(fail)?;
-            }
-            std::fs::write(&path, text).map_err(fail)?;
-        }
-        Ok(())
-    }
-}
-
-fn is_beside(name: &str) -> bool {
-    use std::path::Component;
-    Path::new(name)
-        .components()
-        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
 #[cfg(test)]
@@ -169,6 +133,5 @@ mod tests {
         files.texts.insert("hooks.rhai".into(), String::new());
         assert_ne!(files.revision(), first, "an added file is a new revision");
         assert_eq!(Files::from_json(&files.to_json()), Some(files));
-        assert!(!is_beside("../x.csv") && !is_beside("/etc/passwd") && is_beside("t/x.csv"));
     }
 }

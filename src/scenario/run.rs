@@ -2,7 +2,7 @@
 
 use super::{contains, refresh, Scenario, Step};
 use crate::engine::{Engine, State};
-use crate::CheckOptions;
+use crate::sources::Folder;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -232,10 +232,7 @@ fn load_engine(path: &Path, scenario: &Scenario) -> Result<Engine, String> {
     };
     let source = std::fs::read_to_string(&policy_path)
         .map_err(|e| format!("{}: {e}", policy_path.display()))?;
-    let options = CheckOptions {
-        base_dir: Some(policy_path.parent().unwrap_or(Path::new(".")).to_path_buf()),
-    };
-    let policy = crate::compile_with(&source, &options).map_err(|d| {
+    let policy = crate::compile_sources(&source, &Folder::of(&policy_path)).map_err(|d| {
         format!(
             "the policy does not check:\n{}",
             d.render(&policy_path.display().to_string(), &source)

@@ -5,11 +5,11 @@
 //! setting). What needs the whole policy (unknown names, a number in two
 //! inboxes) is the checker's job (`crate::check`).
 
-use super::span::{Span, Spanned};
+use crate::diag::{Span, Spanned};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-pub use crate::vocab::{Channel, ClaimMode, HookPoint, InboxKind};
+pub use crate::vocab::{Channel, ClaimMode, Days, HookPoint, InboxKind, Interval};
 
 pub type Name = Spanned<String>;
 
@@ -77,30 +77,6 @@ pub enum HoursRule {
         date: Spanned<NaiveDate>,
         intervals: Vec<Spanned<Interval>>,
     },
-}
-
-/// A set of weekdays; bit 0 is Monday.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct Days(pub u8);
-
-impl Days {
-    pub fn contains(self, weekday: chrono::Weekday) -> bool {
-        self.0 & (1 << weekday.num_days_from_monday()) != 0
-    }
-}
-
-/// A daily interval in minutes since local midnight. `end` may be 1440
-/// (24:00). An `end` at or before `start` runs past midnight into the next day.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct Interval {
-    pub start: u16,
-    pub end: u16,
-}
-
-impl Interval {
-    pub fn is_overnight(self) -> bool {
-        self.end <= self.start
-    }
 }
 
 /// `template welcome "Hi {customer_name}!"`

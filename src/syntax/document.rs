@@ -4,7 +4,7 @@
 //! it into the typed [`ast`](super::ast). Keeping comments here, and not in the
 //! AST, is what lets `switchboard fmt` rewrite a file without losing a word.
 
-use super::span::{Span, Spanned};
+use crate::diag::{Span, Spanned};
 use serde::Serialize;
 
 /// A parsed policy file.

@@ -7,16 +7,14 @@
 //! ```
 
 pub mod ast;
-pub mod diagnostic;
 pub mod document;
 pub mod format;
 pub mod lower;
 pub mod parse;
-pub mod span;
 
-pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity};
+use crate::diag::Diagnostics;
+
 pub use document::Document;
-pub use span::{LineIndex, Span, Spanned};
 
 /// Parses and lowers a policy: its AST, and every syntax and structure
 /// diagnostic. The AST holds whatever could be read, even with errors.

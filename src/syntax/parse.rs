@@ -5,9 +5,9 @@
 //! runs to the end of the file. This module turns pest's pairs into a
 //! [`Document`] and each of those recoveries into a diagnostic.
 
-use super::diagnostic::{Code, Diagnostic, Diagnostics};
 use super::document::{Block, Document, Item, Statement, Value, ValueKind};
-use super::span::{Span, Spanned};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::diag::{Span, Spanned};
 use pest::iterators::Pair;
 use pest::Parser as _;
 

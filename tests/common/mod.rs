@@ -57,10 +57,8 @@ pub fn example_engines() -> Vec<switchboard::engine::Engine> {
         .into_iter()
         .map(|path| {
             let source = std::fs::read_to_string(&path).unwrap();
-            let options = switchboard::CheckOptions {
-                base_dir: path.parent().map(|p| p.to_path_buf()),
-            };
-            let policy = switchboard::compile_with(&source, &options).unwrap();
+            let folder = switchboard::sources::Folder::of(&path);
+            let policy = switchboard::compile_sources(&source, &folder).unwrap();
             switchboard::engine::Engine::new(policy)
         })
         .collect()

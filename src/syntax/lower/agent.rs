@@ -2,8 +2,8 @@
 
 use super::deflection::Level;
 use super::Lowerer;
+use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::Agent;
-use crate::syntax::diagnostic::{Code, Diagnostic};
 use crate::syntax::document::Statement;
 
 const EXAMPLE: &str = "agent alice { teams sales }";

@@ -2,10 +2,10 @@
 //! `deflection inherit`, `deflection off`, or `deflection { hours ...; message ... }`.
 
 use super::Lowerer;
+use crate::diag::Spanned;
+use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::Deflection;
-use crate::syntax::diagnostic::{Code, Diagnostic};
 use crate::syntax::document::Statement;
-use crate::syntax::span::Spanned;
 
 const SETTINGS: &[&str] = &["hours", "message"];
 

@@ -1,10 +1,10 @@
 //! `hooks "acme.rhai"` at the top, and `hook routing route_vip` in an inbox.
 
 use super::Lowerer;
+use crate::diag::Spanned;
+use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{HookLimits, HookPoint, HookRef, HookScript, Table};
-use crate::syntax::diagnostic::{Code, Diagnostic};
 use crate::syntax::document::{Statement, ValueKind};
-use crate::syntax::span::Spanned;
 
 /// The limits a `hooks` block may set.
 const LIMITS: &[&str] = &[

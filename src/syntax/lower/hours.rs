@@ -1,10 +1,10 @@
 //! `hours office { zone ...; mon-fri 09:00-17:00; holiday 2026-12-25 }`
 
 use super::Lowerer;
+use crate::diag::Spanned;
+use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{Days, Hours, HoursRule, Interval};
-use crate::syntax::diagnostic::{Code, Diagnostic};
 use crate::syntax::document::Statement;
-use crate::syntax::span::Spanned;
 
 const EXAMPLE: &str = "hours office { mon-fri 09:00-17:00 }";
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];

@@ -1,10 +1,10 @@
 //! `inbox NAME shared|queue|direct { ... }`: the three kinds of inbox.
 
 use super::Lowerer;
+use crate::diag::Spanned;
+use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{ClaimMode, Inbox, InboxKind};
-use crate::syntax::diagnostic::{Code, Diagnostic};
 use crate::syntax::document::Statement;
-use crate::syntax::span::Spanned;
 
 const EXAMPLE: &str = "inbox sales shared { numbers +14155550100; teams sales }";
 

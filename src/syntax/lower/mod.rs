@@ -17,9 +17,9 @@ mod tenant;
 pub(crate) mod values;
 
 use super::ast::Policy;
-use super::diagnostic::{Code, Diagnostic, Diagnostics};
 use super::document::{Document, Statement};
-use super::span::Span;
+use crate::diag::Span;
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use std::collections::HashMap;
 
 /// The top-level declarations, in the order the formatter's docs list them.

@@ -1,10 +1,10 @@
 //! `number +14155550100 { label "Main line"; channels sms mms; voice_queue "IVR" }`
 
 use super::Lowerer;
+use crate::diag::Spanned;
+use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{Channel, NumberDecl};
-use crate::syntax::diagnostic::{Code, Diagnostic};
 use crate::syntax::document::Statement;
-use crate::syntax::span::Spanned;
 
 const EXAMPLE: &str = "number +14155550100 { channels sms mms }";
 const SETTINGS: &[&str] = &["label", "channels", "voice_queue"];

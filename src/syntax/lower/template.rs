@@ -1,8 +1,8 @@
 //! `template welcome "Hi {customer_name}, thanks for texting {inbox}!"`
 
 use super::Lowerer;
+use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::Template;
-use crate::syntax::diagnostic::{Code, Diagnostic};
 use crate::syntax::document::Statement;
 
 const EXAMPLE: &str = "template welcome \"Thanks for texting {inbox}!\"";

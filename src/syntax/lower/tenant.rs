@@ -1,8 +1,8 @@
 //! `tenant acme { zone America/New_York; country US; sms on; ... }`
 
 use super::Lowerer;
+use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{Name, Tenant, BUILTIN_STATUSES};
-use crate::syntax::diagnostic::{Code, Diagnostic};
 use crate::syntax::document::Statement;
 
 const SETTINGS: &[&str] = &[

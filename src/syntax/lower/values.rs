@@ -2,10 +2,10 @@
 //! value of the wrong kind or out of range, and returns `None` after it.
 
 use super::Lowerer;
+use crate::diag::{Code, Diagnostic};
+use crate::diag::{Span, Spanned};
 use crate::syntax::ast::{Channel, Duration, Interval, Keyword, Message, Name};
-use crate::syntax::diagnostic::{Code, Diagnostic};
 use crate::syntax::document::{Statement, Value, ValueKind};
-use crate::syntax::span::{Span, Spanned};
 use chrono::NaiveDate;
 
 /// The longest duration any setting takes.
