@@ -58,6 +58,36 @@ impl Engine {
         &self.policy
     }
 
+    /// Answers what [`Engine::step`] would decide for `event`, and changes
+    /// nothing: "may ana reply to c12 now?" for an agent desktop greying out
+    /// a button, or the service's dry run.
+    ///
+    /// The state is shared copy-on-write, not copied: the decision steps a
+    /// view that shares every conversation with `state`, so only the few
+    /// tree nodes the event would change are made anew, and dropped after.
+    /// Its cost does not grow with the number of conversations.
+    ///
+    /// ```
+    /// use switchboard::engine::{Engine, Event, State};
+    /// let policy = switchboard::compile(
+    ///     "tenant a { zone UTC; country US }\n\
+    ///      number +14155550100\nagent ana\n\
+    ///      inbox main shared { numbers +14155550100; agents ana }",
+    /// ).unwrap();
+    /// let engine = Engine::new(policy);
+    /// let state = State::new();
+    /// let event: Event = serde_json::from_str(
+    ///     r#"{"type":"inbound","at":"2026-03-02T10:00:00Z","from":"+14155551234","to":"+14155550100","body":"Hi"}"#,
+    /// ).unwrap();
+    /// let decision = engine.decide(&state, &event);
+    /// assert_eq!(decision.inbox.as_deref(), Some("main"));
+    /// assert_eq!(state.open_count(), 0, "nothing was opened");
+    /// ```
+    pub fn decide(&self, state: &State, event: &Event) -> Decision {
+        let mut shared = state.clone();
+        self.step(&mut shared, event)
+    }
+
     /// Decides one event and applies its changes to `state`.
     ///
     /// An event at a time outside [`event::accepted_range`] is rejected with

@@ -261,12 +261,12 @@ impl Tenant {
         }
     }
 
-    /// Decides an event on a copy of the published state: nothing is
-    /// stored or changed, and no decision waits for it.
+    /// Decides an event against the published state with the read-only
+    /// [`crate::engine::Engine::decide`]: nothing is stored or changed, and no decision
+    /// waits for it.
     pub fn dry_run(&self, event: &Event) -> serde_json::Value {
         let revision = self.revision();
-        let mut copy = self.view().state.clone();
-        let decision = revision.engine.step(&mut copy, event);
+        let decision = revision.engine.decide(&self.view().state, event);
         let mut decision = serde_json::to_value(&decision).unwrap_or_default();
         decision["revision"] = serde_json::Value::String(revision.id.clone());
         decision
