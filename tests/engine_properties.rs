@@ -240,7 +240,18 @@ fn run(engine: &Engine, events: &[Event]) -> Result<(Vec<Decision>, State), Stri
     let mut decisions = Vec::new();
     for event in events {
         let before = state.clone();
+        // Asking first answers exactly what stepping decides, and changes
+        // nothing.
+        let asked = engine.decide(&state, event);
+        if state != before {
+            return Err(format!("decide changed the state: {event:?}"));
+        }
         let d = engine.step(&mut state, event);
+        if asked != d {
+            return Err(format!(
+                "decide and step disagree on {event:?}:\n{asked:?}\n{d:?}"
+            ));
+        }
         check_step(engine, &before, event, &d, &state)?;
         decisions.push(d);
     }

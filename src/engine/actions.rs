@@ -2,9 +2,10 @@
 //! decline, hide, close; and status changes.
 
 use super::decision::{Agents, Change, Decision, Denial, Outcome, SessionEnd, Step, Why};
+use super::draft::Draft;
 use super::event::{AgentAction, StatusChange};
 use super::session::{end_session, session_type};
-use super::state::{ConversationId, Lock, State};
+use super::state::{ConversationId, Lock};
 use super::text::{send, Envelope};
 use super::Cx;
 use crate::policy::{AgentId, InboxId};
@@ -20,7 +21,7 @@ struct Target {
     inbox: InboxId,
 }
 
-fn target(cx: &Cx<'_>, state: &State, a: &AgentAction, d: &mut Decision) -> Option<Target> {
+fn target(cx: &Cx<'_>, state: &Draft<'_>, a: &AgentAction, d: &mut Decision) -> Option<Target> {
     let Some(agent) = cx.policy.agent_id(&a.agent) else {
         d.outcome = Outcome::Rejected;
         d.denial = Some(Denial::UnknownAgent {
@@ -133,7 +134,7 @@ fn deny(d: &mut Decision, denial: Denial) {
 }
 
 /// An agent's message to the customer.
-pub(crate) fn reply(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+pub(crate) fn reply(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
     let Some(body) = a.body.as_deref().filter(|b| !b.trim().is_empty()) else {
         d.outcome = Outcome::Rejected;
         d.denial = Some(Denial::EmptyBody);
@@ -249,7 +250,7 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
 
 /// An internal note: any member, at any time, lock or no lock; it never
 /// reaches the customer and takes no lock.
-pub(crate) fn note(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+pub(crate) fn note(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
     if a.body.as_deref().is_none_or(|b| b.trim().is_empty()) {
         d.outcome = Outcome::Rejected;
         d.denial = Some(Denial::EmptyBody);
@@ -276,7 +277,7 @@ pub(crate) fn note(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Deci
     }
 }
 
-fn visible_to(cx: &Cx<'_>, state: &State, id: &str, inbox: InboxId) -> Agents {
+fn visible_to(cx: &Cx<'_>, state: &Draft<'_>, id: &str, inbox: InboxId) -> Agents {
     match state.conversation(id).and_then(|c| c.owner.clone()) {
         Some(owner) => vec![owner].into(),
         None => cx.member_names(cx.policy.inbox(inbox)),
@@ -284,7 +285,7 @@ fn visible_to(cx: &Cx<'_>, state: &State, id: &str, inbox: InboxId) -> Agents {
 }
 
 /// Claiming a shared-inbox conversation makes the claimer its only worker.
-pub(crate) fn claim(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+pub(crate) fn claim(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
@@ -323,7 +324,7 @@ pub(crate) fn claim(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
 }
 
 /// The owner gives a claimed conversation back to the whole team.
-pub(crate) fn release(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+pub(crate) fn release(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
@@ -340,7 +341,7 @@ pub(crate) fn release(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut D
 
 /// Accepting an alert or invite makes the agent the owner; the others'
 /// alerts go away.
-pub(crate) fn accept(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+pub(crate) fn accept(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
@@ -396,7 +397,7 @@ pub(crate) fn accept(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut De
 }
 
 /// Declining removes this agent's alert or invite.
-pub(crate) fn decline(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+pub(crate) fn decline(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
@@ -429,7 +430,7 @@ pub(crate) fn decline(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut D
 
 /// Hiding takes the alert off the agent's screen; it stays pending, so the
 /// pending count does not change.
-pub(crate) fn hide(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+pub(crate) fn hide(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
@@ -456,7 +457,7 @@ pub(crate) fn hide(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Deci
 
 /// Closing archives the conversation and ends its owner's ownership (and a
 /// keyword-queue session); the customer's next message starts a new one.
-pub(crate) fn close(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Decision) {
+pub(crate) fn close(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
@@ -487,7 +488,7 @@ pub(crate) fn close(cx: &Cx<'_>, state: &mut State, a: &AgentAction, d: &mut Dec
 
 /// An agent's status: ready, on_call, offline, or one of the tenant's own.
 /// Setting a status clears an unavailability the engine imposed.
-pub(crate) fn status(cx: &Cx<'_>, state: &mut State, s: &StatusChange, d: &mut Decision) {
+pub(crate) fn status(cx: &Cx<'_>, state: &mut Draft<'_>, s: &StatusChange, d: &mut Decision) {
     if cx.policy.agent_id(&s.agent).is_none() {
         d.outcome = Outcome::Rejected;
         d.denial = Some(Denial::UnknownAgent {

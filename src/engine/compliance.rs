@@ -1,8 +1,9 @@
 //! Opt-out, opt-in and help keywords, answered before any routing.
 
 use super::decision::{Change, Decision, Outcome, Step, Why};
+use super::draft::Draft;
 use super::event::Inbound;
-use super::state::State;
+
 use super::text::{answer, Fill};
 use super::Cx;
 use crate::policy::Text;
@@ -53,7 +54,7 @@ pub fn keyword_matches(body: &str, keyword: &str) -> bool {
 
 pub(crate) fn handle(
     cx: &Cx<'_>,
-    state: &mut State,
+    state: &mut Draft<'_>,
     e: &Inbound,
     keyword: &str,
     set: ComplianceSet,

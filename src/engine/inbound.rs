@@ -5,10 +5,11 @@ use super::decision::{
     no_agents, Agents, Change, CustomerCard, Decision, Denial, NotOffered, NotOfferedReason,
     Outcome, Step, Why,
 };
+use super::draft::Draft;
 use super::event::Inbound;
 use super::refine;
 use super::session::session_type;
-use super::state::{Alerts, Conversation, ConversationId, Session, State};
+use super::state::{Alerts, Conversation, ConversationId, Session};
 use super::text::{answer, send, Envelope, Fill};
 use super::Cx;
 use crate::policy::{Inbox, InboxId, ScheduleId, Text};
@@ -16,7 +17,7 @@ use crate::vocab::{Channel, ComplianceSet, InboxKind};
 use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
 
-pub(crate) fn inbound(cx: &Cx<'_>, state: &mut State, e: &Inbound, d: &mut Decision) {
+pub(crate) fn inbound(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, d: &mut Decision) {
     let policy = cx.policy;
     let Some(number) = policy.numbers.get(e.to.as_str()) else {
         d.outcome = Outcome::Rejected;
@@ -86,7 +87,7 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut State, e: &Inbound, d: &mut Decis
 
 /// Team SMS and team inboxes: every member sees the conversation until one
 /// claims it.
-fn shared(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mut Decision) {
+fn shared(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, inbox_id: InboxId, d: &mut Decision) {
     let inbox = cx.policy.inbox(inbox_id);
     let (id, new) = open_or_create(cx, state, e, inbox, None, d);
     if new {
@@ -116,7 +117,7 @@ fn shared(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mu
 
 /// A queue without keywords (texting queues, direct numbers on a queue):
 /// a new conversation alerts the members; the owner alone after acceptance.
-fn queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mut Decision) {
+fn queue(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, inbox_id: InboxId, d: &mut Decision) {
     let inbox = cx.policy.inbox(inbox_id);
     let (id, new) = open_or_create(cx, state, e, inbox, None, d);
     if new {
@@ -140,7 +141,7 @@ fn queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mut
 /// the one the number now routes to (a new policy revision moved the
 /// number, or renamed the inbox), so this message opens one where the
 /// inbox's agents see it.
-fn reroute(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox: &Inbox, d: &mut Decision) {
+fn reroute(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, inbox: &Inbox, d: &mut Decision) {
     let Some(stale) = state
         .open_conversation_of(&e.to, &e.from)
         .filter(|c| c.inbox != inbox.name)
@@ -164,7 +165,13 @@ fn reroute(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox: &Inbox, d: &mut D
 
 /// A keyword queue (SMS for call queues): a keyword starts a session, which
 /// invites the available members; another ends it.
-fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId, d: &mut Decision) {
+fn keyword_queue(
+    cx: &Cx<'_>,
+    state: &mut Draft<'_>,
+    e: &Inbound,
+    inbox_id: InboxId,
+    d: &mut Decision,
+) {
     let inbox = cx.policy.inbox(inbox_id);
     let Some(keywords) = &inbox.keywords else {
         return;
@@ -273,7 +280,7 @@ fn keyword_queue(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox_id: InboxId,
 
 /// One agent's own number: routed to that agent alone, deflected after
 /// their hours.
-fn direct(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox: &Inbox, d: &mut Decision) {
+fn direct(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, inbox: &Inbox, d: &mut Decision) {
     let Some(agent_id) = inbox.agent else { return };
     let agent = cx.policy.agent(agent_id);
     let (id, new) = open_or_create(cx, state, e, inbox, None, d);
@@ -317,7 +324,7 @@ fn direct(cx: &Cx<'_>, state: &mut State, e: &Inbound, inbox: &Inbox, d: &mut De
 /// The open conversation for this customer and number, or a new one.
 fn open_or_create(
     cx: &Cx<'_>,
-    state: &mut State,
+    state: &mut Draft<'_>,
     e: &Inbound,
     inbox: &Inbox,
     session: Option<Session>,
@@ -365,7 +372,7 @@ fn open_or_create(
 }
 
 /// Records another customer message on an open conversation.
-fn touch(state: &mut State, id: &str, e: &Inbound, at: DateTime<Utc>) {
+fn touch(state: &mut Draft<'_>, id: &str, e: &Inbound, at: DateTime<Utc>) {
     let inbox = state.update(id, |c| {
         c.inbound += 1;
         c.last_inbound_at = at;
@@ -397,7 +404,7 @@ fn touch(state: &mut State, id: &str, e: &Inbound, at: DateTime<Utc>) {
     }
 }
 
-fn refresh_session(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox) {
+fn refresh_session(cx: &Cx<'_>, state: &mut Draft<'_>, id: &str, inbox: &Inbox) {
     if let Some(secs) = inbox.session_timeout_secs {
         state.update(id, |c| {
             if let Some(session) = &mut c.session {
@@ -409,7 +416,7 @@ fn refresh_session(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox) {
 
 /// Who a further message on an open conversation alerts: its owner, else
 /// the agents whose alerts are still pending.
-fn alerted(state: &State, id: &str) -> Agents {
+fn alerted(state: &Draft<'_>, id: &str) -> Agents {
     let c = state.known(id);
     match (&c.owner, &c.alerts) {
         (Some(owner), _) => vec![owner.clone()].into(),
@@ -420,7 +427,7 @@ fn alerted(state: &State, id: &str) -> Agents {
 
 /// Who sees the conversation: its owner once it has one, else the agents a
 /// hook assigned it to, else every member.
-fn visible(cx: &Cx<'_>, state: &State, id: &str, inbox: &Inbox) -> Agents {
+fn visible(cx: &Cx<'_>, state: &Draft<'_>, id: &str, inbox: &Inbox) -> Agents {
     match state.conversation(id) {
         Some(c) => match (&c.owner, &c.assigned) {
             (Some(owner), _) => vec![owner.clone()].into(),
@@ -436,7 +443,7 @@ fn visible(cx: &Cx<'_>, state: &State, id: &str, inbox: &Inbox) -> Agents {
 /// only those below their max sessions in this queue.
 fn offer(
     cx: &Cx<'_>,
-    state: &State,
+    state: &Draft<'_>,
     inbox_id: InboxId,
     available: bool,
     d: &mut Decision,
@@ -492,7 +499,7 @@ fn shared_list(inbox: &Inbox, offered: Vec<SmolStr>) -> Agents {
 
 /// Puts up alerts (or invites) for these agents, for the inbox's alert
 /// lifetime.
-fn alert(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox, agents: &Agents) {
+fn alert(cx: &Cx<'_>, state: &mut Draft<'_>, id: &str, inbox: &Inbox, agents: &Agents) {
     if agents.is_empty() {
         return;
     }
@@ -508,7 +515,7 @@ fn alert(cx: &Cx<'_>, state: &mut State, id: &str, inbox: &Inbox, agents: &Agent
 
 /// The unresponsive threshold: an owner who leaves this many customer
 /// messages unanswered loses the conversation back to the queue.
-fn unresponsive(cx: &Cx<'_>, state: &mut State, id: &str, inbox_id: InboxId, d: &mut Decision) {
+fn unresponsive(cx: &Cx<'_>, state: &mut Draft<'_>, id: &str, inbox_id: InboxId, d: &mut Decision) {
     let threshold = cx.policy.tenant.unresponsive_threshold;
     let Some(c) = state.conversation(id) else {
         return;
@@ -550,7 +557,13 @@ fn closed(cx: &Cx<'_>, schedule: ScheduleId, d: &mut Decision) -> Option<Option<
 
 /// For a keyword queue with no session: if the inbox is closed, sends its
 /// after-hours reply (when it has one); true if it is closed.
-fn closed_reply(cx: &Cx<'_>, state: &State, e: &Inbound, inbox: &Inbox, d: &mut Decision) -> bool {
+fn closed_reply(
+    cx: &Cx<'_>,
+    state: &Draft<'_>,
+    e: &Inbound,
+    inbox: &Inbox,
+    d: &mut Decision,
+) -> bool {
     let Some(schedule) = inbox.hours else {
         return false;
     };
@@ -575,7 +588,7 @@ fn closed_reply(cx: &Cx<'_>, state: &State, e: &Inbound, inbox: &Inbox, d: &mut 
 /// Sends the after-hours reply if the inbox is closed; true if it is.
 fn after_hours(
     cx: &Cx<'_>,
-    state: &mut State,
+    state: &mut Draft<'_>,
     e: &Inbound,
     inbox: &Inbox,
     id: &str,
@@ -609,7 +622,7 @@ fn after_hours(
 #[allow(clippy::too_many_arguments)]
 fn away_notice(
     cx: &Cx<'_>,
-    state: &mut State,
+    state: &mut Draft<'_>,
     e: &Inbound,
     inbox: &Inbox,
     id: &str,
@@ -651,7 +664,7 @@ fn away_notice(
 /// name.
 fn autoresponder(
     cx: &Cx<'_>,
-    state: &mut State,
+    state: &mut Draft<'_>,
     e: &Inbound,
     inbox: &Inbox,
     id: &str,

@@ -17,6 +17,7 @@
 mod actions;
 mod compliance;
 pub mod decision;
+mod draft;
 pub mod event;
 mod ids;
 mod inbound;
@@ -33,6 +34,7 @@ pub use state::{Conversation, State};
 
 use crate::policy::{AgentId, Inbox, Policy};
 use chrono::{DateTime, Utc};
+use draft::Draft;
 use smol_str::SmolStr;
 use std::sync::Arc;
 
@@ -62,10 +64,11 @@ impl Engine {
     /// nothing: "may ana reply to c12 now?" for an agent desktop greying out
     /// a button, or the service's dry run.
     ///
-    /// The state is shared copy-on-write, not copied: the decision steps a
-    /// view that shares every conversation with `state`, so only the few
-    /// tree nodes the event would change are made anew, and dropped after.
-    /// Its cost does not grow with the number of conversations.
+    /// The state is neither changed nor copied: the decision works on a
+    /// draft that reads through to `state` and holds only what the event
+    /// would change (a conversation or two, an agent, a counter), dropped
+    /// after. `step` decides through the same draft and commits it, so the
+    /// two always agree. The cost does not grow with the state.
     ///
     /// ```
     /// use switchboard::engine::{Engine, Event, State};
@@ -84,8 +87,7 @@ impl Engine {
     /// assert_eq!(state.open_count(), 0, "nothing was opened");
     /// ```
     pub fn decide(&self, state: &State, event: &Event) -> Decision {
-        let mut shared = state.clone();
-        self.step(&mut shared, event)
+        self.draft(&mut Draft::new(state), event)
     }
 
     /// Decides one event and applies its changes to `state`.
@@ -111,6 +113,17 @@ impl Engine {
     /// assert_eq!(decision.visible_to.as_ref(), ["ana"]);
     /// ```
     pub fn step(&self, state: &mut State, event: &Event) -> Decision {
+        let (decision, changes) = {
+            let mut draft = Draft::new(state);
+            let decision = self.draft(&mut draft, event);
+            (decision, draft.into_changes())
+        };
+        state.commit(changes);
+        decision
+    }
+
+    /// Decides one event on a draft of the state.
+    fn draft(&self, state: &mut Draft<'_>, event: &Event) -> Decision {
         let at = event.at();
         if event.check_time().is_err() {
             let mut d = Decision::new(at, event.kind(), Outcome::Rejected);
@@ -137,9 +150,7 @@ impl Engine {
             Event::Status(s) => actions::status(&cx, state, s, &mut d),
             Event::Tick(_) => d.outcome = Outcome::Ticked,
         }
-        if state.clock.is_none_or(|c| c < at) {
-            state.clock = Some(at);
-        }
+        state.advance_clock(at);
         d.next_tick = state.next_deadline();
         d
     }

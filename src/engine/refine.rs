@@ -9,8 +9,9 @@
 //! `hook_failures` counter goes up.
 
 use super::decision::{Agents, Change, Decision, Step};
+use super::draft::Draft;
 use super::event::Inbound;
-use super::state::{Conversation, Escalation, Slot, State};
+use super::state::{Conversation, Escalation, Slot};
 use super::Cx;
 use crate::hooks::{self, Assign, Assignment, AutoReply, HookError, Hooks, Mode};
 use crate::policy::{Inbox, InboxId, Policy};
@@ -44,7 +45,7 @@ fn ask<T>(
 /// The hook's answer, or `None` after recording why it gave none.
 fn settle<T>(
     policy: &Policy,
-    state: &mut State,
+    state: &mut Draft<'_>,
     inbox: &Inbox,
     point: HookPoint,
     answer: Option<Result<T, HookError>>,
@@ -80,7 +81,7 @@ fn said(d: &mut Decision, policy: &Policy, inbox: &Inbox, point: HookPoint, resu
 /// The claim hook sets a new conversation's claim mode.
 pub(crate) fn claim(
     cx: &Cx<'_>,
-    state: &mut State,
+    state: &mut Draft<'_>,
     e: &Inbound,
     inbox: &Inbox,
     id: &str,
@@ -128,7 +129,7 @@ fn claim_name(mode: ClaimMode) -> &'static str {
 /// was given to, if any.
 pub(crate) fn route(
     cx: &Cx<'_>,
-    state: &mut State,
+    state: &mut Draft<'_>,
     e: &Inbound,
     inbox_id: InboxId,
     id: &str,
@@ -181,7 +182,7 @@ pub(crate) fn route(
 #[allow(clippy::too_many_arguments)]
 fn apply(
     policy: &Policy,
-    state: &mut State,
+    state: &mut Draft<'_>,
     inbox_id: InboxId,
     id: &str,
     a: &Assignment,
@@ -312,7 +313,7 @@ fn apply(
 /// policy's own autoresponder answer.
 pub(crate) fn autoresponder(
     cx: &Cx<'_>,
-    state: &mut State,
+    state: &mut Draft<'_>,
     e: &Inbound,
     inbox: &Inbox,
     id: &str,
@@ -364,7 +365,7 @@ pub(crate) fn autoresponder(
 /// inbox's escalation hook may add agents or reassign, and set another.
 pub(crate) fn escalate(
     policy: &Policy,
-    state: &mut State,
+    state: &mut Draft<'_>,
     slot: Slot,
     at: DateTime<Utc>,
     d: &mut Decision,
@@ -445,7 +446,7 @@ pub(crate) fn escalate(
 /// during the call, gathered only when the script can ask.
 fn context<'a>(
     cx: &Cx<'_>,
-    state: &'a State,
+    state: &'a Draft<'_>,
     e: Option<&'a Inbound>,
     inbox: &'a Inbox,
     c: &'a Conversation,

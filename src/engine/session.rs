@@ -2,7 +2,8 @@
 //! Direct), and the end of a keyword-queue session, whoever ends it.
 
 use super::decision::{Change, Decision, SessionEnd};
-use super::state::State;
+use super::draft::Draft;
+
 use crate::policy::Inbox;
 use crate::vocab::InboxKind;
 use chrono::{DateTime, Utc};
@@ -23,7 +24,7 @@ pub(crate) fn session_type(inbox: &Inbox, inbound: bool) -> &'static str {
 /// Ends a keyword-queue session and archives its conversation; counts it
 /// as handled if an agent had accepted it.
 pub(crate) fn end_session(
-    state: &mut State,
+    state: &mut Draft<'_>,
     id: &str,
     at: DateTime<Utc>,
     by: SessionEnd,

@@ -21,30 +21,36 @@
 //! once they are stored, and the state stays as large as what is open.
 
 use super::event::Customer;
-use super::ids::Agents;
+pub(crate) use super::ids::Slot;
+use super::ids::{slot_of, Agents};
 use crate::vocab::{Channel, ClaimMode};
 use chrono::{DateTime, Utc};
-use imbl::{HashMap, HashSet, OrdMap, OrdSet};
+use imbl::shared_ptr::DefaultSharedPtr;
+use imbl::{OrdMap, OrdSet};
+
+/// The state's hash maps hash with foldhash, seeded per process: several
+/// times faster than the default SipHash on the short keys a decision looks
+/// up (numbers, names), and still seeded, so a customer cannot choose
+/// colliding numbers. No decision depends on the maps' order.
+type HashMap<K, V> = imbl::GenericHashMap<K, V, foldhash::fast::RandomState, DefaultSharedPtr>;
+type HashSet<A> = imbl::GenericHashSet<A, foldhash::fast::RandomState, DefaultSharedPtr>;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 use smol_str::SmolStr;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub use super::ids::ConversationId;
 
-/// Where a conversation is kept: the number of its id (`c7` is kept at 7),
-/// so slots grow in the order conversations opened and an id finds its
-/// conversation without an index.
-pub(crate) type Slot = u64;
-
-/// The slot of a conversation id: `c` and a number from 1, written without
-/// leading zeros, as [`State::new_id`] makes them; `None` for any other.
-fn slot_of(id: &str) -> Option<Slot> {
-    let digits = id.strip_prefix('c')?;
-    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
+/// What a decision's draft changed, to be committed to the state it was
+/// drawn from (`engine::draft`).
+pub(crate) struct Changes {
+    pub conversations: SmallVec<[(Slot, Conversation); 2]>,
+    pub agents: SmallVec<[(SmolStr, AgentState); 1]>,
+    pub counters: SmallVec<[(SmolStr, Counters); 2]>,
+    pub opted_out: SmallVec<[(SmolStr, bool); 1]>,
+    pub next_id: u64,
+    pub clock: Option<DateTime<Utc>>,
 }
 
 /// Everything the engine remembers for one tenant.
@@ -261,11 +267,6 @@ impl State {
         self.conversations.get(&slot).map(|c| &**c)
     }
 
-    /// A conversation the caller found in this state a moment ago.
-    pub(crate) fn known(&self, id: &str) -> &Conversation {
-        self.conversation(id).expect("a conversation of this state")
-    }
-
     /// Whether `id` names a conversation this state opened that is no longer
     /// in memory: ids are `c` and a number the state counts up, and only an
     /// archived conversation ever leaves.
@@ -309,16 +310,6 @@ impl State {
         self.opted_out.contains(customer)
     }
 
-    /// Notes that a customer opted out; false if they already had.
-    pub(crate) fn opt_out(&mut self, customer: &SmolStr) -> bool {
-        self.opted_out.insert(customer.clone()).is_none()
-    }
-
-    /// Notes that a customer opted back in; false if they had not opted out.
-    pub(crate) fn opt_in(&mut self, customer: &SmolStr) -> bool {
-        self.opted_out.remove(customer).is_some()
-    }
-
     pub fn counters(&self, inbox: &str) -> Option<&Counters> {
         self.counters.get(inbox)
     }
@@ -330,11 +321,6 @@ impl State {
     /// The next time anything expires: when the engine wants a tick.
     pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
         self.deadlines.get_min().map(|(at, _)| *at)
-    }
-
-    /// The earliest deadline and the conversation it belongs to.
-    pub(crate) fn first_deadline(&self) -> Option<(DateTime<Utc>, Slot)> {
-        self.deadlines.get_min().copied()
     }
 
     /// How many conversations the state holds in memory, open or archived.
@@ -392,59 +378,82 @@ impl State {
         self.conversations.insert(slot, Arc::new(conversation));
     }
 
-    /// Changes a stored conversation in place, keeping the indexes in step.
-    pub(crate) fn update<R>(
-        &mut self,
-        id: &str,
-        f: impl FnOnce(&mut Conversation) -> R,
-    ) -> Option<R> {
-        let slot = slot_of(id)?;
-        self.update_at(slot, f)
+    /// The slot of the open conversation between a number and a customer.
+    pub(crate) fn open_slot(&self, number: &SmolStr, customer: &SmolStr) -> Option<Slot> {
+        self.open.get(&(number.clone(), customer.clone())).copied()
     }
 
-    pub(crate) fn update_at<R>(
-        &mut self,
-        slot: Slot,
-        f: impl FnOnce(&mut Conversation) -> R,
-    ) -> Option<R> {
-        let conversation = Arc::make_mut(self.conversations.get_mut(&slot)?);
-        let (deadline, was_open) = (conversation.deadline(), conversation.is_open());
-        let before = Load::of(conversation);
-        let result = f(conversation);
-        let after = Load::of(conversation);
-        let (next, open) = (conversation.deadline(), conversation.is_open());
+    /// The earliest deadline and the conversation it belongs to.
+    pub(crate) fn first_deadline(&self) -> Option<(DateTime<Utc>, Slot)> {
+        self.deadlines.get_min().copied()
+    }
+
+    /// Every deadline, earliest first, with its conversation.
+    pub(crate) fn deadlines_in_order(&self) -> impl Iterator<Item = (DateTime<Utc>, Slot)> + '_ {
+        self.deadlines.iter().copied()
+    }
+
+    /// Applies what a decision's draft changed. Conversations go in slot
+    /// order, so one closed by this decision leaves the open index before
+    /// a new one for the same customer enters it.
+    pub(crate) fn commit(&mut self, mut changes: Changes) {
+        changes.conversations.sort_by_key(|(slot, _)| *slot);
+        for (slot, conversation) in changes.conversations {
+            self.replace(slot, conversation);
+        }
+        for (name, agent) in changes.agents {
+            self.agents.insert(name, agent);
+        }
+        for (inbox, counters) in changes.counters {
+            self.counters.insert(inbox, counters);
+        }
+        for (customer, out) in changes.opted_out {
+            if out {
+                self.opted_out.insert(customer);
+            } else {
+                self.opted_out.remove(&customer);
+            }
+        }
+        self.next_id = changes.next_id;
+        self.clock = changes.clock;
+    }
+
+    /// Puts a conversation at its slot, in place of the one there, keeping
+    /// the indexes in step.
+    fn replace(&mut self, slot: Slot, conversation: Conversation) {
+        let (deadline, open, after) = (
+            conversation.deadline(),
+            conversation.is_open(),
+            Load::of(&conversation),
+        );
+        let (number, customer, inbox) = (
+            conversation.number.clone(),
+            conversation.customer.clone(),
+            conversation.inbox.clone(),
+        );
+        let Some(old) = self.conversations.insert(slot, Arc::new(conversation)) else {
+            let c = self.conversations[&slot].clone();
+            self.index(slot, &c);
+            return;
+        };
+        let before = Load::of(&old);
         if before != after {
-            let inbox = conversation.inbox.clone();
             Self::count(&mut self.loads, &mut self.pending, &inbox, &before, -1);
             Self::count(&mut self.loads, &mut self.pending, &inbox, &after, 1);
         }
-        if deadline != next {
-            if let Some(when) = deadline {
+        let was = old.deadline();
+        if was != deadline {
+            if let Some(when) = was {
                 self.deadlines.remove(&(when, slot));
             }
-            if let Some(when) = next {
+            if let Some(when) = deadline {
                 self.deadlines.insert((when, slot));
             }
         }
-        if was_open && !open {
-            self.open
-                .remove(&(conversation.number.clone(), conversation.customer.clone()));
+        if old.is_open() && !open {
+            self.open.remove(&(number, customer));
             self.archived.insert(slot);
         }
-        Some(result)
-    }
-
-    pub(crate) fn new_id(&mut self) -> ConversationId {
-        self.next_id += 1;
-        SmolStr::new(format!("c{}", self.next_id))
-    }
-
-    pub(crate) fn agent_mut(&mut self, name: &SmolStr) -> &mut AgentState {
-        self.agents.entry(name.clone()).or_default()
-    }
-
-    pub(crate) fn counters_mut(&mut self, inbox: &SmolStr) -> &mut Counters {
-        self.counters.entry(inbox.clone()).or_default()
     }
 
     fn index(&mut self, slot: Slot, c: &Conversation) {

@@ -2,8 +2,9 @@
 //! message passes, so opt-outs are enforced once.
 
 use super::decision::{Decision, Outbound, Step, Why};
+use super::draft::Draft;
 use super::event::{Customer, Inbound};
-use super::state::State;
+
 use crate::policy::Text;
 use crate::vocab::Channel;
 use chrono::{DateTime, Utc};
@@ -67,7 +68,7 @@ impl<'a> Envelope<'a> {
 /// An unsigned automatic reply to the customer's message `e`; false if it
 /// was suppressed.
 pub(crate) fn answer(
-    state: &State,
+    state: &Draft<'_>,
     d: &mut Decision,
     e: &crate::engine::event::Inbound,
     text: String,
@@ -79,7 +80,7 @@ pub(crate) fn answer(
 /// Adds a message to the decision, unless the customer opted out and the
 /// message is not the opt-out confirmation itself. Returns whether it went.
 pub(crate) fn send(
-    state: &State,
+    state: &Draft<'_>,
     d: &mut Decision,
     to: Envelope<'_>,
     text: String,

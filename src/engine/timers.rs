@@ -3,12 +3,18 @@
 //! A deadline is exclusive: a lock held until 10:30 is free at 10:30.
 
 use super::decision::{Change, Decision, SessionEnd};
-use super::state::State;
+use super::draft::Draft;
+
 use crate::policy::Policy;
 use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
 
-pub(crate) fn advance(policy: &Policy, state: &mut State, now: DateTime<Utc>, d: &mut Decision) {
+pub(crate) fn advance(
+    policy: &Policy,
+    state: &mut Draft<'_>,
+    now: DateTime<Utc>,
+    d: &mut Decision,
+) {
     while let Some((at, slot)) = state.first_deadline() {
         if at > now {
             break;
@@ -76,7 +82,7 @@ pub(crate) fn advance(policy: &Policy, state: &mut State, now: DateTime<Utc>, d:
 
 /// An agent let an alert or invite expire: at the tenant's missed-chat
 /// threshold, the engine sets them unavailable (offline) and says why.
-fn missed_chat(policy: &Policy, state: &mut State, agent: &SmolStr, d: &mut Decision) {
+fn missed_chat(policy: &Policy, state: &mut Draft<'_>, agent: &SmolStr, d: &mut Decision) {
     let threshold = policy.tenant.missed_chat_threshold;
     let could_accept = match (
         policy.agent_id(agent),

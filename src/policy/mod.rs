@@ -17,7 +17,11 @@ use crate::vocab::{Channel, ClaimMode, HookPoint, InboxKind};
 use chrono_tz::Tz;
 use serde::Serialize;
 use smol_str::SmolStr;
-use std::collections::HashMap;
+
+/// The policy's lookups by name and number hash with foldhash: every
+/// inbound message looks its number up, and SipHash, the standard
+/// default, costs more than the rest of the lookup.
+pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 macro_rules! id {
     ($name:ident) => {
@@ -257,7 +261,7 @@ impl Policy {
             teams: Vec::new(),
             inboxes: Vec::new(),
             schedules: Vec::new(),
-            numbers: HashMap::new(),
+            numbers: HashMap::default(),
             compliance,
             hooks: None,
             warnings: Diagnostics::default(),
