@@ -25,15 +25,7 @@ pub(crate) use super::ids::Slot;
 use super::ids::{slot_of, Agents};
 use crate::vocab::{Channel, ClaimMode};
 use chrono::{DateTime, Utc};
-use imbl::shared_ptr::DefaultSharedPtr;
-use imbl::{OrdMap, OrdSet};
-
-/// The state's hash maps hash with foldhash, seeded per process: several
-/// times faster than the default SipHash on the short keys a decision looks
-/// up (numbers, names), and still seeded, so a customer cannot choose
-/// colliding numbers. No decision depends on the maps' order.
-type HashMap<K, V> = imbl::GenericHashMap<K, V, foldhash::fast::RandomState, DefaultSharedPtr>;
-type HashSet<A> = imbl::GenericHashSet<A, foldhash::fast::RandomState, DefaultSharedPtr>;
+use imbl::{HashMap, HashSet, OrdMap, OrdSet};
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use smol_str::SmolStr;

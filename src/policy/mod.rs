@@ -17,11 +17,7 @@ use crate::vocab::{Channel, ClaimMode, HookPoint, InboxKind};
 use chrono_tz::Tz;
 use serde::Serialize;
 use smol_str::SmolStr;
-
-/// The policy's lookups by name and number hash with foldhash: every
-/// inbound message looks its number up, and SipHash, the standard
-/// default, costs more than the rest of the lookup.
-pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+use std::collections::HashMap;
 
 macro_rules! id {
     ($name:ident) => {
@@ -261,7 +257,7 @@ impl Policy {
             teams: Vec::new(),
             inboxes: Vec::new(),
             schedules: Vec::new(),
-            numbers: HashMap::default(),
+            numbers: HashMap::new(),
             compliance,
             hooks: None,
             warnings: Diagnostics::default(),

@@ -298,7 +298,8 @@ async fn post_event(
     Ok((json, Bytes::copy_from_slice(decided.decision.as_bytes())).into_response())
 }
 
-/// Decides on a copy of the state: nothing is stored or changed.
+/// Decides against the published state with the read-only decision:
+/// nothing is stored, changed or copied.
 async fn dry_run(
     Shared(app): Shared<App>,
     Path(name): Path<String>,
