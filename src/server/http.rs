@@ -50,12 +50,17 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/tenants/{tenant}/policy/reload", post(reload_policy))
         .route("/v1/tenants/{tenant}/twilio/messages", post(twilio_message))
         .fallback(|| async {
-            error(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
+            error(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "no such endpoint",
+            )
+            .into_response()
         })
         .method_not_allowed_fallback(|| async {
             error(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "this endpoint does not take that method",
             )
             .into_response()
@@ -69,9 +74,86 @@ pub fn metrics_router(server: Arc<Server>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .fallback(|| async {
-            error(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
+            error(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "no such endpoint",
+            )
+            .into_response()
         })
         .with_state(server)
+}
+
+/// The code of an error answer, stable across releases (docs/API.md lists
+/// them): clients branch on it, never on the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    NotFound,
+    MethodNotAllowed,
+    Unauthorized,
+    UnknownTenant,
+    BadBody,
+    BadEvent,
+    BadTime,
+    Internal,
+    NotRead,
+    UnknownConversation,
+    UnknownAgent,
+    UnknownInbox,
+    BadSignature,
+    BadForm,
+    Busy,
+    NotStored,
+    TenantFailed,
+    ShuttingDown,
+}
+
+impl ErrorCode {
+    /// Every code, for the test that keeps docs/API.md in step.
+    #[cfg(test)]
+    const ALL: [ErrorCode; 18] = [
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Unauthorized,
+        ErrorCode::UnknownTenant,
+        ErrorCode::BadBody,
+        ErrorCode::BadEvent,
+        ErrorCode::BadTime,
+        ErrorCode::Internal,
+        ErrorCode::NotRead,
+        ErrorCode::UnknownConversation,
+        ErrorCode::UnknownAgent,
+        ErrorCode::UnknownInbox,
+        ErrorCode::BadSignature,
+        ErrorCode::BadForm,
+        ErrorCode::Busy,
+        ErrorCode::NotStored,
+        ErrorCode::TenantFailed,
+        ErrorCode::ShuttingDown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::UnknownTenant => "unknown_tenant",
+            ErrorCode::BadBody => "bad_body",
+            ErrorCode::BadEvent => "bad_event",
+            ErrorCode::BadTime => "bad_time",
+            ErrorCode::Internal => "internal",
+            ErrorCode::NotRead => "not_read",
+            ErrorCode::UnknownConversation => "unknown_conversation",
+            ErrorCode::UnknownAgent => "unknown_agent",
+            ErrorCode::UnknownInbox => "unknown_inbox",
+            ErrorCode::BadSignature => "bad_signature",
+            ErrorCode::BadForm => "bad_form",
+            ErrorCode::Busy => "busy",
+            ErrorCode::NotStored => "not_stored",
+            ErrorCode::TenantFailed => "tenant_failed",
+            ErrorCode::ShuttingDown => "shutting_down",
+        }
+    }
 }
 
 /// A request's failure: its status, a stable code and a message, and how
@@ -79,15 +161,15 @@ pub fn metrics_router(server: Arc<Server>) -> Router {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: String,
+    code: ErrorCode,
     message: String,
     retry_after: Option<u32>,
 }
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+fn error(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
     ApiError {
         status,
-        code: code.to_string(),
+        code,
         message: message.into(),
         retry_after: None,
     }
@@ -95,7 +177,7 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let body = json!({"error": {"code": self.code.as_str(), "message": self.message}});
         let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             response
@@ -109,14 +191,30 @@ impl IntoResponse for ApiError {
 impl From<DecideError> for ApiError {
     fn from(e: DecideError) -> ApiError {
         let (status, code, retry) = match &e {
-            DecideError::Busy(_) => (StatusCode::TOO_MANY_REQUESTS, "busy", Some(1)),
-            DecideError::NotStored(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_stored", Some(1)),
-            DecideError::Stopped { .. } => (StatusCode::SERVICE_UNAVAILABLE, "not_stored", Some(5)),
-            DecideError::Failed { .. } => (StatusCode::SERVICE_UNAVAILABLE, "tenant_failed", None),
-            DecideError::ShuttingDown => {
-                (StatusCode::SERVICE_UNAVAILABLE, "shutting_down", Some(1))
+            DecideError::Busy(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::Busy, Some(1)),
+            DecideError::NotStored(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::NotStored,
+                Some(1),
+            ),
+            DecideError::Stopped { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::NotStored,
+                Some(5),
+            ),
+            DecideError::Failed { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TenantFailed,
+                None,
+            ),
+            DecideError::ShuttingDown => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ShuttingDown,
+                Some(1),
+            ),
+            DecideError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, None)
             }
-            DecideError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         };
         ApiError {
             retry_after: retry,
@@ -140,7 +238,7 @@ fn tenant(app: &App, headers: &HeaderMap, name: &str) -> Result<Arc<Tenant>, Api
         Counters::count(&app.counters.rejected_requests);
         return Err(error(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "send `Authorization: Bearer TOKEN`",
         ));
     };
@@ -148,7 +246,7 @@ fn tenant(app: &App, headers: &HeaderMap, name: &str) -> Result<Arc<Tenant>, Api
         Counters::count(&app.counters.rejected_requests);
         return Err(error(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "this token is not valid",
         ));
     };
@@ -160,7 +258,7 @@ fn tenant(app: &App, headers: &HeaderMap, name: &str) -> Result<Arc<Tenant>, Api
             Counters::count(&app.counters.rejected_requests);
             Err(error(
                 StatusCode::NOT_FOUND,
-                "unknown_tenant",
+                ErrorCode::UnknownTenant,
                 format!("no tenant {name} for this token"),
             ))
         }
@@ -175,7 +273,7 @@ fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
         } else {
             e.body_text()
         };
-        error(status, "bad_body", message)
+        error(status, ErrorCode::BadBody, message)
     })
 }
 
@@ -185,7 +283,7 @@ fn parse_event(body: Result<Bytes, BytesRejection>) -> Result<Event, ApiError> {
     let bad = |e: serde_json::Error| {
         error(
             StatusCode::BAD_REQUEST,
-            "bad_event",
+            ErrorCode::BadEvent,
             format!("not a valid event: {e}"),
         )
     };
@@ -199,7 +297,7 @@ fn parse_event(body: Result<Bytes, BytesRejection>) -> Result<Event, ApiError> {
     let event: Event = serde_json::from_value(value).map_err(bad)?;
     event
         .check_time()
-        .map_err(|e| error(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))?;
+        .map_err(|e| error(StatusCode::BAD_REQUEST, ErrorCode::BadTime, e.to_string()))?;
     Ok(event)
 }
 
@@ -211,7 +309,7 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work).await.map_err(|_| {
         error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             format!("{what} failed"),
         )
     })
@@ -324,11 +422,11 @@ async fn conversation(
         tenant.conversation(&wanted)
     })
     .await?
-    .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, "not_read", e))?;
+    .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::NotRead, e))?;
     let conversation = found.ok_or_else(|| {
         error(
             StatusCode::NOT_FOUND,
-            "unknown_conversation",
+            ErrorCode::UnknownConversation,
             format!("no conversation {id}"),
         )
     })?;
@@ -347,12 +445,12 @@ async fn agent_view(
             let at = at.parse().map_err(|_| {
                 error(
                     StatusCode::BAD_REQUEST,
-                    "bad_time",
+                    ErrorCode::BadTime,
                     "`at` is an RFC 3339 time",
                 )
             })?;
             crate::engine::BadTime::check(at)
-                .map_err(|e| error(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))?;
+                .map_err(|e| error(StatusCode::BAD_REQUEST, ErrorCode::BadTime, e.to_string()))?;
             Some(at)
         }
         None => None,
@@ -365,14 +463,14 @@ async fn agent_view(
         if policy.agent_id(&agent).is_none() {
             return Err(error(
                 StatusCode::NOT_FOUND,
-                "unknown_agent",
+                ErrorCode::UnknownAgent,
                 format!("no agent {agent}"),
             ));
         }
         if let Some(i) = inbox.filter(|i| policy.inbox_id(i).is_none()) {
             return Err(error(
                 StatusCode::NOT_FOUND,
-                "unknown_inbox",
+                ErrorCode::UnknownInbox,
                 format!("no inbox {i}"),
             ));
         }
@@ -396,7 +494,7 @@ async fn counters(
     let c = found.ok_or_else(|| {
         error(
             StatusCode::NOT_FOUND,
-            "unknown_inbox",
+            ErrorCode::UnknownInbox,
             format!("no inbox {inbox}"),
         )
     })?;
@@ -458,14 +556,14 @@ async fn twilio_message(
 ) -> Answer {
     let forbidden = |message: &str| {
         Counters::count(&app.counters.rejected_requests);
-        error(StatusCode::FORBIDDEN, "bad_signature", message)
+        error(StatusCode::FORBIDDEN, ErrorCode::BadSignature, message)
     };
     let (Some(tenant), Some(auth_token)) = (app.runtime.tenant(&name), app.config.twilio.of(&name))
     else {
         Counters::count(&app.counters.rejected_requests);
         return Err(error(
             StatusCode::NOT_FOUND,
-            "unknown_tenant",
+            ErrorCode::UnknownTenant,
             format!("no Twilio webhook for tenant {name}"),
         ));
     };
@@ -477,7 +575,7 @@ async fn twilio_message(
     let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|e| {
         error(
             StatusCode::BAD_REQUEST,
-            "bad_form",
+            ErrorCode::BadForm,
             format!("not a form: {e}"),
         )
     })?;
@@ -488,7 +586,7 @@ async fn twilio_message(
         )));
     }
     let inbound = twilio::inbound(&params, chrono::Utc::now())
-        .map_err(|why| error(StatusCode::BAD_REQUEST, "bad_form", why))?;
+        .map_err(|why| error(StatusCode::BAD_REQUEST, ErrorCode::BadForm, why))?;
     let decided = decide(&app, &tenant, Event::Inbound(inbound.clone())).await?;
     // A redelivered message got its replies the first time.
     let twiml = if decided.redelivered {
@@ -516,6 +614,19 @@ fn webhook_url(app: &App, headers: &HeaderMap, uri: &Uri) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_error_code_is_documented() {
+        use super::ErrorCode;
+        let api = include_str!("../../docs/API.md");
+        for code in ErrorCode::ALL {
+            let code = code.as_str();
+            assert!(
+                api.contains(&format!("`{code}`")),
+                "docs/API.md does not list `{code}`"
+            );
+        }
+    }
+
     #[test]
     fn the_openapi_file_describes_every_route() {
         let spec = include_str!("../../docs/openapi.yaml");
