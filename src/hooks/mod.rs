@@ -272,10 +272,13 @@ fn reads_members(ast: &AST) -> bool {
     let mut reads = false;
     ast.walk(&mut |path: &[rhai::ASTNode]| {
         let named = |name: &str| ASKS.contains(&name);
+        // A call is an expression, or a statement when it stands alone or
+        // ends its block.
         reads |= match path.last() {
             Some(rhai::ASTNode::Expr(
                 rhai::Expr::FnCall(call, _) | rhai::Expr::MethodCall(call, _),
-            )) => named(call.name.as_str()),
+            ))
+            | Some(rhai::ASTNode::Stmt(rhai::Stmt::FnCall(call, _))) => named(call.name.as_str()),
             Some(rhai::ASTNode::Expr(rhai::Expr::DynamicConstant(value, _))) => value.is_fnptr(),
             _ => false,
         };
@@ -314,5 +317,32 @@ fn classify(error: EvalAltResult) -> HookError {
         EvalAltResult::ErrorRuntime(value, _) => HookError::Failed(format!("threw {value}")),
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => classify(*inner),
         other => HookError::Failed(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reads(script: &str) -> bool {
+        Hooks::compile(script, Limits::default(), Arc::new(Tables::default()))
+            .expect("the script compiles")
+            .reads_members()
+    }
+
+    #[test]
+    fn whether_a_script_asks_for_members_is_read_from_its_ast() {
+        assert!(!reads("fn route(ctx) { ctx.members }"));
+        assert!(!reads(r#"fn route(ctx) { let status = "ready"; status }"#));
+        assert!(reads(r#"fn route(ctx) { status(ctx.members[0]) }"#));
+        assert!(reads(
+            "fn route(ctx) { ctx.members.filter(|m| load(m) < 3) }"
+        ));
+        assert!(reads(
+            r#"fn route(ctx) { let f = Fn("accepting"); f.call("ana") }"#
+        ));
+        assert!(reads(
+            "fn pick(m) { accepting(m) } fn route(ctx) { pick(ctx.members[0]) }"
+        ));
     }
 }
