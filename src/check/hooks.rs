@@ -55,7 +55,7 @@ impl Checker<'_> {
             match functions.iter().find(|(f, _)| f == name) {
                 None => {
                     let names: Vec<&str> = functions.iter().map(|(f, _)| f.as_str()).collect();
-                    let hint = match crate::syntax::lower::did_you_mean(name, &names) {
+                    let hint = match crate::diag::did_you_mean(name, &names) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!(
                             "define it in {}: `fn {name}(ctx) {{ ... }}`",

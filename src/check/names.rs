@@ -2,10 +2,10 @@
 //! exists.
 
 use super::Checker;
+use crate::diag::did_you_mean;
 use crate::diag::{Code, Diagnostic};
 use crate::diag::{Span, Spanned};
 use crate::syntax::ast::{Deflection, InboxKind, Message, Name, BUILTIN_STATUSES};
-use crate::syntax::lower::did_you_mean;
 use std::collections::HashMap;
 
 /// Each kind of name, mapped to the index of its declaration.

@@ -121,7 +121,7 @@ impl Lowerer {
             .iter()
             .find(|p| p.as_str() == point.text.value)
         else {
-            let hint = match super::did_you_mean(&point.text.value, &names) {
+            let hint = match crate::diag::did_you_mean(&point.text.value, &names) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("hook points are {}", names.join(", ")),
             };

@@ -100,7 +100,7 @@ impl Lowerer {
                 }
                 _ => {
                     let close_setting =
-                        super::did_you_mean(key, &["zone", "always", "holiday", "special"]);
+                        crate::diag::did_you_mean(key, &["zone", "always", "holiday", "special"]);
                     let looks_like_days =
                         close_setting.is_none() && (key.contains('-') || key.len() == 3);
                     let (code, message, hint) = if looks_like_days {
@@ -110,7 +110,7 @@ impl Lowerer {
                             "days are mon tue wed thu fri sat sun, a range such as mon-fri, or daily, weekdays, weekends".to_string(),
                         )
                     } else {
-                        let hint = match super::did_you_mean(key, SETTINGS) {
+                        let hint = match crate::diag::did_you_mean(key, SETTINGS) {
                             Some(s) => format!("did you mean `{s}`?"),
                             None => "hours take days (mon-fri 09:00-17:00), always, holiday, special and zone".into(),
                         };

@@ -144,7 +144,7 @@ impl Lowerer {
             "queue" => InboxKind::Queue,
             "direct" => InboxKind::Direct,
             other => {
-                let hint = match super::did_you_mean(other, &["shared", "queue", "direct"]) {
+                let hint = match crate::diag::did_you_mean(other, &["shared", "queue", "direct"]) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "shared: a team inbox; queue: keyword sessions or a number routed to all members; direct: one agent's number".into(),
                 };

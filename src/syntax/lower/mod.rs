@@ -79,7 +79,7 @@ pub fn lower(document: &Document) -> (Policy, Diagnostics) {
                     statement.key.span,
                     format!("unknown declaration `{other}`"),
                 );
-                d = match did_you_mean(other, DECLARATIONS) {
+                d = match crate::diag::did_you_mean(other, DECLARATIONS) {
                     Some(s) => d.hint(format!("did you mean `{s}`?")),
                     None => d.hint(format!("a policy declares {}", DECLARATIONS.join(", "))),
                 };
@@ -120,7 +120,7 @@ impl Lowerer {
                     child.key.span,
                     format!("unknown setting `{key}` in {what}"),
                 );
-                d = match did_you_mean(key, known) {
+                d = match crate::diag::did_you_mean(key, known) {
                     Some(s) => d.hint(format!("did you mean `{s}`?")),
                     None => d.hint(format!("{what} takes {}", known.join(", "))),
                 };
@@ -180,41 +180,20 @@ fn takes_block(key: &str) -> bool {
     matches!(key, "deflection")
 }
 
-/// The closest of `candidates` to `word`, if it is close enough to be a typo.
-pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let word = word.to_ascii_lowercase();
-    candidates
-        .iter()
-        .map(|c| (edit_distance(&word, c), *c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 4) && *d < c.len())
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("inbx", DECLARATIONS), Some("inbox"));
-        assert_eq!(did_you_mean("agnet", DECLARATIONS), Some("agent"));
-        assert_eq!(did_you_mean("zzzzzz", DECLARATIONS), None);
+        assert_eq!(
+            crate::diag::did_you_mean("inbx", DECLARATIONS),
+            Some("inbox")
+        );
+        assert_eq!(
+            crate::diag::did_you_mean("agnet", DECLARATIONS),
+            Some("agent")
+        );
+        assert_eq!(crate::diag::did_you_mean("zzzzzz", DECLARATIONS), None);
     }
 }

@@ -153,7 +153,7 @@ impl Lowerer {
                     placeholder_span(text, offset + open, close + 1),
                     format!("unknown placeholder `{{{name}}}`"),
                 );
-                d = match super::did_you_mean(name, PLACEHOLDERS) {
+                d = match crate::diag::did_you_mean(name, PLACEHOLDERS) {
                     Some(p) => d.hint(format!("did you mean `{{{p}}}`?")),
                     None => d.hint(format!(
                         "messages may use {}; write `{{{{` for a literal brace",
