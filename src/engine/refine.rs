@@ -42,6 +42,21 @@ fn ask<T>(
     Some(ask(hooks, function, ctx))
 }
 
+/// What the inbox's hook at `point` answers about conversation `id`, which
+/// the message `e` just reached.
+fn ask_about<T>(
+    cx: &Cx<'_>,
+    state: &Draft<'_>,
+    e: &Inbound,
+    inbox: &Inbox,
+    id: &str,
+    point: HookPoint,
+    asked: fn(&Hooks, &str, &hooks::Context<'_>) -> Result<T, HookError>,
+) -> Option<Result<T, HookError>> {
+    let ctx = context(cx, state, Some(e), inbox, state.known(id), point);
+    ask(cx.policy, inbox, point, &ctx, asked)
+}
+
 /// The hook's answer, or `None` after recording why it gave none.
 fn settle<T>(
     policy: &Policy,
@@ -90,10 +105,7 @@ pub(crate) fn claim(
     if hook(cx.policy, inbox, HookPoint::Claim).is_none() {
         return;
     }
-    let answer = {
-        let ctx = context(cx, state, Some(e), inbox, state.known(id), HookPoint::Claim);
-        ask(cx.policy, inbox, HookPoint::Claim, &ctx, Hooks::claim)
-    };
+    let answer = ask_about(cx, state, e, inbox, id, HookPoint::Claim, Hooks::claim);
     match settle(cx.policy, state, inbox, HookPoint::Claim, answer, d) {
         Some(Some(mode)) => {
             state.update(id, |c| c.claim = mode);
@@ -137,23 +149,15 @@ pub(crate) fn route(
 ) -> Option<Agents> {
     let inbox = cx.policy.inbox(inbox_id);
     hook(cx.policy, inbox, HookPoint::Routing)?;
-    let answer = {
-        let ctx = context(
-            cx,
-            state,
-            Some(e),
-            inbox,
-            state.known(id),
-            HookPoint::Routing,
-        );
-        ask(
-            cx.policy,
-            inbox,
-            HookPoint::Routing,
-            &ctx,
-            Hooks::assignment,
-        )
-    };
+    let answer = ask_about(
+        cx,
+        state,
+        e,
+        inbox,
+        id,
+        HookPoint::Routing,
+        Hooks::assignment,
+    );
     let assignment = settle(cx.policy, state, inbox, HookPoint::Routing, answer, d)?;
     let Some(assignment) = assignment else {
         said(
@@ -320,23 +324,15 @@ pub(crate) fn autoresponder(
     d: &mut Decision,
 ) -> Option<AutoReply> {
     hook(cx.policy, inbox, HookPoint::Autoresponder)?;
-    let answer = {
-        let ctx = context(
-            cx,
-            state,
-            Some(e),
-            inbox,
-            state.known(id),
-            HookPoint::Autoresponder,
-        );
-        ask(
-            cx.policy,
-            inbox,
-            HookPoint::Autoresponder,
-            &ctx,
-            Hooks::auto_reply,
-        )
-    };
+    let answer = ask_about(
+        cx,
+        state,
+        e,
+        inbox,
+        id,
+        HookPoint::Autoresponder,
+        Hooks::auto_reply,
+    );
     match settle(cx.policy, state, inbox, HookPoint::Autoresponder, answer, d)? {
         Some(reply) => {
             said(
