@@ -18,6 +18,7 @@ use super::state::{AgentState, Changes, Conversation, Counters, State};
 use chrono::{DateTime, Utc};
 use smallvec::SmallVec;
 use smol_str::SmolStr;
+use std::cell::RefCell;
 
 pub(crate) struct Draft<'s> {
     base: &'s State,
@@ -30,6 +31,11 @@ pub(crate) struct Draft<'s> {
     opted_out: SmallVec<[(SmolStr, bool); 1]>,
     next_id: u64,
     clock: Option<DateTime<Utc>>,
+    /// The state's answer to the last "which conversation is open between
+    /// this number and customer?": an inbound message asks it twice (is one
+    /// open in another inbox? is one open here?), and in a large state the
+    /// first lookup is most of a new customer's decision.
+    open_asked: RefCell<Option<(SmolStr, SmolStr, Option<Slot>)>>,
 }
 
 impl<'s> Draft<'s> {
@@ -42,6 +48,7 @@ impl<'s> Draft<'s> {
             opted_out: SmallVec::new(),
             next_id: base.next_id,
             clock: base.clock,
+            open_asked: RefCell::new(None),
         }
     }
 
@@ -94,12 +101,26 @@ impl<'s> Draft<'s> {
         if let Some((_, c)) = drafted {
             return Some(c);
         }
-        let slot = self.base.open_slot(number, customer)?;
+        let slot = self.stored_open_slot(number, customer)?;
         // Drafted and no longer open: not open.
         match self.drafted(slot) {
             Some(_) => None,
             None => self.base.slot(slot),
         }
+    }
+
+    /// The state's open conversation between a number and a customer,
+    /// asked of the state once per draft for the same pair.
+    fn stored_open_slot(&self, number: &SmolStr, customer: &SmolStr) -> Option<Slot> {
+        let mut asked = self.open_asked.borrow_mut();
+        if let Some((n, c, slot)) = &*asked {
+            if n == number && c == customer {
+                return *slot;
+            }
+        }
+        let slot = self.base.open_slot(number, customer);
+        *asked = Some((number.clone(), customer.clone(), slot));
+        slot
     }
 
     pub fn open_conversation(&self, number: &str, customer: &str) -> Option<&Conversation> {

@@ -413,27 +413,29 @@ impl State {
     /// Puts a conversation at its slot, in place of the one there, keeping
     /// the indexes in step.
     fn replace(&mut self, slot: Slot, conversation: Conversation) {
-        let (deadline, open, after) = (
-            conversation.deadline(),
-            conversation.is_open(),
-            Load::of(&conversation),
-        );
-        let (number, customer, inbox) = (
-            conversation.number.clone(),
-            conversation.customer.clone(),
-            conversation.inbox.clone(),
-        );
-        let Some(old) = self.conversations.insert(slot, Arc::new(conversation)) else {
-            let c = self.conversations[&slot].clone();
-            self.index(slot, &c);
+        let Some(stored) = self.conversations.get_mut(&slot) else {
+            self.index(slot, &conversation);
+            self.conversations.insert(slot, Arc::new(conversation));
             return;
         };
-        let before = Load::of(&old);
+        let (before, was, was_open) = (Load::of(stored), stored.deadline(), stored.is_open());
+        let (after, deadline, open) = (
+            Load::of(&conversation),
+            conversation.deadline(),
+            conversation.is_open(),
+        );
+        let (inbox, closed) = (conversation.inbox.clone(), was_open && !open);
+        let pair = closed.then(|| (conversation.number.clone(), conversation.customer.clone()));
+        // In place when nothing else holds the old one (no published view
+        // or snapshot shares it); otherwise a new one beside it.
+        match Arc::get_mut(stored) {
+            Some(c) => *c = conversation,
+            None => *stored = Arc::new(conversation),
+        }
         if before != after {
             Self::count(&mut self.loads, &mut self.pending, &inbox, &before, -1);
             Self::count(&mut self.loads, &mut self.pending, &inbox, &after, 1);
         }
-        let was = old.deadline();
         if was != deadline {
             if let Some(when) = was {
                 self.deadlines.remove(&(when, slot));
@@ -442,8 +444,8 @@ impl State {
                 self.deadlines.insert((when, slot));
             }
         }
-        if old.is_open() && !open {
-            self.open.remove(&(number, customer));
+        if let Some(pair) = pair {
+            self.open.remove(&pair);
             self.archived.insert(slot);
         }
     }
