@@ -13,9 +13,12 @@
 //! cargo bench --bench decide
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
+// criterion's own black_box copies its argument with a volatile read, which
+// for a whole decision costs more than answering a may-reply question.
 use smol_str::SmolStr;
 use std::collections::HashMap;
+use std::hint::black_box;
 use switchboard::engine::{Engine, Event, State};
 use switchboard::synth::{self, Size};
 
@@ -242,6 +245,17 @@ fn decide(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % events.len();
             black_box(engine.step(&mut s, &events[i]))
+        })
+    });
+
+    // The same, with the decision's explanation asked for.
+    let explained = engine.explaining(true);
+    let mut s = state.clone();
+    let mut i = 0;
+    group.bench_function("inbound_existing_explained", |b| {
+        b.iter(|| {
+            i = (i + 1) % events.len();
+            black_box(explained.step(&mut s, &events[i]))
         })
     });
 

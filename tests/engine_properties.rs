@@ -246,6 +246,17 @@ fn run(engine: &Engine, events: &[Event]) -> Result<(Vec<Decision>, State), Stri
         if state != before {
             return Err(format!("decide changed the state: {event:?}"));
         }
+        // An explanation changes nothing of what is decided.
+        let mut plain = engine.explaining(false).decide(&state, event);
+        if plain.explanation.is_some() || !engine.explains() {
+            return Err("only an explained engine explains".into());
+        }
+        plain.explanation.clone_from(&asked.explanation);
+        if plain != asked {
+            return Err(format!(
+                "explaining changed the decision on {event:?}:\n{asked:?}\n{plain:?}"
+            ));
+        }
         let d = engine.step(&mut state, event);
         if asked != d {
             return Err(format!(

@@ -9,7 +9,7 @@ use switchboard::sources::Folder;
 fn engine(path: &str) -> Engine {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
     let source = std::fs::read_to_string(&path).unwrap();
-    Engine::new(switchboard::compile_sources(&source, &Folder::of(&path)).unwrap())
+    Engine::new(switchboard::compile_sources(&source, &Folder::of(&path)).unwrap()).explaining(true)
 }
 
 fn inbound(at: i64, from: &str, to: &str) -> Event {

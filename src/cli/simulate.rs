@@ -37,7 +37,7 @@ pub fn run(policy_path: &Path, events_path: &Path, explain: bool) -> i32 {
             }
         }
     };
-    let engine = Engine::new(policy);
+    let engine = Engine::new(policy).explaining(explain);
     let mut state = State::new();
     let mut out = std::io::stdout().lock();
     let mut failed = false;

@@ -95,7 +95,7 @@ fn target(cx: &Cx<'_>, state: &Draft<'_>, a: &AgentAction, d: &mut Decision) -> 
         });
         return None;
     }
-    d.explanation.steps.push(Step::Member {
+    d.explain(|| Step::Member {
         agent: cx.agent_name(agent),
         inbox: conversation.inbox.clone(),
     });
@@ -270,7 +270,7 @@ pub(crate) fn note(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut 
     }
     d.visible_to = visible_to(cx, state, &t.id, t.inbox);
     if let Some(lock) = state.known(&t.id).lock_at(cx.at) {
-        d.explanation.steps.push(Step::Lock {
+        d.explain(|| Step::Lock {
             holder: lock.holder.clone(),
             until: lock.until,
         });
@@ -291,7 +291,7 @@ pub(crate) fn claim(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
     };
     let inbox = cx.policy.inbox(t.inbox);
     let c = &state.known(&t.id);
-    d.explanation.steps.push(Step::Claim { mode: c.claim });
+    d.explain(|| Step::Claim { mode: c.claim });
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }

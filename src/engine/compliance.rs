@@ -64,7 +64,7 @@ pub(crate) fn handle(
     d.conversation = state
         .open_conversation(&e.to, &e.from)
         .map(|c| c.id.clone());
-    d.explanation.steps.push(Step::Compliance {
+    d.explain(|| Step::Compliance {
         keyword: SmolStr::new(keyword),
         set,
     });

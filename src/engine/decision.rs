@@ -60,7 +60,10 @@ pub struct Decision {
     /// When the engine next needs a tick.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_tick: Option<DateTime<Utc>>,
-    pub explanation: Explanation,
+    /// Why: recorded only when the engine was asked to explain
+    /// ([`super::Engine::explaining`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -415,7 +418,12 @@ pub enum NotOfferedReason {
 }
 
 impl Decision {
-    pub(crate) fn new(at: DateTime<Utc>, event: &'static str, outcome: Outcome) -> Self {
+    pub(crate) fn new(
+        at: DateTime<Utc>,
+        event: &'static str,
+        outcome: Outcome,
+        explain: bool,
+    ) -> Self {
         Decision {
             at,
             event,
@@ -434,7 +442,23 @@ impl Decision {
             tags: Vec::new(),
             priority: None,
             next_tick: None,
-            explanation: Explanation::default(),
+            explanation: explain.then(Explanation::default),
+        }
+    }
+
+    /// Records a step of the explanation, if one is asked for; the step is
+    /// not even built otherwise.
+    pub(crate) fn explain(&mut self, step: impl FnOnce() -> Step) {
+        if let Some(explanation) = &mut self.explanation {
+            explanation.steps.push(step());
+        }
+    }
+
+    /// Records a member who was not offered the conversation, if an
+    /// explanation is asked for.
+    pub(crate) fn not_offered(&mut self, why: impl FnOnce() -> NotOffered) {
+        if let Some(explanation) = &mut self.explanation {
+            explanation.not_offered.push(why());
         }
     }
 
@@ -442,16 +466,21 @@ impl Decision {
         matches!(self.outcome, Outcome::Allowed)
     }
 
-    /// The decision's reasons as sentences, for `--explain` and logs.
+    /// The decision's reasons as sentences, for `--explain` and logs: the
+    /// denial alone when no explanation was asked for.
     pub fn reasons(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for step in &self.explanation.steps {
+        let (steps, not_offered) = match &self.explanation {
+            Some(e) => (e.steps.as_slice(), e.not_offered.as_slice()),
+            None => (&[][..], &[][..]),
+        };
+        for step in steps {
             out.push(step.describe());
         }
         if let Some(denial) = &self.denial {
             out.push(denial.describe());
         }
-        for n in &self.explanation.not_offered {
+        for n in not_offered {
             out.push(format!(
                 "{} was not offered it: {}",
                 n.agent,

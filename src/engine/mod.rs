@@ -23,6 +23,7 @@ mod ids;
 mod inbound;
 mod refine;
 mod session;
+mod slots;
 pub mod state;
 mod text;
 mod timers;
@@ -43,17 +44,55 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub struct Engine {
     policy: Arc<Policy>,
+    /// Whether decisions carry their explanation.
+    explain: bool,
 }
 
 impl Engine {
+    /// An engine whose decisions carry no explanation: the fastest, for
+    /// callers that only act on the answer.
     pub fn new(policy: Policy) -> Self {
-        Engine {
-            policy: Arc::new(policy),
-        }
+        Engine::from_shared(Arc::new(policy))
     }
 
     pub fn from_shared(policy: Arc<Policy>) -> Self {
-        Engine { policy }
+        Engine {
+            policy,
+            explain: false,
+        }
+    }
+
+    /// The same engine, its decisions explained (or not): every rule that took part
+    /// (`explanation.steps`) and every member not offered a conversation,
+    /// with why. The service, scenarios and `simulate --explain` ask for
+    /// it; otherwise nothing of it is built. What is decided is the same
+    /// either way.
+    ///
+    /// ```
+    /// use switchboard::engine::{Engine, Event, State};
+    /// let policy = switchboard::compile(
+    ///     "tenant a { zone UTC; country US }\n\
+    ///      number +14155550100\nagent ana\n\
+    ///      inbox main shared { numbers +14155550100; agents ana }",
+    /// ).unwrap();
+    /// let event: Event = serde_json::from_str(
+    ///     r#"{"type":"inbound","at":"2026-03-02T10:00:00Z","from":"+14155551234","to":"+14155550100","body":"Hi"}"#,
+    /// ).unwrap();
+    /// let engine = Engine::new(policy);
+    /// assert!(engine.decide(&State::new(), &event).explanation.is_none());
+    /// let explained = engine.explaining(true).decide(&State::new(), &event);
+    /// assert!(!explained.explanation.unwrap().steps.is_empty());
+    /// ```
+    pub fn explaining(&self, explain: bool) -> Engine {
+        Engine {
+            policy: self.policy.clone(),
+            explain,
+        }
+    }
+
+    /// Whether this engine's decisions carry their explanation.
+    pub fn explains(&self) -> bool {
+        self.explain
     }
 
     pub fn policy(&self) -> &Policy {
@@ -126,12 +165,12 @@ impl Engine {
     fn draft(&self, state: &mut Draft<'_>, event: &Event) -> Decision {
         let at = event.at();
         if event.check_time().is_err() {
-            let mut d = Decision::new(at, event.kind(), Outcome::Rejected);
+            let mut d = Decision::new(at, event.kind(), Outcome::Rejected, self.explain);
             d.denial = Some(Denial::BadTime { at });
             d.next_tick = state.next_deadline();
             return d;
         }
-        let mut d = Decision::new(at, event.kind(), Outcome::Allowed);
+        let mut d = Decision::new(at, event.kind(), Outcome::Allowed, self.explain);
         timers::advance(&self.policy, state, at, &mut d);
         let cx = Cx {
             policy: &self.policy,

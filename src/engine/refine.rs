@@ -70,7 +70,7 @@ fn settle<T>(
         Ok(value) => Some(value),
         Err(error) => {
             let function = hook(policy, inbox, point).map_or("", |(_, f)| f);
-            d.explanation.steps.push(Step::Hook {
+            d.explain(|| Step::Hook {
                 point: point.as_str(),
                 function: SmolStr::new(function),
                 result: SmolStr::new("fell back to the policy"),
@@ -84,7 +84,7 @@ fn settle<T>(
 
 fn said(d: &mut Decision, policy: &Policy, inbox: &Inbox, point: HookPoint, result: String) {
     if let Some((_, function)) = hook(policy, inbox, point) {
-        d.explanation.steps.push(Step::Hook {
+        d.explain(|| Step::Hook {
             point: point.as_str(),
             function: SmolStr::new(function),
             result: SmolStr::new(result),
@@ -245,7 +245,7 @@ fn apply(
                 inbox.name
             )
         };
-        d.explanation.steps.push(Step::Hook {
+        d.explain(|| Step::Hook {
             point: point.as_str(),
             function: hook(policy, inbox, point)
                 .map_or_else(SmolStr::default, |(_, f)| SmolStr::new(f)),

@@ -8,7 +8,8 @@
 //! loads) hold slots. They are derived: not serialized, rebuilt when a
 //! state is read.
 //!
-//! Every collection is persistent (copy-on-write, from `imbl`), so a clone
+//! Every collection is persistent (copy-on-write: the conversations in a
+//! radix trie over their slots, `engine::slots`; the rest from `imbl`), so a clone
 //! costs a few reference counts whatever the state's size, and changing the
 //! clone copies only the parts it touches. The runtime leans on that: it
 //! keeps the state before a batch of steps to put back if its write fails,
@@ -23,9 +24,18 @@
 use super::event::Customer;
 pub(crate) use super::ids::Slot;
 use super::ids::{slot_of, Agents};
+use super::slots::Slots;
 use crate::vocab::{Channel, ClaimMode};
 use chrono::{DateTime, Utc};
-use imbl::{HashMap, HashSet, OrdMap, OrdSet};
+use imbl::OrdSet;
+
+/// The state's hash maps hash with foldhash, seeded at random per map: the
+/// open-conversation index is the first thing a customer's message asks,
+/// and SipHash (the default) was a fifth of that lookup.
+type HashMap<K, V> =
+    imbl::GenericHashMap<K, V, foldhash::fast::RandomState, imbl::shared_ptr::DefaultSharedPtr>;
+type HashSet<K> =
+    imbl::GenericHashSet<K, foldhash::fast::RandomState, imbl::shared_ptr::DefaultSharedPtr>;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use smol_str::SmolStr;
@@ -49,7 +59,7 @@ pub(crate) struct Changes {
 #[derive(Clone, Debug, Default)]
 pub struct State {
     /// Every conversation in memory, open or archived, by slot.
-    pub(crate) conversations: OrdMap<Slot, Arc<Conversation>>,
+    pub(crate) conversations: Slots<Arc<Conversation>>,
     pub(crate) agents: HashMap<SmolStr, AgentState>,
     /// Customers who opted out of the tenant's messages.
     pub(crate) opted_out: HashSet<SmolStr>,
@@ -256,14 +266,14 @@ impl State {
     }
 
     pub(crate) fn slot(&self, slot: Slot) -> Option<&Conversation> {
-        self.conversations.get(&slot).map(|c| &**c)
+        self.conversations.get(slot).map(|c| &**c)
     }
 
     /// Whether `id` names a conversation this state opened that is no longer
     /// in memory: ids are `c` and a number the state counts up, and only an
     /// archived conversation ever leaves.
     pub fn was_archived(&self, id: &str) -> bool {
-        slot_of(id).is_some_and(|n| n <= self.next_id && !self.conversations.contains_key(&n))
+        slot_of(id).is_some_and(|n| n <= self.next_id && !self.conversations.contains_key(n))
     }
 
     /// Every conversation in memory, open or archived, in the order they
@@ -351,7 +361,7 @@ impl State {
         let slots = std::mem::take(&mut self.archived);
         let mut evicted = Vec::with_capacity(slots.len());
         for slot in slots {
-            let Some(c) = self.conversations.remove(&slot) else {
+            let Some(c) = self.conversations.remove(slot) else {
                 continue;
             };
             if let Some(when) = c.deadline() {
@@ -413,7 +423,7 @@ impl State {
     /// Puts a conversation at its slot, in place of the one there, keeping
     /// the indexes in step.
     fn replace(&mut self, slot: Slot, conversation: Conversation) {
-        let Some(stored) = self.conversations.get_mut(&slot) else {
+        let Some(stored) = self.conversations.get_mut(slot) else {
             self.index(slot, &conversation);
             self.conversations.insert(slot, Arc::new(conversation));
             return;
@@ -499,7 +509,7 @@ impl State {
                     c.id, self.next_id
                 ));
             };
-            if self.conversations.contains_key(&slot) {
+            if self.conversations.contains_key(slot) {
                 return Err(format!("conversation {} appears twice", c.id));
             }
             if c.is_open()

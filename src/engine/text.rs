@@ -88,7 +88,7 @@ pub(crate) fn send(
     why: Why,
 ) -> bool {
     if why != Why::OptOut && state.is_opted_out(to.to) {
-        d.explanation.steps.push(Step::Suppressed { why });
+        d.explain(|| Step::Suppressed { why });
         return false;
     }
     d.messages.push(Outbound {

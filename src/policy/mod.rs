@@ -17,7 +17,12 @@ use crate::vocab::{Channel, ClaimMode, HookPoint, InboxKind};
 use chrono_tz::Tz;
 use serde::Serialize;
 use smol_str::SmolStr;
-use std::collections::HashMap;
+
+/// The policy's lookups by name hash with foldhash: a decision asks them
+/// for every number, agent and inbox it names, and SipHash (the default,
+/// whose flood resistance a compiled policy's own names do not need) was
+/// most of that.
+pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 macro_rules! id {
     ($name:ident) => {
@@ -53,7 +58,7 @@ pub struct Policy {
     pub inboxes: Vec<Inbox>,
     pub schedules: Vec<Schedule>,
     /// Every declared number, by its E.164 text.
-    pub numbers: HashMap<String, Number>,
+    pub numbers: Map<String, Number>,
     pub compliance: Compliance,
     /// The tenant's compiled hook script, if it has one.
     pub hooks: Option<std::sync::Arc<crate::hooks::Hooks>>,
@@ -64,10 +69,10 @@ pub struct Policy {
 
 #[derive(Debug, Default)]
 struct Names {
-    agents: HashMap<String, AgentId>,
-    teams: HashMap<String, TeamId>,
-    inboxes: HashMap<String, InboxId>,
-    statuses: HashMap<String, StatusId>,
+    agents: Map<String, AgentId>,
+    teams: Map<String, TeamId>,
+    inboxes: Map<String, InboxId>,
+    statuses: Map<String, StatusId>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -257,7 +262,7 @@ impl Policy {
             teams: Vec::new(),
             inboxes: Vec::new(),
             schedules: Vec::new(),
-            numbers: HashMap::new(),
+            numbers: Map::default(),
             compliance,
             hooks: None,
             warnings: Diagnostics::default(),
@@ -270,7 +275,7 @@ fn enumerate<T, I>(
     items: &[T],
     name: impl Fn(&T) -> &str,
     id: impl Fn(u32) -> I,
-) -> HashMap<String, I> {
+) -> Map<String, I> {
     items
         .iter()
         .enumerate()

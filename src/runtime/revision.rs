@@ -111,7 +111,9 @@ impl Files {
         let policy = crate::compile_sources(source, &self.texts)
             .map_err(|d| d.render(&self.policy, source))?;
         Ok(Revision {
-            engine: Engine::new(policy),
+            // The service records every decision with its explanation: the
+            // event log says why, and recovery compares replays with it.
+            engine: Engine::new(policy).explaining(true),
             id: self.revision(),
             loaded_at: Utc::now(),
         })

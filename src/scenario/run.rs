@@ -238,5 +238,5 @@ fn load_engine(path: &Path, scenario: &Scenario) -> Result<Engine, String> {
             d.render(&policy_path.display().to_string(), &source)
         )
     })?;
-    Ok(Engine::new(policy))
+    Ok(Engine::new(policy).explaining(true))
 }

@@ -59,7 +59,7 @@ pub fn example_engines() -> Vec<switchboard::engine::Engine> {
             let source = std::fs::read_to_string(&path).unwrap();
             let folder = switchboard::sources::Folder::of(&path);
             let policy = switchboard::compile_sources(&source, &folder).unwrap();
-            switchboard::engine::Engine::new(policy)
+            switchboard::engine::Engine::new(policy).explaining(true)
         })
         .collect()
 }
