@@ -4,6 +4,7 @@
 use super::decision::{Agents, Change, Decision, Denial, Outcome, SessionEnd, Step, Why};
 use super::draft::Draft;
 use super::event::{AgentAction, StatusChange};
+use super::ids::{slot_of, Slot};
 use super::session::{end_session, session_type};
 use super::state::{ConversationId, Lock};
 use super::text::{send, Envelope};
@@ -18,6 +19,9 @@ struct Target {
     agent: AgentId,
     name: SmolStr,
     id: ConversationId,
+    /// Where the conversation is kept: found once, not parsed from `id`
+    /// again by every later look.
+    slot: Slot,
     inbox: InboxId,
 }
 
@@ -103,6 +107,7 @@ fn target(cx: &Cx<'_>, state: &Draft<'_>, a: &AgentAction, d: &mut Decision) -> 
         agent,
         name: cx.agent_name(agent),
         id: conversation.id.clone(),
+        slot: slot_of(&conversation.id)?,
         inbox,
     })
 }
@@ -144,7 +149,7 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
         return;
     };
     let inbox = cx.policy.inbox(t.inbox);
-    let c = &state.known(&t.id);
+    let c = &state.known_at(t.slot);
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }
@@ -188,7 +193,7 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
     let at = cx.at;
     let mut lock = None;
     let mut took = false;
-    state.update(&t.id, |c| {
+    state.update_at(t.slot, |c| {
         c.outbound += 1;
         c.unanswered = 0;
         if let (InboxKind::Shared, false, Some(secs)) = (inbox.kind, claimed, lock_secs) {
@@ -260,7 +265,12 @@ pub(crate) fn note(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut 
         return;
     };
     // A claim removes the other members from the conversation, notes included.
-    if let Some(owner) = state.known(&t.id).owner.as_ref().filter(|o| **o != t.name) {
+    if let Some(owner) = state
+        .known_at(t.slot)
+        .owner
+        .as_ref()
+        .filter(|o| **o != t.name)
+    {
         return deny(
             d,
             Denial::OwnedBy {
@@ -269,7 +279,7 @@ pub(crate) fn note(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut 
         );
     }
     d.visible_to = visible_to(cx, state, &t.id, t.inbox);
-    if let Some(lock) = state.known(&t.id).lock_at(cx.at) {
+    if let Some(lock) = state.known_at(t.slot).lock_at(cx.at) {
         d.explain(|| Step::Lock {
             holder: lock.holder.clone(),
             until: lock.until,
@@ -290,7 +300,7 @@ pub(crate) fn claim(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
         return;
     };
     let inbox = cx.policy.inbox(t.inbox);
-    let c = &state.known(&t.id);
+    let c = &state.known_at(t.slot);
     d.explain(|| Step::Claim { mode: c.claim });
     if !c.is_open() {
         return deny(d, Denial::Closed);
@@ -312,7 +322,7 @@ pub(crate) fn claim(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
             );
         }
     }
-    state.update(&t.id, |c| {
+    state.update_at(t.slot, |c| {
         c.owner = Some(t.name.clone());
         c.lock = None;
         c.unanswered = 0;
@@ -328,13 +338,13 @@ pub(crate) fn release(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &m
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
-    let c = &state.known(&t.id);
+    let c = &state.known_at(t.slot);
     match &c.owner {
         None => return deny(d, Denial::NotClaimed),
         Some(owner) if *owner != t.name => return deny(d, Denial::NotOwner),
         Some(_) => {}
     }
-    state.update(&t.id, |c| c.owner = None);
+    state.update_at(t.slot, |c| c.owner = None);
     d.changes.push(Change::Released { by: t.name.clone() });
     d.visible_to = visible_to(cx, state, &t.id, t.inbox);
 }
@@ -346,7 +356,7 @@ pub(crate) fn accept(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mu
         return;
     };
     let inbox = cx.policy.inbox(t.inbox);
-    let c = &state.known(&t.id);
+    let c = &state.known_at(t.slot);
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }
@@ -380,7 +390,7 @@ pub(crate) fn accept(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mu
         }
     }
     let at = cx.at;
-    state.update(&t.id, |c| {
+    state.update_at(t.slot, |c| {
         c.owner = Some(t.name.clone());
         c.alerts = None;
         c.unanswered = 0;
@@ -401,7 +411,7 @@ pub(crate) fn decline(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &m
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
-    let c = &state.known(&t.id);
+    let c = &state.known_at(t.slot);
     if !c
         .alerts
         .as_ref()
@@ -409,7 +419,7 @@ pub(crate) fn decline(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &m
     {
         return deny(d, Denial::NoOffer);
     }
-    state.update(&t.id, |c| {
+    state.update_at(t.slot, |c| {
         if let Some(alerts) = &mut c.alerts {
             alerts.agents = alerts
                 .agents
@@ -434,7 +444,7 @@ pub(crate) fn hide(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut 
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
-    let c = &state.known(&t.id);
+    let c = &state.known_at(t.slot);
     if !c
         .alerts
         .as_ref()
@@ -442,7 +452,7 @@ pub(crate) fn hide(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut 
     {
         return deny(d, Denial::NoOffer);
     }
-    state.update(&t.id, |c| {
+    state.update_at(t.slot, |c| {
         if let Some(alerts) = &mut c.alerts {
             if !alerts.hidden.contains(&t.name) {
                 alerts.hidden.push(t.name.clone());
@@ -461,7 +471,7 @@ pub(crate) fn close(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
     let Some(t) = target(cx, state, a, d) else {
         return;
     };
-    let c = &state.known(&t.id);
+    let c = &state.known_at(t.slot);
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }
@@ -476,7 +486,7 @@ pub(crate) fn close(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
         end_session(state, &t.id, cx.at, SessionEnd::Agent, d);
     } else {
         let at = cx.at;
-        state.update(&t.id, |c| {
+        state.update_at(t.slot, |c| {
             c.closed_at = Some(at);
             c.owner = None;
             c.lock = None;

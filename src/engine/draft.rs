@@ -83,6 +83,11 @@ impl<'s> Draft<'s> {
         self.conversation(id).expect("a conversation of this state")
     }
 
+    /// As `known`, by the slot the caller found it at.
+    pub fn known_at(&self, slot: Slot) -> &Conversation {
+        self.slot(slot).expect("a conversation of this state")
+    }
+
     pub fn was_archived(&self, id: &str) -> bool {
         slot_of(id).is_some_and(|n| {
             n <= self.next_id && self.drafted(n).is_none() && self.base.was_archived(id)
