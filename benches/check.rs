@@ -3,8 +3,10 @@
 //!
 //! cargo bench --bench check
 
+#[path = "../tests/common/synth.rs"]
+mod synth;
 use criterion::{criterion_group, criterion_main, Criterion};
-use switchboard::synth::{self, Size};
+use synth::Size;
 
 fn check(c: &mut Criterion) {
     let source = synth::tenant(Size::LARGE);

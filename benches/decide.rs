@@ -13,12 +13,14 @@
 //!
 //! cargo bench --bench decide
 
+#[path = "../tests/common/synth.rs"]
+mod synth;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 use smol_str::SmolStr;
 use std::collections::HashMap;
 use switchboard::engine::{Engine, Event, State};
-use switchboard::synth::{self, Size};
+use synth::Size;
 
 /// Keeps an answer from being optimized away, then drops it. criterion's
 /// `iter` copies what a routine returns with a volatile read, which for a

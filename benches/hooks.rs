@@ -5,11 +5,13 @@
 //!
 //! cargo bench --bench hooks
 
+#[path = "../tests/common/synth.rs"]
+mod synth;
 use chrono::{Duration, TimeZone, Utc};
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use rhai::{Dynamic, Map, Scope};
 use switchboard::engine::{Engine, Event, State};
-use switchboard::synth::{self, Size};
+use synth::Size;
 
 const HOOK: &str = r#"
 // VIPs go to the least-loaded member; everyone else as the policy says.

@@ -8,9 +8,11 @@
 //! so shared inboxes, queues with pending alerts and direct numbers all hold
 //! conversations.
 
+#[path = "../tests/common/synth.rs"]
+mod synth;
 use chrono::{TimeZone, Utc};
 use switchboard::engine::{Engine, Event, State};
-use switchboard::synth::{self, Size};
+use synth::Size;
 
 const CONVERSATIONS: usize = 1_000_000;
 

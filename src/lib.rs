@@ -51,8 +51,6 @@ pub mod server;
 pub mod sources;
 pub mod store;
 pub mod syntax;
-#[doc(hidden)]
-pub mod synth;
 pub mod vocab;
 
 pub use compile::{compile, compile_sources, named_files};

@@ -4,6 +4,9 @@
 //! produce (`# expect: E0302`), and its rendered diagnostics are snapshotted
 //! beside the source.
 
+#[path = "common/synth.rs"]
+mod synth;
+
 use std::path::Path;
 use switchboard::sources::Folder;
 use switchboard::{compile_sources, Diagnostics};
@@ -140,4 +143,25 @@ fn valid_policies_compile_cleanly() {
             Err(d) => panic!("{}", d.render(&display_name(path), &source)),
         }
     });
+}
+
+/// The synthetic tenant the benches measure checks clean, warnings and all.
+#[test]
+fn small_synthetic_tenant_checks_clean() {
+    use synth::{tenant, Size};
+    let source = tenant(Size {
+        inboxes: 30,
+        agents: 100,
+        numbers: 60,
+    });
+    let policy =
+        switchboard::compile(&source).unwrap_or_else(|d| panic!("{}", d.render("synth", &source)));
+    assert!(
+        policy.warnings.is_empty(),
+        "{}",
+        policy.warnings.render("synth", &source)
+    );
+    assert_eq!(policy.inboxes.len(), 30);
+    assert_eq!(policy.agents.len(), 100);
+    assert_eq!(policy.numbers.len(), 60);
 }

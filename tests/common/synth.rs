@@ -1,5 +1,11 @@
 //! Synthetic tenants, for benchmarks and load tests: a policy of any size
 //! that checks clean, built from a few parameters.
+//!
+//! Not part of the library: the benches and tests that use it include this
+//! file by path (`#[path = "../tests/common/synth.rs"] mod synth;`).
+
+// Each bench and test uses only some of it.
+#![allow(dead_code)]
 
 use std::fmt::Write as _;
 
@@ -112,40 +118,16 @@ pub fn tenant(size: Size) -> String {
 
 /// A compiled synthetic tenant's shared-inbox numbers, sorted: the bulk of
 /// its traffic, for benchmarks to send messages to.
-pub fn shared_numbers(policy: &crate::Policy) -> Vec<String> {
+pub fn shared_numbers(policy: &switchboard::Policy) -> Vec<String> {
     let mut numbers: Vec<String> = policy
         .numbers
         .values()
         .filter(|n| {
             n.inbox
-                .is_some_and(|i| policy.inbox(i).kind == crate::vocab::InboxKind::Shared)
+                .is_some_and(|i| policy.inbox(i).kind == switchboard::vocab::InboxKind::Shared)
         })
         .map(|n| n.number.to_string())
         .collect();
     numbers.sort();
     numbers
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn small_synthetic_tenant_checks_clean() {
-        let source = tenant(Size {
-            inboxes: 30,
-            agents: 100,
-            numbers: 60,
-        });
-        let policy =
-            crate::compile(&source).unwrap_or_else(|d| panic!("{}", d.render("synth", &source)));
-        assert!(
-            policy.warnings.is_empty(),
-            "{}",
-            policy.warnings.render("synth", &source)
-        );
-        assert_eq!(policy.inboxes.len(), 30);
-        assert_eq!(policy.agents.len(), 100);
-        assert_eq!(policy.numbers.len(), 60);
-    }
 }
