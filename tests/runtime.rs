@@ -11,7 +11,7 @@ use std::sync::Arc;
 use switchboard::engine::Event;
 use switchboard::runtime::{reload, Config, DecideError, Runtime, Status, Tenant};
 use switchboard::store::{
-    ConversationStore, Done, Pending, Record, Served, SqliteStore, StoreError, Stored,
+    Done, Pending, Record, Served, SqliteStore, StoreError, Stored, TenantStore,
 };
 
 /// A fresh folder for a test's database.
@@ -35,7 +35,7 @@ fn start(policy: &Path, data: &Path) -> Runtime {
 }
 
 /// As `start`, on a store of the test's.
-fn start_on(policy: &Path, data: &Path, store: Arc<dyn ConversationStore>) -> Runtime {
+fn start_on(policy: &Path, data: &Path, store: Arc<dyn TenantStore>) -> Runtime {
     let config = config(policy, data);
     std::fs::create_dir_all(&config.data).unwrap();
     let lock = std::fs::File::create(config.data.join("switchboard.lock")).unwrap();
@@ -224,7 +224,7 @@ fn events_replay_with_the_revision_that_decided_them() {
     std::fs::create_dir_all(dir.join("data")).unwrap();
     let (before, first_revision) = {
         // No clean stop: the events are replayed from the log.
-        let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
+        let store: Arc<dyn TenantStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
         let runtime = start_on(&policy, &dir, store);
         let tenant = the_tenant(&runtime);
         decide(&tenant, &inbound(1, "SM1"));
@@ -236,7 +236,7 @@ fn events_replay_with_the_revision_that_decided_them() {
     };
     // The lock rule changes while the service is down, before any snapshot.
     std::fs::write(&policy, original.replace("lock 30m", "lock 5m")).unwrap();
-    let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
+    let store: Arc<dyn TenantStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
     let runtime = start_on(&policy, &dir, store);
     let tenant = the_tenant(&runtime);
     assert_eq!(
@@ -327,7 +327,7 @@ impl Faulty {
     }
 }
 
-impl ConversationStore for Faulty {
+impl TenantStore for Faulty {
     fn submit(&self, record: Record) -> Result<Pending, StoreError> {
         self.fail()?;
         self.inner.submit(record)
@@ -454,7 +454,7 @@ fn a_replayed_event_that_decides_otherwise_is_counted_not_ignored() {
     let store_path = dir.join("data/switchboard.db");
     std::fs::create_dir_all(dir.join("data")).unwrap();
     {
-        let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
+        let store: Arc<dyn TenantStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
         let runtime = start_on(&team_sms(), &dir, store);
         let tenant = the_tenant(&runtime);
         for i in 0..3 {
@@ -473,7 +473,7 @@ fn a_replayed_event_that_decides_otherwise_is_counted_not_ignored() {
         .unwrap();
     assert_eq!(changed, 1);
     drop(db);
-    let store: Arc<dyn ConversationStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
+    let store: Arc<dyn TenantStore> = Arc::new(SqliteStore::open(&store_path).unwrap());
     let runtime = start_on(&team_sms(), &dir, store);
     assert_eq!(runtime.stats().divergences.load(Ordering::Relaxed), 1);
     assert_eq!(
@@ -497,8 +497,7 @@ fn a_tenant_whose_stored_rows_cannot_be_read_fails_alone() {
     }
     let store_path = dir.join("data/switchboard.db");
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    let open =
-        || -> Arc<dyn ConversationStore> { Arc::new(SqliteStore::open(&store_path).unwrap()) };
+    let open = || -> Arc<dyn TenantStore> { Arc::new(SqliteStore::open(&store_path).unwrap()) };
     let other = {
         let runtime = start_on(&policies, &dir, open());
         let brightside = runtime.tenant("brightside").unwrap();

@@ -5,11 +5,11 @@
 #[test]
 fn scenarios_pass_and_their_transcripts_hold() {
     insta::glob!("../policies", "*/*.scenario.yaml", |path| {
-        let outcome = switchboard::scenario::run_file(path, false);
-        if let Some(error) = &outcome.error {
+        let report = switchboard::scenario::run_file(path, false);
+        if let Some(error) = &report.error {
             panic!("{}: {error}", path.display());
         }
-        let failures: Vec<String> = outcome
+        let failures: Vec<String> = report
             .failures
             .iter()
             .map(|f| {
@@ -28,8 +28,8 @@ fn scenarios_pass_and_their_transcripts_hold() {
             failures.join("\n")
         );
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        insta::with_settings!({ description => outcome.description.as_str(), omit_expression => true, snapshot_suffix => name }, {
-            insta::assert_json_snapshot!("transcript", outcome.steps);
+        insta::with_settings!({ description => report.description.as_str(), omit_expression => true, snapshot_suffix => name }, {
+            insta::assert_json_snapshot!("transcript", report.steps);
         });
     });
 }

@@ -685,7 +685,7 @@ fn killed_again_and_again_across_snapshots_and_retention_nothing_is_lost_or_doub
     applied_once(&server, &acknowledged, &owners, sent);
     let kept = {
         let db = data.join("switchboard.db");
-        use switchboard::store::ConversationStore;
+        use switchboard::store::TenantStore;
         let store = switchboard::store::SqliteStore::open(db).unwrap();
         let history = store.history("cascade_outfitters").unwrap();
         assert!(history.snapshot.is_some(), "snapshots were taken");

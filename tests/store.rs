@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 use switchboard::engine::{Engine, Event, State};
-use switchboard::store::{Appended, ConversationStore, Record, SqliteStore};
+use switchboard::store::{Appended, Record, SqliteStore, TenantStore};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("store-{name}"));

@@ -17,7 +17,7 @@ pub(super) fn build(
     compliance: Compliance,
     hooks: Option<std::sync::Arc<crate::hooks::Hooks>>,
 ) -> Policy {
-    let b = Builder { ast, symbols };
+    let b = PolicyBuilder { ast, symbols };
     let tenant = b.tenant();
     let mut policy = Policy::empty(tenant, compliance);
     policy.statuses = symbols.statuses.iter().map(|s| s.to_string()).collect();
@@ -76,12 +76,12 @@ pub(super) fn build(
     policy
 }
 
-struct Builder<'a> {
+struct PolicyBuilder<'a> {
     ast: &'a ast::Policy,
     symbols: &'a Symbols<'a>,
 }
 
-impl Builder<'_> {
+impl PolicyBuilder<'_> {
     fn tenant(&self) -> Tenant {
         let t = self.ast.tenant.as_ref();
         Tenant {

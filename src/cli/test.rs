@@ -1,7 +1,7 @@
 //! `switchboard test`: run scenario files and report like a test runner.
 
 use super::exit;
-use crate::scenario::{self, Outcome};
+use crate::scenario::{self, Report};
 use std::path::{Path, PathBuf};
 
 /// Scenario files end in this.
@@ -25,9 +25,9 @@ pub fn run(paths: &[PathBuf], update: bool) -> i32 {
     }
     let (mut passed, mut failed) = (0, 0);
     for file in &files {
-        let outcome = scenario::run_file(file, update);
-        report(&outcome);
-        if outcome.passed() {
+        let ran = scenario::run_file(file, update);
+        report(&ran);
+        if ran.passed() {
             passed += 1;
         } else {
             failed += 1;
@@ -41,7 +41,7 @@ pub fn run(paths: &[PathBuf], update: bool) -> i32 {
     }
 }
 
-fn report(o: &Outcome) {
+fn report(o: &Report) {
     let name = o.path.display();
     if let Some(error) = &o.error {
         println!("ERROR {name}\n  {}", error.replace('\n', "\n  "));

@@ -1,7 +1,7 @@
 //! Agents' actions on conversations: reply, note, claim, release, accept,
 //! decline, hide, close; and status changes.
 
-use super::decision::{Agents, Change, Decision, Denial, Outcome, SessionEnd, Step, Why};
+use super::decision::{Agents, Change, Decision, Denial, Outcome, Rule, SessionEnd, Why};
 use super::draft::Draft;
 use super::event::{AgentAction, StatusChange};
 use super::ids::{slot_of, Slot};
@@ -99,7 +99,7 @@ fn target(cx: &Cx<'_>, state: &Draft<'_>, a: &AgentAction, d: &mut Decision) -> 
         });
         return None;
     }
-    d.explain(|| Step::Member {
+    d.explain(|| Rule::Member {
         agent: cx.agent_name(agent),
         inbox: conversation.inbox.clone(),
     });
@@ -280,7 +280,7 @@ pub(crate) fn note(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut 
     }
     d.visible_to = visible_to(cx, state, &t.id, t.inbox);
     if let Some(lock) = state.known_at(t.slot).lock_at(cx.at) {
-        d.explain(|| Step::Lock {
+        d.explain(|| Rule::Lock {
             holder: lock.holder.clone(),
             until: lock.until,
         });
@@ -301,7 +301,7 @@ pub(crate) fn claim(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
     };
     let inbox = cx.policy.inbox(t.inbox);
     let c = &state.known_at(t.slot);
-    d.explain(|| Step::Claim { mode: c.claim });
+    d.explain(|| Rule::Claim { mode: c.claim });
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }

@@ -1,6 +1,6 @@
 //! Opt-out, opt-in and help keywords, answered before any routing.
 
-use super::decision::{Change, Decision, Outcome, Step, Why};
+use super::decision::{Change, Decision, Outcome, Rule, Why};
 use super::draft::Draft;
 use super::event::Inbound;
 
@@ -64,7 +64,7 @@ pub(crate) fn handle(
     d.conversation = state
         .open_conversation(&e.to, &e.from)
         .map(|c| c.id.clone());
-    d.explain(|| Step::Compliance {
+    d.explain(|| Rule::Compliance {
         keyword: SmolStr::new(keyword),
         set,
     });

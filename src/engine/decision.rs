@@ -316,7 +316,8 @@ pub enum SessionEnd {
 /// Why the decision came out as it did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Explanation {
-    pub steps: Vec<Step>,
+    /// The rules that decided, in order.
+    pub steps: Vec<Rule>,
     /// Members of the inbox who were not offered the conversation, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_offered: Vec<NotOffered>,
@@ -325,7 +326,7 @@ pub struct Explanation {
 /// One rule that took part in the decision.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
-pub enum Step {
+pub enum Rule {
     /// The business number matched an inbox.
     Number {
         number: SmolStr,
@@ -448,7 +449,7 @@ impl Decision {
 
     /// Records a step of the explanation, if one is asked for; the step is
     /// not even built otherwise.
-    pub(crate) fn explain(&mut self, step: impl FnOnce() -> Step) {
+    pub(crate) fn explain(&mut self, step: impl FnOnce() -> Rule) {
         if let Some(explanation) = &mut self.explanation {
             explanation.steps.push(step());
         }
@@ -580,11 +581,11 @@ impl Denial {
     }
 }
 
-impl Step {
+impl Rule {
     pub fn describe(&self) -> String {
         match self {
-            Step::Number { number, inbox } => format!("{number} belongs to inbox {inbox}"),
-            Step::Compliance { keyword, set } => {
+            Rule::Number { number, inbox } => format!("{number} belongs to inbox {inbox}"),
+            Rule::Compliance { keyword, set } => {
                 let article = match set {
                     ComplianceSet::OptOut | ComplianceSet::OptIn => "an",
                     ComplianceSet::Help => "a",
@@ -592,14 +593,14 @@ impl Step {
                 let set = set.as_str();
                 format!("{keyword} is {article} {set} keyword, handled before routing")
             }
-            Step::Suppressed { why } => format!(
+            Rule::Suppressed { why } => format!(
                 "the customer opted out, so no {} message was sent",
                 why_name(*why)
             ),
-            Step::Hours {
+            Rule::Hours {
                 hours, open: true, ..
             } => format!("hours {hours} are open"),
-            Step::Hours {
+            Rule::Hours {
                 hours,
                 open: false,
                 next_open,
@@ -607,7 +608,7 @@ impl Step {
                 Some(at) => format!("hours {hours} are closed until {}", time(at)),
                 None => format!("hours {hours} are closed"),
             },
-            Step::Deflection {
+            Rule::Deflection {
                 agent,
                 level,
                 team,
@@ -623,7 +624,7 @@ impl Step {
                     if *on { "on" } else { "off" }
                 )
             }
-            Step::Claim { mode } => format!(
+            Rule::Claim { mode } => format!(
                 "claim mode: {}",
                 match mode {
                     ClaimMode::Can => "can be claimed",
@@ -631,20 +632,20 @@ impl Step {
                     ClaimMode::Must => "must be claimed before a reply",
                 }
             ),
-            Step::Autoresponder {
+            Rule::Autoresponder {
                 sent: true,
                 channel,
             } => format!("first message on {channel}: autoresponder sent"),
-            Step::Autoresponder {
+            Rule::Autoresponder {
                 sent: false,
                 channel,
             } => format!("first message on {channel}: no autoresponder on this channel"),
-            Step::Keyword { keyword, action } => format!("keyword {keyword} {action}"),
-            Step::Lock { holder, until } => format!("locked by {holder} until {}", time(until)),
-            Step::Owner { owner } => format!("owned by {owner}"),
-            Step::Existing => "continues the open conversation".into(),
-            Step::Member { agent, inbox } => format!("{agent} is a member of inbox {inbox}"),
-            Step::Hook {
+            Rule::Keyword { keyword, action } => format!("keyword {keyword} {action}"),
+            Rule::Lock { holder, until } => format!("locked by {holder} until {}", time(until)),
+            Rule::Owner { owner } => format!("owned by {owner}"),
+            Rule::Existing => "continues the open conversation".into(),
+            Rule::Member { agent, inbox } => format!("{agent} is a member of inbox {inbox}"),
+            Rule::Hook {
                 point,
                 function,
                 result,

@@ -3,7 +3,7 @@
 use super::compliance;
 use super::decision::{
     no_agents, Agents, Change, CustomerCard, Decision, Denial, NotOffered, NotOfferedReason,
-    Outcome, Step, Why,
+    Outcome, Rule, Why,
 };
 use super::draft::Draft;
 use super::event::Inbound;
@@ -43,7 +43,7 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, d: &mut D
     let inbox = policy.inbox(inbox_id);
     d.outcome = Outcome::Routed;
     d.inbox = Some(inbox.name.clone());
-    d.explain(|| Step::Number {
+    d.explain(|| Rule::Number {
         number: e.to.clone(),
         inbox: inbox.name.clone(),
     });
@@ -95,17 +95,17 @@ fn shared(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, inbox_id: InboxId, d:
         refine::route(cx, state, e, inbox_id, &id, d);
     }
     let conversation = &state.known(&id);
-    d.explain(|| Step::Claim {
+    d.explain(|| Rule::Claim {
         mode: conversation.claim,
     });
     if let Some(lock) = conversation.lock_at(cx.at) {
-        d.explain(|| Step::Lock {
+        d.explain(|| Rule::Lock {
             holder: lock.holder.clone(),
             until: lock.until,
         });
     }
     if let Some(owner) = &conversation.owner {
-        d.explain(|| Step::Owner {
+        d.explain(|| Rule::Owner {
             owner: owner.clone(),
         });
     }
@@ -195,7 +195,7 @@ fn keyword_queue(
             .iter()
             .find(|k| compliance::keyword_matches(&e.body, k))
         {
-            d.explain(|| Step::Keyword {
+            d.explain(|| Rule::Keyword {
                 keyword: SmolStr::new(keyword),
                 action: "ends the session",
             });
@@ -208,7 +208,7 @@ fn keyword_queue(
             return;
         }
         d.conversation = Some(id.clone());
-        d.explain(|| Step::Existing);
+        d.explain(|| Rule::Existing);
         touch(state, &id, e, cx.at);
         refresh_session(cx, state, &id, inbox);
         unresponsive(cx, state, &id, inbox_id, d);
@@ -236,7 +236,7 @@ fn keyword_queue(
         );
         return;
     };
-    d.explain(|| Step::Keyword {
+    d.explain(|| Rule::Keyword {
         keyword: SmolStr::new(keyword),
         action: "starts a session",
     });
@@ -291,7 +291,7 @@ fn direct(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, inbox: &Inbox, d: &mu
     d.visible_to = vec![agent.name.clone()].into();
 
     let deflection = &agent.deflection;
-    d.explain(|| Step::Deflection {
+    d.explain(|| Rule::Deflection {
         agent: agent.name.clone(),
         level: deflection.level,
         team: deflection
@@ -333,7 +333,7 @@ fn open_or_create(
     if let Some(c) = state.open_conversation_of(&e.to, &e.from) {
         let id = c.id.clone();
         d.conversation = Some(id.clone());
-        d.explain(|| Step::Existing);
+        d.explain(|| Rule::Existing);
         touch(state, &id, e, cx.at);
         return (id, false);
     }
@@ -547,7 +547,7 @@ fn closed(cx: &Cx<'_>, schedule: ScheduleId, d: &mut Decision) -> Option<Option<
     let s = cx.policy.schedule(schedule);
     let open = s.is_open(cx.at);
     let next_open = if open { None } else { s.next_open(cx.at) };
-    d.explain(|| Step::Hours {
+    d.explain(|| Rule::Hours {
         hours: SmolStr::new(&s.name),
         open,
         next_open,
@@ -686,7 +686,7 @@ fn autoresponder(
         return;
     };
     let sent = e.channel != Channel::Whatsapp;
-    d.explain(|| Step::Autoresponder {
+    d.explain(|| Rule::Autoresponder {
         sent,
         channel: SmolStr::new_static(e.channel.as_str()),
     });

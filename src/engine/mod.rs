@@ -29,7 +29,7 @@ mod text;
 mod timers;
 pub mod view;
 
-pub use decision::{Change, Decision, Denial, Outbound, Outcome, Step, Why};
+pub use decision::{Change, Decision, Denial, Outbound, Outcome, Rule, Why};
 pub use event::{BadTime, Event};
 pub use state::{Conversation, State};
 

@@ -8,7 +8,7 @@
 //! explanation names the hook and the reason, and the inbox's
 //! `hook_failures` counter goes up.
 
-use super::decision::{Agents, Change, Decision, Step};
+use super::decision::{Agents, Change, Decision, Rule};
 use super::draft::Draft;
 use super::event::Inbound;
 use super::state::{Conversation, Escalation, Slot};
@@ -70,7 +70,7 @@ fn settle<T>(
         Ok(value) => Some(value),
         Err(error) => {
             let function = hook(policy, inbox, point).map_or("", |(_, f)| f);
-            d.explain(|| Step::Hook {
+            d.explain(|| Rule::Hook {
                 point: point.as_str(),
                 function: SmolStr::new(function),
                 result: SmolStr::new("fell back to the policy"),
@@ -82,9 +82,15 @@ fn settle<T>(
     }
 }
 
-fn said(d: &mut Decision, policy: &Policy, inbox: &Inbox, point: HookPoint, result: String) {
+fn record_answer(
+    d: &mut Decision,
+    policy: &Policy,
+    inbox: &Inbox,
+    point: HookPoint,
+    result: String,
+) {
     if let Some((_, function)) = hook(policy, inbox, point) {
-        d.explain(|| Step::Hook {
+        d.explain(|| Rule::Hook {
             point: point.as_str(),
             function: SmolStr::new(function),
             result: SmolStr::new(result),
@@ -109,7 +115,7 @@ pub(crate) fn claim(
     match settle(cx.policy, state, inbox, HookPoint::Claim, answer, d) {
         Some(Some(mode)) => {
             state.update(id, |c| c.claim = mode);
-            said(
+            record_answer(
                 d,
                 cx.policy,
                 inbox,
@@ -117,7 +123,7 @@ pub(crate) fn claim(
                 format!("claim mode {}", claim_name(mode)),
             );
         }
-        Some(None) => said(
+        Some(None) => record_answer(
             d,
             cx.policy,
             inbox,
@@ -160,7 +166,7 @@ pub(crate) fn route(
     );
     let assignment = settle(cx.policy, state, inbox, HookPoint::Routing, answer, d)?;
     let Some(assignment) = assignment else {
-        said(
+        record_answer(
             d,
             cx.policy,
             inbox,
@@ -245,7 +251,7 @@ fn apply(
                 inbox.name
             )
         };
-        d.explain(|| Step::Hook {
+        d.explain(|| Rule::Hook {
             point: point.as_str(),
             function: hook(policy, inbox, point)
                 .map_or_else(SmolStr::default, |(_, f)| SmolStr::new(f)),
@@ -303,7 +309,7 @@ fn apply(
     if let Some(secs) = a.escalate_in {
         summary.push_str(&format!("; escalates in {secs}s"));
     }
-    said(d, policy, inbox, point, summary);
+    record_answer(d, policy, inbox, point, summary);
     if let (Some(agents), HookPoint::Escalation) = (&result, point) {
         d.changes.push(Change::Escalated {
             conversation: SmolStr::new(id),
@@ -335,7 +341,7 @@ pub(crate) fn autoresponder(
     );
     match settle(cx.policy, state, inbox, HookPoint::Autoresponder, answer, d)? {
         Some(reply) => {
-            said(
+            record_answer(
                 d,
                 cx.policy,
                 inbox,
@@ -345,7 +351,7 @@ pub(crate) fn autoresponder(
             Some(reply)
         }
         None => {
-            said(
+            record_answer(
                 d,
                 cx.policy,
                 inbox,
@@ -403,7 +409,7 @@ pub(crate) fn escalate(
     let assignment = match settle(policy, state, inbox, HookPoint::Escalation, answer, d) {
         Some(Some(assignment)) => assignment,
         Some(None) => {
-            said(
+            record_answer(
                 d,
                 policy,
                 inbox,

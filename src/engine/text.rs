@@ -1,7 +1,7 @@
 //! Filling message placeholders, and sending: the one place every outbound
 //! message passes, so opt-outs are enforced once.
 
-use super::decision::{Decision, Outbound, Step, Why};
+use super::decision::{Decision, Outbound, Rule, Why};
 use super::draft::Draft;
 use super::event::{Customer, Inbound};
 
@@ -88,7 +88,7 @@ pub(crate) fn send(
     why: Why,
 ) -> bool {
     if why != Why::OptOut && state.is_opted_out(to.to) {
-        d.explain(|| Step::Suppressed { why });
+        d.explain(|| Rule::Suppressed { why });
         return false;
     }
     d.messages.push(Outbound {

@@ -31,7 +31,7 @@ pub use reload::Reloaded;
 pub use stats::Stats;
 pub use tenant::{Status, Tenant, View};
 
-use crate::store::{ConversationStore, SqliteStore, StoreError};
+use crate::store::{SqliteStore, StoreError, TenantStore};
 use log::{DecisionLog, Level, Rotation};
 use retention::Retention;
 use revision::{Files, Revision};
@@ -106,7 +106,7 @@ impl Config {
 
 /// What every decider shares.
 pub(crate) struct Shared {
-    pub store: Arc<dyn ConversationStore>,
+    pub store: Arc<dyn TenantStore>,
     pub stats: Arc<Stats>,
     pub decision_log: DecisionLog,
     pub settings: Settings,
@@ -210,7 +210,7 @@ impl Runtime {
             }
         }
         let db = data.join("switchboard.db");
-        let store: Arc<dyn ConversationStore> =
+        let store: Arc<dyn TenantStore> =
             Arc::new(SqliteStore::open(&db).map_err(|e| StartError::Store {
                 path: db.clone(),
                 why: e.to_string(),
@@ -222,7 +222,7 @@ impl Runtime {
     /// faults this way); `data_lock` is the data folder's held lock.
     pub fn start_on(
         config: Config,
-        store: Arc<dyn ConversationStore>,
+        store: Arc<dyn TenantStore>,
         data_lock: std::fs::File,
     ) -> Result<Runtime, StartError> {
         let stats = Arc::new(Stats::default());
@@ -524,7 +524,7 @@ impl Runtime {
         &self.shared.stats
     }
 
-    pub fn store(&self) -> &Arc<dyn ConversationStore> {
+    pub fn store(&self) -> &Arc<dyn TenantStore> {
         &self.shared.store
     }
 

@@ -13,7 +13,7 @@ use super::log::{self, Level};
 use super::revision::{Files, Revision, Stamped};
 use super::stats::Stats;
 use crate::engine::{Engine, Event, State};
-use crate::store::ConversationStore;
+use crate::store::TenantStore;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -34,7 +34,7 @@ pub(crate) struct Recovered {
 
 /// Rebuilds a tenant's state; the error says what could not be read.
 pub(crate) fn recover(
-    store: &dyn ConversationStore,
+    store: &dyn TenantStore,
     tenant: &str,
     revision: &Revision,
     stats: &Stats,
@@ -105,7 +105,7 @@ pub(crate) fn recover(
 
 /// Compiles a revision kept in the store.
 pub(crate) fn compile_stored(
-    store: &dyn ConversationStore,
+    store: &dyn TenantStore,
     tenant: &str,
     revision: &str,
 ) -> Result<Engine, String> {
@@ -114,7 +114,7 @@ pub(crate) fn compile_stored(
 
 /// A revision kept in the store, compiled.
 pub(crate) fn load_stored(
-    store: &dyn ConversationStore,
+    store: &dyn TenantStore,
     tenant: &str,
     revision: &str,
 ) -> Result<Revision, String> {

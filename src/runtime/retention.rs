@@ -12,7 +12,7 @@
 use super::log::{self, Level};
 use super::stats::Stats;
 use crate::engine::State;
-use crate::store::ConversationStore;
+use crate::store::TenantStore;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -34,7 +34,7 @@ pub(crate) struct Retention {
 
 impl Retention {
     pub(crate) fn start(
-        store: Arc<dyn ConversationStore>,
+        store: Arc<dyn TenantStore>,
         stats: Arc<Stats>,
         window: Duration,
     ) -> std::io::Result<Retention> {
@@ -77,7 +77,7 @@ impl Retention {
     }
 }
 
-fn run(store: &dyn ConversationStore, stats: &Stats, window: Duration, jobs: Receiver<Snapshot>) {
+fn run(store: &dyn TenantStore, stats: &Stats, window: Duration, jobs: Receiver<Snapshot>) {
     while let Ok(job) = jobs.recv() {
         let written = serde_json::to_string(&job.state)
             .map_err(|e| e.to_string())
@@ -102,13 +102,7 @@ fn run(store: &dyn ConversationStore, stats: &Stats, window: Duration, jobs: Rec
     }
 }
 
-fn prune(
-    store: &dyn ConversationStore,
-    stats: &Stats,
-    tenant: &str,
-    through: u64,
-    window: Duration,
-) {
+fn prune(store: &dyn TenantStore, stats: &Stats, tenant: &str, through: u64, window: Duration) {
     let Ok(window) = chrono::Duration::from_std(window) else {
         return;
     };

@@ -14,7 +14,7 @@
 use super::mailbox::{DecideError, Decided, Job, Mailbox, Refused};
 use super::revision::{Refusal, Revision};
 use crate::engine::{Event, State};
-use crate::store::ConversationStore;
+use crate::store::TenantStore;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -72,7 +72,7 @@ pub struct Tenant {
     name: String,
     /// The policy file this tenant is loaded from.
     path: PathBuf,
-    store: Arc<dyn ConversationStore>,
+    store: Arc<dyn TenantStore>,
     /// `None` for a tenant that failed to recover.
     mailbox: Option<Mailbox>,
     view: RwLock<Arc<View>>,
@@ -109,7 +109,7 @@ impl Tenant {
     pub(crate) fn new(
         name: String,
         path: PathBuf,
-        store: Arc<dyn ConversationStore>,
+        store: Arc<dyn TenantStore>,
         revision: Arc<Revision>,
         view: View,
         mailbox: Option<Mailbox>,

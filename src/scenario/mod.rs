@@ -33,7 +33,7 @@
 
 mod run;
 
-pub use run::{run_file, Failure, Outcome, StepResult};
+pub use run::{run_file, Failure, Report, StepResult};
 
 use crate::engine::{BadTime, Event};
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// What running one scenario file found.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct Report {
     pub path: PathBuf,
     pub description: String,
     /// Every step's input and output: the scenario's transcript.
@@ -21,7 +21,7 @@ pub struct Outcome {
     pub updated: bool,
 }
 
-impl Outcome {
+impl Report {
     pub fn passed(&self) -> bool {
         self.error.is_none() && self.failures.is_empty()
     }
@@ -56,8 +56,8 @@ const DEFAULT_KEYS: &[&str] = &[
 
 /// Runs a scenario file; with `update`, rewrites its expectations from what
 /// the engine decided.
-pub fn run_file(path: &Path, update: bool) -> Outcome {
-    let mut outcome = Outcome {
+pub fn run_file(path: &Path, update: bool) -> Report {
+    let mut report = Report {
         path: path.to_path_buf(),
         description: String::new(),
         steps: Vec::new(),
@@ -65,16 +65,16 @@ pub fn run_file(path: &Path, update: bool) -> Outcome {
         error: None,
         updated: false,
     };
-    if let Err(error) = run(path, update, &mut outcome) {
-        outcome.error = Some(error);
+    if let Err(error) = run(path, update, &mut report) {
+        report.error = Some(error);
     }
-    outcome
+    report
 }
 
-fn run(path: &Path, update: bool, outcome: &mut Outcome) -> Result<(), String> {
+fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let mut scenario: Scenario = super::parse(&text)?;
-    outcome.description = scenario.description.clone();
+    report.description = scenario.description.clone();
     let engine = load_engine(path, &scenario)?;
     let mut state = State::new();
     for (agent, status) in &scenario.statuses {
@@ -149,7 +149,7 @@ fn run(path: &Path, update: bool, outcome: &mut Outcome) -> Result<(), String> {
         let mut input = raw.clone();
         input.remove("expect");
         input.remove("note");
-        outcome.steps.push(super::StepResult {
+        report.steps.push(super::StepResult {
             input: Value::Object(input),
             output: output.clone(),
         });
@@ -164,7 +164,7 @@ fn run(path: &Path, update: bool, outcome: &mut Outcome) -> Result<(), String> {
                         raw.insert("expect".into(), fresh);
                         changed = true;
                     } else {
-                        outcome.failures.push(Failure {
+                        report.failures.push(Failure {
                             step: index + 1,
                             label,
                             diffs,
@@ -192,7 +192,7 @@ fn run(path: &Path, update: bool, outcome: &mut Outcome) -> Result<(), String> {
     }
     if update && changed {
         std::fs::write(path, super::write(&scenario)).map_err(|e| format!("cannot write: {e}"))?;
-        outcome.updated = true;
+        report.updated = true;
     }
     Ok(())
 }

@@ -122,8 +122,9 @@ impl Pending {
     }
 }
 
-/// Where conversation state lives.
-pub trait ConversationStore: Send + Sync {
+/// Where each tenant's durable state lives: its events with their
+/// decisions, its snapshots, and its policy revisions' files.
+pub trait TenantStore: Send + Sync {
     /// Queues a decided event for writing, in order; the caller waits on the
     /// result outside any lock, so appends from many callers share a commit.
     fn submit(&self, record: Record) -> Result<Pending, StoreError>;

@@ -1,7 +1,7 @@
 //! The embedded store: SQLite (WAL, synchronous=FULL) with one writer
 //! thread that commits appends in batches.
 
-use super::{Appended, ConversationStore, Pending, Record, Served, StoreError, Stored};
+use super::{Appended, Pending, Record, Served, StoreError, Stored, TenantStore};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -511,7 +511,7 @@ impl<'t> Writes<'t> {
     }
 }
 
-impl ConversationStore for SqliteStore {
+impl TenantStore for SqliteStore {
     fn submit(&self, record: Record) -> Result<Pending, StoreError> {
         self.send(Job::Append(record))
     }

@@ -71,7 +71,7 @@ pub fn parse_document(source: &str) -> (Document, Diagnostics) {
         }
     };
 
-    let mut builder = Builder {
+    let mut builder = TreeBuilder {
         source,
         diagnostics,
     };
@@ -114,12 +114,12 @@ fn too_deep(source: &str) -> Option<Span> {
     None
 }
 
-struct Builder<'s> {
+struct TreeBuilder<'s> {
     source: &'s str,
     diagnostics: Diagnostics,
 }
 
-impl Builder<'_> {
+impl TreeBuilder<'_> {
     /// The items of a body (the file, or a block), with blank lines folded:
     /// none first or last, never two in a row.
     fn items<'i>(&mut self, pairs: impl Iterator<Item = Pair<'i, Rule>>) -> Vec<Item> {
