@@ -447,6 +447,11 @@ impl Decision {
         }
     }
 
+    /// Whether this decision records its explanation.
+    pub(crate) fn explains(&self) -> bool {
+        self.explanation.is_some()
+    }
+
     /// Records a step of the explanation, if one is asked for; the step is
     /// not even built otherwise.
     pub(crate) fn explain(&mut self, step: impl FnOnce() -> Rule) {

@@ -300,7 +300,7 @@ fn direct(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, inbox: &Inbox, d: &mu
         on: deflection.rule.is_some(),
     });
     if let Some(rule) = &deflection.rule {
-        if let Some(next) = closed(cx, rule.hours, d) {
+        if let Some(next) = closed(cx, rule.hours, true, d) {
             let zone = cx.policy.schedule(rule.hours).zone;
             let name = agent.display_name.as_deref().unwrap_or(&agent.name);
             away_notice(
@@ -543,10 +543,21 @@ fn unresponsive(cx: &Cx<'_>, state: &mut Draft<'_>, id: &str, inbox_id: InboxId,
 }
 
 /// `Some(next opening)` if the schedule is closed now.
-fn closed(cx: &Cx<'_>, schedule: ScheduleId, d: &mut Decision) -> Option<Option<DateTime<Utc>>> {
+fn closed(
+    cx: &Cx<'_>,
+    schedule: ScheduleId,
+    notice: bool,
+    d: &mut Decision,
+) -> Option<Option<DateTime<Utc>>> {
     let s = cx.policy.schedule(schedule);
     let open = s.is_open(cx.at);
-    let next_open = if open { None } else { s.next_open(cx.at) };
+    // The next opening is a search through the week's hours and holidays:
+    // done only for a notice that says it (and keeps quiet until then), or
+    // for the explanation.
+    let next_open = match open || !(notice || d.explains()) {
+        true => None,
+        false => s.next_open(cx.at),
+    };
     d.explain(|| Rule::Hours {
         hours: SmolStr::new(&s.name),
         open,
@@ -567,7 +578,7 @@ fn closed_reply(
     let Some(schedule) = inbox.hours else {
         return false;
     };
-    let Some(next) = closed(cx, schedule, d) else {
+    let Some(next) = closed(cx, schedule, inbox.after_hours.is_some(), d) else {
         return false;
     };
     if let Some(text) = &inbox.after_hours {
@@ -597,7 +608,7 @@ fn after_hours(
     let Some(schedule) = inbox.hours else {
         return false;
     };
-    let Some(next) = closed(cx, schedule, d) else {
+    let Some(next) = closed(cx, schedule, inbox.after_hours.is_some(), d) else {
         return false;
     };
     if let Some(text) = &inbox.after_hours {
