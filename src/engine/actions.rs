@@ -69,6 +69,15 @@ fn target(cx: &Cx<'_>, state: &Draft<'_>, a: &AgentAction, d: &mut Decision) -> 
         });
         return None;
     };
+    // Every id in a state is `c` and its slot (checked when a state is
+    // read); one that were not is a conversation nothing can name.
+    let Some(slot) = slot_of(&conversation.id) else {
+        d.outcome = Outcome::Rejected;
+        d.denial = Some(Denial::UnknownConversation {
+            conversation: conversation.id.clone(),
+        });
+        return None;
+    };
     d.conversation = Some(conversation.id.clone());
     d.inbox = Some(conversation.inbox.clone());
     let Some(inbox) = cx.policy.inbox_id(&conversation.inbox) else {
@@ -107,7 +116,7 @@ fn target(cx: &Cx<'_>, state: &Draft<'_>, a: &AgentAction, d: &mut Decision) -> 
         agent,
         name: cx.agent_name(agent),
         id: conversation.id.clone(),
-        slot: slot_of(&conversation.id)?,
+        slot,
         inbox,
     })
 }

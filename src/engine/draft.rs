@@ -176,27 +176,13 @@ impl<'s> Draft<'s> {
     }
 
     pub fn agent_mut(&mut self, name: &SmolStr) -> &mut AgentState {
-        let at = match self.agents.iter().position(|(n, _)| n == name) {
-            Some(at) => at,
-            None => {
-                let copy = self.base.agent(name).cloned().unwrap_or_default();
-                self.agents.push((name.clone(), copy));
-                self.agents.len() - 1
-            }
-        };
-        &mut self.agents[at].1
+        let base = self.base;
+        entry(&mut self.agents, name, || base.agent(name).cloned())
     }
 
     pub fn counters_mut(&mut self, inbox: &SmolStr) -> &mut Counters {
-        let at = match self.counters.iter().position(|(n, _)| n == inbox) {
-            Some(at) => at,
-            None => {
-                let copy = self.base.counters(inbox).cloned().unwrap_or_default();
-                self.counters.push((inbox.clone(), copy));
-                self.counters.len() - 1
-            }
-        };
-        &mut self.counters[at].1
+        let base = self.base;
+        entry(&mut self.counters, inbox, || base.counters(inbox).cloned())
     }
 
     pub fn is_opted_out(&self, customer: &str) -> bool {
@@ -300,4 +286,22 @@ impl<'s> Draft<'s> {
             self.clock = Some(at);
         }
     }
+}
+
+/// The draft's copy of a named value: found in the list, or copied in from
+/// the state (`stored`) on first write, or the default when the state has
+/// none.
+fn entry<'d, V: Default, A: smallvec::Array<Item = (SmolStr, V)>>(
+    list: &'d mut SmallVec<A>,
+    name: &SmolStr,
+    stored: impl FnOnce() -> Option<V>,
+) -> &'d mut V {
+    let at = match list.iter().position(|(n, _)| n == name) {
+        Some(at) => at,
+        None => {
+            list.push((name.clone(), stored().unwrap_or_default()));
+            list.len() - 1
+        }
+    };
+    &mut list[at].1
 }
