@@ -6,15 +6,15 @@ use super::draft::Draft;
 use super::event::{AgentAction, StatusChange};
 use super::ids::{slot_of, Slot};
 use super::session::{end_session, session_type};
-use super::state::{ConversationId, Lock};
+use super::state::{Conversation, ConversationId, Lock};
 use super::text::{send, Envelope};
 use super::Cx;
 use crate::policy::{AgentId, InboxId};
 use crate::vocab::{ClaimMode, InboxKind};
 use smol_str::SmolStr;
 
-/// The agent, conversation and inbox an action names; `None` after
-/// rejecting the event.
+/// The agent, conversation and inbox an action names. `target` finds it,
+/// with the conversation as the draft holds it, or rejects the event.
 struct Target {
     agent: AgentId,
     name: SmolStr,
@@ -25,7 +25,12 @@ struct Target {
     inbox: InboxId,
 }
 
-fn target(cx: &Cx<'_>, state: &Draft<'_>, a: &AgentAction, d: &mut Decision) -> Option<Target> {
+fn target<'d>(
+    cx: &Cx<'_>,
+    state: &'d Draft<'_>,
+    a: &AgentAction,
+    d: &mut Decision,
+) -> Option<(Target, &'d Conversation)> {
     let Some(agent) = cx.policy.agent_id(&a.agent) else {
         d.outcome = Outcome::Rejected;
         d.denial = Some(Denial::UnknownAgent {
@@ -90,7 +95,7 @@ fn target(cx: &Cx<'_>, state: &Draft<'_>, a: &AgentAction, d: &mut Decision) -> 
     let assigned_elsewhere = conversation
         .assigned
         .as_ref()
-        .is_some_and(|a| !a.iter().any(|n| *n == cx.policy.agent(agent).name));
+        .is_some_and(|assigned| !assigned.contains(&a.agent));
     if assigned_elsewhere && conversation.owner.is_none() {
         d.outcome = Outcome::Denied;
         d.denial = Some(Denial::NotAssigned {
@@ -109,16 +114,19 @@ fn target(cx: &Cx<'_>, state: &Draft<'_>, a: &AgentAction, d: &mut Decision) -> 
         return None;
     }
     d.explain(|| Rule::Member {
-        agent: cx.agent_name(agent),
+        agent: a.agent.clone(),
         inbox: conversation.inbox.clone(),
     });
-    Some(Target {
+    let target = Target {
         agent,
-        name: cx.agent_name(agent),
+        // The event names the agent as the policy does (it was found by
+        // that name).
+        name: a.agent.clone(),
         id: conversation.id.clone(),
         slot,
         inbox,
-    })
+    };
+    Some((target, conversation))
 }
 
 /// Claiming or accepting what the agent already owns changes nothing; what
@@ -154,11 +162,10 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
         d.denial = Some(Denial::EmptyBody);
         return;
     };
-    let Some(t) = target(cx, state, a, d) else {
+    let Some((t, c)) = target(cx, state, a, d) else {
         return;
     };
     let inbox = cx.policy.inbox(t.inbox);
-    let c = &state.known_at(t.slot);
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }
@@ -237,7 +244,7 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
             until,
         });
     }
-    state.counters_mut(&inbox.name).outbound += 1;
+    state.counted(&inbox.name).outbound += 1;
     d.session_type = Some(session_type(inbox, false));
     if inbox.copy_team {
         d.copied_to = cx
@@ -270,16 +277,11 @@ pub(crate) fn note(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut 
         d.denial = Some(Denial::EmptyBody);
         return;
     }
-    let Some(t) = target(cx, state, a, d) else {
+    let Some((t, c)) = target(cx, state, a, d) else {
         return;
     };
     // A claim removes the other members from the conversation, notes included.
-    if let Some(owner) = state
-        .known_at(t.slot)
-        .owner
-        .as_ref()
-        .filter(|o| **o != t.name)
-    {
+    if let Some(owner) = c.owner.as_ref().filter(|o| **o != t.name) {
         return deny(
             d,
             Denial::OwnedBy {
@@ -288,7 +290,7 @@ pub(crate) fn note(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut 
         );
     }
     d.visible_to = visible_to(cx, state, &t.id, t.inbox);
-    if let Some(lock) = state.known_at(t.slot).lock_at(cx.at) {
+    if let Some(lock) = c.lock_at(cx.at) {
         d.explain(|| Rule::Lock {
             holder: lock.holder.clone(),
             until: lock.until,
@@ -305,11 +307,10 @@ fn visible_to(cx: &Cx<'_>, state: &Draft<'_>, id: &str, inbox: InboxId) -> Agent
 
 /// Claiming a shared-inbox conversation makes the claimer its only worker.
 pub(crate) fn claim(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
-    let Some(t) = target(cx, state, a, d) else {
+    let Some((t, c)) = target(cx, state, a, d) else {
         return;
     };
     let inbox = cx.policy.inbox(t.inbox);
-    let c = &state.known_at(t.slot);
     d.explain(|| Rule::Claim { mode: c.claim });
     if !c.is_open() {
         return deny(d, Denial::Closed);
@@ -344,10 +345,9 @@ pub(crate) fn claim(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
 
 /// The owner gives a claimed conversation back to the whole team.
 pub(crate) fn release(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
-    let Some(t) = target(cx, state, a, d) else {
+    let Some((t, c)) = target(cx, state, a, d) else {
         return;
     };
-    let c = &state.known_at(t.slot);
     match &c.owner {
         None => return deny(d, Denial::NotClaimed),
         Some(owner) if *owner != t.name => return deny(d, Denial::NotOwner),
@@ -361,11 +361,10 @@ pub(crate) fn release(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &m
 /// Accepting an alert or invite makes the agent the owner; the others'
 /// alerts go away.
 pub(crate) fn accept(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
-    let Some(t) = target(cx, state, a, d) else {
+    let Some((t, c)) = target(cx, state, a, d) else {
         return;
     };
     let inbox = cx.policy.inbox(t.inbox);
-    let c = &state.known_at(t.slot);
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }
@@ -417,10 +416,9 @@ pub(crate) fn accept(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mu
 
 /// Declining removes this agent's alert or invite.
 pub(crate) fn decline(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
-    let Some(t) = target(cx, state, a, d) else {
+    let Some((t, c)) = target(cx, state, a, d) else {
         return;
     };
-    let c = &state.known_at(t.slot);
     if !c
         .alerts
         .as_ref()
@@ -450,10 +448,9 @@ pub(crate) fn decline(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &m
 /// Hiding takes the alert off the agent's screen; it stays pending, so the
 /// pending count does not change.
 pub(crate) fn hide(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
-    let Some(t) = target(cx, state, a, d) else {
+    let Some((t, c)) = target(cx, state, a, d) else {
         return;
     };
-    let c = &state.known_at(t.slot);
     if !c
         .alerts
         .as_ref()
@@ -477,10 +474,9 @@ pub(crate) fn hide(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut 
 /// Closing archives the conversation and ends its owner's ownership (and a
 /// keyword-queue session); the customer's next message starts a new one.
 pub(crate) fn close(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
-    let Some(t) = target(cx, state, a, d) else {
+    let Some((t, c)) = target(cx, state, a, d) else {
         return;
     };
-    let c = &state.known_at(t.slot);
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }

@@ -8,8 +8,9 @@
 //!
 //! Both run the same handlers on the same draft, so `decide` answers exactly
 //! what `step` decides, without changing or copying the state: a decision
-//! touches a handful of conversations, agents and counters, and only those
-//! are copied into the draft. What the state derives (open conversations
+//! touches a handful of conversations and agents, and only those are copied
+//! into the draft; what it adds to counters is kept apart and added at
+//! commit. What the state derives (open conversations
 //! by number, deadlines, loads, pending alerts) is read from the state and
 //! corrected for what the draft changed.
 
@@ -26,7 +27,10 @@ pub(crate) struct Draft<'s> {
     /// touches few, so a list searched in order is fastest.
     conversations: SmallVec<[(Slot, Conversation); 2]>,
     agents: SmallVec<[(SmolStr, AgentState); 1]>,
-    counters: SmallVec<[(SmolStr, Counters); 2]>,
+    /// What the decision adds to inboxes' counters: counters are only
+    /// ever added to, so the state's are not read (nor copied) until
+    /// commit.
+    counted: SmallVec<[(SmolStr, Counters); 2]>,
     /// Customers whose opt-out changed: whether they are opted out now.
     opted_out: SmallVec<[(SmolStr, bool); 1]>,
     next_id: u64,
@@ -44,7 +48,7 @@ impl<'s> Draft<'s> {
             base,
             conversations: SmallVec::new(),
             agents: SmallVec::new(),
-            counters: SmallVec::new(),
+            counted: SmallVec::new(),
             opted_out: SmallVec::new(),
             next_id: base.next_id,
             clock: base.clock,
@@ -56,7 +60,7 @@ impl<'s> Draft<'s> {
         Changes {
             conversations: self.conversations,
             agents: self.agents,
-            counters: self.counters,
+            counted: self.counted,
             opted_out: self.opted_out,
             next_id: self.next_id,
             clock: self.clock,
@@ -81,11 +85,6 @@ impl<'s> Draft<'s> {
     /// A conversation the caller found in this draft a moment ago.
     pub fn known(&self, id: &str) -> &Conversation {
         self.conversation(id).expect("a conversation of this state")
-    }
-
-    /// As `known`, by the slot the caller found it at.
-    pub fn known_at(&self, slot: Slot) -> &Conversation {
-        self.slot(slot).expect("a conversation of this state")
     }
 
     pub fn was_archived(&self, id: &str) -> bool {
@@ -180,9 +179,10 @@ impl<'s> Draft<'s> {
         entry(&mut self.agents, name, || base.agent(name).cloned())
     }
 
-    pub fn counters_mut(&mut self, inbox: &SmolStr) -> &mut Counters {
-        let base = self.base;
-        entry(&mut self.counters, inbox, || base.counters(inbox).cloned())
+    /// What this decision adds to an inbox's counters (starting at zero;
+    /// the state's own counts are added at commit).
+    pub fn counted(&mut self, inbox: &SmolStr) -> &mut Counters {
+        entry(&mut self.counted, inbox, || None)
     }
 
     pub fn is_opted_out(&self, customer: &str) -> bool {

@@ -362,7 +362,7 @@ fn open_or_create(
         outbound: 0,
         unanswered: 0,
     });
-    let counters = state.counters_mut(&inbox.name);
+    let counters = state.counted(&inbox.name);
     counters.conversations += 1;
     counters.inbound += 1;
     d.conversation = Some(id.clone());
@@ -400,7 +400,7 @@ fn touch(state: &mut Draft<'_>, id: &str, e: &Inbound, at: DateTime<Utc>) {
         c.inbox.clone()
     });
     if let Some(inbox) = inbox {
-        state.counters_mut(&inbox).inbound += 1;
+        state.counted(&inbox).inbound += 1;
     }
 }
 

@@ -36,7 +36,6 @@ pub use state::{Conversation, State};
 use crate::policy::{AgentId, Inbox, Policy};
 use chrono::{DateTime, Utc};
 use draft::Draft;
-use smol_str::SmolStr;
 use std::sync::Arc;
 
 /// A compiled policy, ready to decide. Cheap to clone; share it across
@@ -204,10 +203,6 @@ pub(crate) struct Cx<'p> {
 impl Cx<'_> {
     pub fn is_member(&self, inbox: &Inbox, agent: AgentId) -> bool {
         inbox.members.binary_search(&agent).is_ok()
-    }
-
-    pub fn agent_name(&self, agent: AgentId) -> SmolStr {
-        self.policy.agent(agent).name.clone()
     }
 
     /// Every member's name, in declaration order.

@@ -76,7 +76,7 @@ fn settle<T>(
                 result: SmolStr::new("fell back to the policy"),
                 error: Some(error.to_string()),
             });
-            state.counters_mut(&inbox.name).hook_failures += 1;
+            state.counted(&inbox.name).hook_failures += 1;
             None
         }
     }
@@ -258,7 +258,7 @@ fn apply(
             result: SmolStr::new("fell back to the policy"),
             error: Some(why),
         });
-        state.counters_mut(&inbox.name).hook_failures += 1;
+        state.counted(&inbox.name).hook_failures += 1;
         if let Some(hooks) = policy.hooks.as_deref() {
             hooks.failed(crate::hooks::HookError::Malformed(String::new()));
         }

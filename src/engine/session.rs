@@ -43,7 +43,7 @@ pub(crate) fn end_session(
     });
     let Some((inbox, handle)) = ended else { return };
     if let Some(secs) = handle {
-        let counters = state.counters_mut(&inbox);
+        let counters = state.counted(&inbox);
         counters.sessions_handled += 1;
         counters.handle_secs += secs;
     }

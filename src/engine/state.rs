@@ -49,7 +49,7 @@ pub use super::ids::ConversationId;
 pub(crate) struct Changes {
     pub conversations: SmallVec<[(Slot, Conversation); 2]>,
     pub agents: SmallVec<[(SmolStr, AgentState); 1]>,
-    pub counters: SmallVec<[(SmolStr, Counters); 2]>,
+    pub counted: SmallVec<[(SmolStr, Counters); 2]>,
     pub opted_out: SmallVec<[(SmolStr, bool); 1]>,
     pub next_id: u64,
     pub clock: Option<DateTime<Utc>>,
@@ -266,6 +266,24 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// Adds another's counts to these (saturating: a count never wraps).
+    pub(crate) fn add(&mut self, other: &Counters) {
+        let Counters {
+            conversations,
+            inbound,
+            outbound,
+            sessions_handled,
+            handle_secs,
+            hook_failures,
+        } = other;
+        self.conversations = self.conversations.saturating_add(*conversations);
+        self.inbound = self.inbound.saturating_add(*inbound);
+        self.outbound = self.outbound.saturating_add(*outbound);
+        self.sessions_handled = self.sessions_handled.saturating_add(*sessions_handled);
+        self.handle_secs = self.handle_secs.saturating_add(*handle_secs);
+        self.hook_failures = self.hook_failures.saturating_add(*hook_failures);
+    }
+
     /// Average handle time in seconds (SMS_AHT), if any session was handled.
     pub fn average_handle_secs(&self) -> Option<f64> {
         (self.sessions_handled > 0).then(|| self.handle_secs as f64 / self.sessions_handled as f64)
@@ -447,8 +465,8 @@ impl State {
         for (name, agent) in changes.agents {
             self.agents.insert(name, agent);
         }
-        for (inbox, counters) in changes.counters {
-            self.counters.insert(inbox, counters);
+        for (inbox, counted) in changes.counted {
+            self.counters.entry(inbox).or_default().add(&counted);
         }
         for (customer, out) in changes.opted_out {
             if out {

@@ -67,7 +67,7 @@ pub(crate) fn advance(
             }
         });
         if let Some((inbox, Some(secs))) = ended {
-            let counters = state.counters_mut(&inbox);
+            let counters = state.counted(&inbox);
             counters.sessions_handled += 1;
             counters.handle_secs += secs;
         }
