@@ -24,16 +24,8 @@ fn check(c: &mut Criterion) {
     group.bench_function("large_tenant/parse_and_lower", |b| {
         b.iter(|| switchboard::syntax::parse(&source))
     });
-    let (ast, _) = switchboard::syntax::parse(&source);
-    group.bench_function("large_tenant/check_only", |b| {
-        b.iter(|| {
-            switchboard::check::check(&ast, &options)
-                .0
-                .map(|p| p.inboxes.len())
-        })
-    });
     group.bench_function("large_tenant/compile", |b| {
-        b.iter(|| switchboard::compile_sources(&source, &options).map(|p| p.inboxes.len()))
+        b.iter(|| switchboard::compile_sources(&source, &options).map(|p| p.inboxes().len()))
     });
     group.finish();
 }

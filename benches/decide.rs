@@ -125,7 +125,7 @@ mod hand_written {
                     })
                     .collect(),
                 members: policy
-                    .inboxes
+                    .inboxes()
                     .iter()
                     .map(|i| {
                         let mut m: Vec<SmolStr> = i
@@ -160,12 +160,11 @@ mod hand_written {
     impl Router {
         pub fn new(policy: &Policy, state: &State) -> Router {
             let inbox_of = policy
-                .numbers
-                .values()
+                .numbers()
                 .filter_map(|n| Some((n.number.to_string(), n.inbox?.index())))
                 .collect();
             let inboxes = policy
-                .inboxes
+                .inboxes()
                 .iter()
                 .map(|i| {
                     let members = i
@@ -186,7 +185,7 @@ mod hand_written {
                 .map(|c| ((c.number.clone(), c.customer.clone()), c.id.clone()))
                 .collect();
             let autoresponders = policy
-                .inboxes
+                .inboxes()
                 .iter()
                 .map(|i| {
                     i.autoresponder.as_ref().map(|t| {
@@ -211,7 +210,7 @@ mod hand_written {
                 })
                 .collect();
             let inbound = policy
-                .inboxes
+                .inboxes()
                 .iter()
                 .map(|i| state.counters(&i.name).map_or(0, |c| c.inbound))
                 .collect();

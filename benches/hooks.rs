@@ -70,7 +70,7 @@ result
 fn script_tables(engine: &Engine) -> (Map, Map) {
     let policy = engine.policy();
     let mut numbers = Map::new();
-    for n in policy.numbers.values() {
+    for n in policy.numbers() {
         if let Some(i) = n.inbox {
             numbers.insert(
                 n.number.as_str().into(),
@@ -79,7 +79,7 @@ fn script_tables(engine: &Engine) -> (Map, Map) {
         }
     }
     let mut inboxes = Map::new();
-    for inbox in &policy.inboxes {
+    for inbox in policy.inboxes() {
         let mut m = Map::new();
         let members: rhai::Array = inbox
             .member_names

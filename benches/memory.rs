@@ -33,8 +33,7 @@ fn main() {
     // session with their keyword.
     let policy = engine.policy();
     let mut numbers: Vec<(String, String)> = policy
-        .numbers
-        .values()
+        .numbers()
         .map(|n| {
             let keyword = n
                 .inbox

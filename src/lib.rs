@@ -37,8 +37,7 @@
 //!
 //! docs/ARCHITECTURE.md walks through every stage.
 
-pub mod check;
-pub mod cli;
+mod check;
 mod compile;
 pub mod diag;
 pub mod engine;

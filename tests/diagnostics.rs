@@ -74,8 +74,8 @@ fn warning_policies_compile_and_warn() {
                 d.render("fixture", &source)
             ),
         };
-        assert_codes(&source, &policy.warnings, path);
-        let rendered = policy.warnings.render(&display_name(path), &source);
+        assert_codes(&source, policy.warnings(), path);
+        let rendered = policy.warnings().render(&display_name(path), &source);
         insta::with_settings!({ description => source.as_str(), omit_expression => true }, {
             insta::assert_snapshot!(rendered);
         });
@@ -136,9 +136,9 @@ fn valid_policies_compile_cleanly() {
         let (source, result) = check(path);
         match result {
             Ok(policy) => assert!(
-                policy.warnings.is_empty(),
+                policy.warnings().is_empty(),
                 "{}",
-                policy.warnings.render(&display_name(path), &source)
+                policy.warnings().render(&display_name(path), &source)
             ),
             Err(d) => panic!("{}", d.render(&display_name(path), &source)),
         }
@@ -157,11 +157,11 @@ fn small_synthetic_tenant_checks_clean() {
     let policy =
         switchboard::compile(&source).unwrap_or_else(|d| panic!("{}", d.render("synth", &source)));
     assert!(
-        policy.warnings.is_empty(),
+        policy.warnings().is_empty(),
         "{}",
-        policy.warnings.render("synth", &source)
+        policy.warnings().render("synth", &source)
     );
-    assert_eq!(policy.inboxes.len(), 30);
-    assert_eq!(policy.agents.len(), 100);
-    assert_eq!(policy.numbers.len(), 60);
+    assert_eq!(policy.inboxes().len(), 30);
+    assert_eq!(policy.agents().len(), 100);
+    assert_eq!(policy.numbers().count(), 60);
 }

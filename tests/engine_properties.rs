@@ -58,15 +58,15 @@ fn spec() -> impl Strategy<Value = Spec> {
 /// outsider), its statuses and keywords.
 fn events(engine: &Engine, specs: &[Spec]) -> Vec<Event> {
     let policy = engine.policy();
-    let mut numbers: Vec<&str> = policy.numbers.keys().map(|n| n.as_str()).collect();
+    let mut numbers: Vec<&str> = policy.numbers().map(|n| n.number.as_str()).collect();
     numbers.sort_unstable();
-    let mut agents: Vec<String> = policy.agents.iter().map(|a| a.name.to_string()).collect();
+    let mut agents: Vec<String> = policy.agents().iter().map(|a| a.name.to_string()).collect();
     agents.push("nobody".into());
     let mut bodies: Vec<String> = vec!["Hi there".into(), "Can someone help?".into(), "".into()];
-    bodies.extend(policy.compliance.opt_out.iter().take(2).cloned());
-    bodies.extend(policy.compliance.opt_in.iter().take(1).cloned());
-    bodies.extend(policy.compliance.help.iter().take(1).cloned());
-    for inbox in &policy.inboxes {
+    bodies.extend(policy.compliance().opt_out.iter().take(2).cloned());
+    bodies.extend(policy.compliance().opt_in.iter().take(1).cloned());
+    bodies.extend(policy.compliance().help.iter().take(1).cloned());
+    for inbox in policy.inboxes() {
         if let Some(k) = &inbox.keywords {
             bodies.extend(
                 k.initiation
@@ -76,7 +76,7 @@ fn events(engine: &Engine, specs: &[Spec]) -> Vec<Event> {
             bodies.extend(k.termination.iter().cloned());
         }
     }
-    let statuses = &policy.statuses;
+    let statuses = &policy.statuses();
     let customers = [
         "+14155551001",
         "+14155551002",
@@ -215,7 +215,7 @@ fn check_step(
             }
         }
     }
-    for (i, inbox) in policy.inboxes.iter().enumerate() {
+    for (i, inbox) in policy.inboxes().iter().enumerate() {
         if inbox.kind != InboxKind::Queue {
             continue;
         }
@@ -278,7 +278,7 @@ proptest! {
             let sequence = events(&engine, &specs);
             let (decisions, state) = match run(&engine, &sequence) {
                 Ok(r) => r,
-                Err(e) => return Err(TestCaseError::fail(format!("{}: {e}", engine.policy().tenant.name))),
+                Err(e) => return Err(TestCaseError::fail(format!("{}: {e}", engine.policy().tenant().name))),
             };
 
             // Deterministic: the same events give the same decisions and state.
@@ -510,7 +510,7 @@ proptest! {
                 let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     check_any_time(engine, &mut state, &event)
                 }));
-                let tenant = &engine.policy().tenant.name;
+                let tenant = &engine.policy().tenant().name;
                 match checked {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => return Err(TestCaseError::fail(format!("{tenant}: {e}"))),

@@ -13,9 +13,9 @@ use switchboard::engine::{Engine, Event, State};
 /// id, archived or not.
 fn events(engine: &Engine, picks: &[(u8, usize, usize, u16)]) -> Vec<Event> {
     let policy = engine.policy();
-    let mut numbers: Vec<&str> = policy.numbers.keys().map(|n| n.as_str()).collect();
+    let mut numbers: Vec<&str> = policy.numbers().map(|n| n.number.as_str()).collect();
     numbers.sort_unstable();
-    let agents: Vec<&str> = policy.agents.iter().map(|a| a.name.as_str()).collect();
+    let agents: Vec<&str> = policy.agents().iter().map(|a| a.name.as_str()).collect();
     let customers = ["+14155551001", "+14155551002", "+14155551003"];
     let mut at = Utc.with_ymd_and_hms(2026, 3, 6, 15, 0, 0).unwrap();
     picks

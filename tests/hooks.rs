@@ -46,8 +46,8 @@ fn hostile_hooks_fall_back_and_route_every_message() {
     let hostile = engine("policies/hostile-hooks/hostile-hooks.policy");
     let hooks = hostile
         .policy()
-        .hooks
-        .clone()
+        .hooks()
+        .cloned()
         .expect("the hostile tenant has hooks");
     let mut state = State::new();
     for event in hostile_events() {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 pub fn run(data: &Path, out: &Path) -> i32 {
     let db = data.join("switchboard.db");
-    match crate::store::backup(&db, out) {
+    match switchboard::store::backup(&db, out) {
         Ok(()) => {
             let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
             println!(

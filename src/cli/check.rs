@@ -1,10 +1,10 @@
 //! `switchboard check`: compile each policy and print its diagnostics.
 
 use super::{exit, Format};
-use crate::diag::{Code, Diagnostic, Diagnostics, Span};
-use crate::files::{self, Read};
-use crate::sources::Folder;
 use std::path::PathBuf;
+use switchboard::diag::{Code, Diagnostic, Diagnostics, Span};
+use switchboard::files::{self, Read};
+use switchboard::sources::Folder;
 
 pub fn run(paths: &[PathBuf], format: Format) -> i32 {
     let files = match files::policy_files(paths) {
@@ -81,8 +81,8 @@ pub fn check_file(path: &std::path::Path) -> (String, Diagnostics) {
             return (String::new(), diagnostics);
         }
     };
-    let diagnostics = match crate::compile_sources(&source, &Folder::of(path)) {
-        Ok(policy) => policy.warnings,
+    let diagnostics = match switchboard::compile_sources(&source, &Folder::of(path)) {
+        Ok(policy) => policy.warnings().clone(),
         Err(diagnostics) => diagnostics,
     };
     (source, diagnostics)

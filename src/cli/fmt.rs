@@ -1,10 +1,10 @@
 //! `switchboard fmt`: rewrite policies in canonical form.
 
 use super::exit;
-use crate::files::{self, Read};
-use crate::syntax::{format::format_document, parse::parse_document};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use switchboard::files::{self, Read};
+use switchboard::syntax::{format::format_document, parse::parse_document};
 
 pub fn run(paths: &[PathBuf], check: bool) -> i32 {
     let files = match files::policy_files(paths) {

@@ -1,12 +1,12 @@
 //! `switchboard serve`: the decision service.
 
 use super::exit;
-use crate::runtime::log::Rotation;
-use crate::runtime::{self, Runtime};
-use crate::server::twilio::AuthTokens;
-use crate::server::{self as http, Tokens};
 use std::path::PathBuf;
 use std::time::Duration;
+use switchboard::runtime::log::Rotation;
+use switchboard::runtime::{self, Runtime};
+use switchboard::server::twilio::AuthTokens;
+use switchboard::server::{self as http, Tokens};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -63,7 +63,7 @@ pub struct Args {
 
 /// A span of time such as `30s`, `15m`, `7d` (`0s` for no retention).
 fn span(text: &str) -> Result<Duration, String> {
-    crate::vocab::parse_duration(text)
+    switchboard::vocab::parse_duration(text)
         .map(Duration::from_secs)
         .ok_or_else(|| format!("`{text}` is not a time like `30s`, `15m` or `7d`"))
 }
@@ -155,17 +155,17 @@ pub fn run(args: Args) -> i32 {
         }
     };
     // Start-up's log lines follow the line that says where it serves.
-    crate::runtime::log::hold();
+    switchboard::runtime::log::hold();
     let runtime = match Runtime::start(config) {
         Ok(r) => r,
         Err(e) => {
-            crate::runtime::log::release();
+            switchboard::runtime::log::release();
             eprintln!("error: {e}");
             return exit::FAILED;
         }
     };
     let served = http::serve(runtime, served, &listen);
-    crate::runtime::log::release();
+    switchboard::runtime::log::release();
     match served {
         Ok(()) => exit::OK,
         Err(e) => {

@@ -5,10 +5,10 @@
 //! `{"error": ...}` in place of a decision, and the exit status says failed.
 
 use super::exit;
-use crate::engine::{Engine, Event, State};
-use crate::sources::Folder;
 use std::io::{BufRead, Write};
 use std::path::Path;
+use switchboard::engine::{Engine, Event, State};
+use switchboard::sources::Folder;
 
 pub fn run(policy_path: &Path, events_path: &Path, explain: bool) -> i32 {
     let source = match std::fs::read_to_string(policy_path) {
@@ -18,7 +18,7 @@ pub fn run(policy_path: &Path, events_path: &Path, explain: bool) -> i32 {
             return exit::USAGE;
         }
     };
-    let policy = match crate::compile_sources(&source, &Folder::of(policy_path)) {
+    let policy = match switchboard::compile_sources(&source, &Folder::of(policy_path)) {
         Ok(p) => p,
         Err(d) => {
             eprint!("{}", d.render(&policy_path.display().to_string(), &source));

@@ -1,8 +1,8 @@
 //! `switchboard test`: run scenario files and report like a test runner.
 
 use super::exit;
-use crate::scenario::{self, Report};
 use std::path::{Path, PathBuf};
+use switchboard::scenario::{self, Report};
 
 /// Scenario files end in this.
 pub const SUFFIX: &str = ".scenario.yaml";

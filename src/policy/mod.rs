@@ -48,22 +48,23 @@ pub const READY: StatusId = StatusId(0);
 pub const ON_CALL: StatusId = StatusId(1);
 pub const OFFLINE: StatusId = StatusId(2);
 
-/// A tenant's policy, compiled and ready to decide.
+/// A tenant's policy, compiled and ready to decide. Read through its
+/// methods; only the checker builds one.
 #[derive(Debug)]
 pub struct Policy {
-    pub tenant: Tenant,
-    pub statuses: Vec<String>,
-    pub agents: Vec<Agent>,
-    pub teams: Vec<Team>,
-    pub inboxes: Vec<Inbox>,
-    pub schedules: Vec<Schedule>,
+    pub(crate) tenant: Tenant,
+    pub(crate) statuses: Vec<String>,
+    pub(crate) agents: Vec<Agent>,
+    pub(crate) teams: Vec<Team>,
+    pub(crate) inboxes: Vec<Inbox>,
+    pub(crate) schedules: Vec<Schedule>,
     /// Every declared number, by its E.164 text.
-    pub numbers: Map<String, Number>,
-    pub compliance: Compliance,
+    pub(crate) numbers: Map<String, Number>,
+    pub(crate) compliance: Compliance,
     /// The tenant's compiled hook script, if it has one.
-    pub hooks: Option<std::sync::Arc<crate::hooks::Hooks>>,
+    pub(crate) hooks: Option<std::sync::Arc<crate::hooks::Hooks>>,
     /// Warnings the checker found; a policy with errors does not compile.
-    pub warnings: Diagnostics,
+    pub(crate) warnings: Diagnostics,
     names: Names,
 }
 
@@ -198,6 +199,51 @@ pub mod defaults {
 }
 
 impl Policy {
+    /// The `tenant` block: name, zone, country and thresholds.
+    pub fn tenant(&self) -> &Tenant {
+        &self.tenant
+    }
+
+    /// Every agent, in declaration order (`AgentId` indexes it).
+    pub fn agents(&self) -> &[Agent] {
+        &self.agents
+    }
+
+    /// Every team, in declaration order.
+    pub fn teams(&self) -> &[Team] {
+        &self.teams
+    }
+
+    /// Every inbox, in declaration order (`InboxId` indexes it).
+    pub fn inboxes(&self) -> &[Inbox] {
+        &self.inboxes
+    }
+
+    /// Every declared number, with its label.
+    pub fn numbers(&self) -> impl Iterator<Item = &Number> {
+        self.numbers.values()
+    }
+
+    /// The agent statuses: the built-in ones first, then the tenant's.
+    pub fn statuses(&self) -> &[String] {
+        &self.statuses
+    }
+
+    /// The opt-out, opt-in and help words and replies.
+    pub fn compliance(&self) -> &Compliance {
+        &self.compliance
+    }
+
+    /// The tenant's compiled hook script, if it has one.
+    pub fn hooks(&self) -> Option<&std::sync::Arc<crate::hooks::Hooks>> {
+        self.hooks.as_ref()
+    }
+
+    /// Warnings the checker found; a policy with errors does not compile.
+    pub fn warnings(&self) -> &Diagnostics {
+        &self.warnings
+    }
+
     pub fn agent_id(&self, name: &str) -> Option<AgentId> {
         self.names.agents.get(name).copied()
     }

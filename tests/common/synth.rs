@@ -120,8 +120,7 @@ pub fn tenant(size: Size) -> String {
 /// its traffic, for benchmarks to send messages to.
 pub fn shared_numbers(policy: &switchboard::Policy) -> Vec<String> {
     let mut numbers: Vec<String> = policy
-        .numbers
-        .values()
+        .numbers()
         .filter(|n| {
             n.inbox
                 .is_some_and(|i| policy.inbox(i).kind == switchboard::vocab::InboxKind::Shared)
