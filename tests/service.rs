@@ -300,6 +300,41 @@ fn twilio_post(
 }
 
 #[test]
+fn the_service_log_is_json_lines_filtered_by_switchboard_log() {
+    let data = scratch("service-log");
+    let server = Server::start(&data);
+    let recovered = server
+        .log_line("tenant recovered")
+        .expect("each tenant's recovery is logged");
+    let line: Value = serde_json::from_str(&recovered).expect("a JSON line");
+    assert_eq!(line["level"], "INFO", "{line}");
+    assert_eq!(line["message"], "tenant recovered", "{line}");
+    assert!(line["tenant"].is_string(), "{line}");
+    assert!(line["replayed"].is_u64(), "{line}");
+    assert!(
+        line["timestamp"]
+            .as_str()
+            .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()),
+        "{line}"
+    );
+    server.stop();
+
+    let env = [
+        ("SWITCHBOARD_TOKENS", TOKENS),
+        ("SWITCHBOARD_TWILIO_TOKENS", TWILIO_TOKENS),
+        ("SWITCHBOARD_LOG", "warn"),
+    ];
+    let quiet = Server::serve(&data, &repository("policies"), &[], &env);
+    assert_eq!(call("GET", &quiet.url("/healthz"), None, None).0, 200);
+    assert!(
+        quiet.log_line("\"level\":\"INFO\"").is_none(),
+        "SWITCHBOARD_LOG=warn leaves info lines out"
+    );
+    // `stop` waits for the info line that says it stopped.
+    quiet.kill();
+}
+
+#[test]
 fn a_second_service_on_the_same_data_folder_is_refused() {
     let data = scratch("in-use");
     let _first = Server::start(&data);

@@ -154,6 +154,7 @@ pub fn run(args: Args) -> i32 {
             return exit::USAGE;
         }
     };
+    switchboard::runtime::log::service_log();
     // Start-up's log lines follow the line that says where it serves.
     switchboard::runtime::log::hold();
     let runtime = match Runtime::start(config) {

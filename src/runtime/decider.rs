@@ -15,7 +15,7 @@
 //! is on disk, whatever the failed write left), and resumes. An event whose
 //! step panics is undone alike and answered as an internal error.
 
-use super::log::{self, Level, Summary};
+use super::log::Summary;
 use super::mailbox::{DecideError, Decided, Job, Mailbox};
 use super::recover;
 use super::revision::Stamped;
@@ -26,7 +26,6 @@ use crate::engine::event::Tick;
 use crate::engine::{Event, State};
 use crate::store::Record;
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -564,10 +563,10 @@ impl Decider {
         Stats::count(&self.shared.stats.failed_writes);
         // A tick that was undone is due again at once.
         self.ticked_for = None;
-        log::service(
-            Level::Error,
-            "a write failed; the tenant's events were undone, and it retries by itself",
-            json!({"tenant": self.tenant.name(), "error": reason}),
+        tracing::error!(
+            tenant = self.tenant.name(),
+            error = %reason,
+            "a write failed; the tenant's events were undone, and it retries by itself"
         );
         self.tenant.set_stopped(Some(reason.clone()));
         self.stopped = Some(Stopped {
@@ -612,10 +611,10 @@ impl Decider {
                     state: self.state.clone(),
                     seq: self.seq,
                 });
-                log::service(
-                    Level::Info,
-                    "writes succeed again; the tenant decides",
-                    json!({"tenant": self.tenant.name(), "seq": self.seq}),
+                tracing::info!(
+                    tenant = self.tenant.name(),
+                    seq = self.seq,
+                    "writes succeed again; the tenant decides"
                 );
             }
             Err(reason) => {
@@ -668,11 +667,7 @@ impl Decider {
     }
 
     fn log_error(&self, msg: &str, error: &str) {
-        log::service(
-            Level::Error,
-            msg,
-            json!({"tenant": self.tenant.name(), "error": error}),
-        );
+        tracing::error!(tenant = self.tenant.name(), error = %error, "{msg}");
     }
 }
 

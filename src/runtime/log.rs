@@ -1,8 +1,12 @@
 //! The service's logs, as JSON lines.
 //!
-//! - The service log goes to stderr: one object per line with `ts`,
-//!   `level`, `msg` and the fields of what happened (start, reloads,
-//!   refusals, failed writes).
+//! - The service log is `tracing` events (start, reloads, refusals,
+//!   failed writes), each with the fields of what happened; the runtime
+//!   emits them and the program that runs it subscribes. The `switchboard`
+//!   command writes them to stderr as JSON lines through
+//!   `tracing-subscriber` ([`service_log`]), filtered by `SWITCHBOARD_LOG`
+//!   (`RUST_LOG` syntax); another program can send them anywhere a
+//!   `tracing` subscriber can, OpenTelemetry included.
 //! - The decision log has a line per decided event: tenant, revision,
 //!   event type and time, conversation, inbox, outcome, and the customer's
 //!   number masked to its last four digits. It never holds message text.
@@ -21,26 +25,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warn,
-    Error,
-}
-
-impl Level {
-    fn as_str(self) -> &'static str {
-        match self {
-            Level::Info => "info",
-            Level::Warn => "warn",
-            Level::Error => "error",
-        }
-    }
-}
-
 /// Service log lines held back while the service starts, so that the
 /// first line on stderr is the one that says where it serves.
-static HELD: Mutex<Option<Vec<String>>> = Mutex::new(None);
+static HELD: Mutex<Option<Vec<u8>>> = Mutex::new(None);
 
 /// Holds service log lines back until [`release`].
 pub fn hold() {
@@ -52,27 +39,47 @@ pub fn hold() {
 pub fn release() {
     let held = HELD.lock().unwrap_or_else(|e| e.into_inner()).take();
     let mut err = std::io::stderr().lock();
-    for line in held.into_iter().flatten() {
-        let _ = writeln!(err, "{line}");
+    let _ = err.write_all(&held.unwrap_or_default());
+}
+
+/// Stderr, or the lines held back while the service starts.
+pub struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Some(held) = HELD.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            held.extend_from_slice(bytes);
+            return Ok(bytes.len());
+        }
+        std::io::stderr().lock().write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().lock().flush()
     }
 }
 
-/// Writes a service log line to stderr.
-pub fn service(level: Level, msg: &str, fields: Value) {
-    let mut line = json!({
-        "ts": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "level": level.as_str(),
-        "msg": msg,
-    });
-    if let (Some(line), Value::Object(fields)) = (line.as_object_mut(), fields) {
-        line.extend(fields);
-    }
-    if let Some(held) = HELD.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-        held.push(line.to_string());
-        return;
-    }
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{line}");
+/// The variable that filters the service log, in `RUST_LOG` syntax
+/// (`warn`, `switchboard=debug`); `info` when unset or unreadable.
+pub const FILTER: &str = "SWITCHBOARD_LOG";
+
+/// Installs the service log: `tracing` events as JSON lines on stderr,
+/// one object per line with `timestamp`, `level`, `message`, the event's
+/// fields, and the spans it happened in (`spans`: the tenant's, the
+/// request's). Returns false if the program already has a subscriber.
+pub fn service_log() -> bool {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env(FILTER).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(true)
+        .with_target(false)
+        .with_env_filter(filter)
+        .with_writer(|| Stderr)
+        .try_init()
+        .is_ok()
 }
 
 /// What the decision log and the HTTP layer need to know of a decision,

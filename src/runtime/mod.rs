@@ -32,11 +32,10 @@ pub use stats::Stats;
 pub use tenant::{Status, Tenant, View};
 
 use crate::store::{SqliteStore, StoreError, TenantStore};
-use log::{DecisionLog, Level, Rotation};
+use log::{DecisionLog, Rotation};
 use retention::Retention;
 use revision::{Files, Revision};
 use serde::Serialize;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -260,7 +259,7 @@ impl Runtime {
         let files = match crate::files::policy_files(std::slice::from_ref(&self.config.policies)) {
             Ok(files) => files,
             Err(why) => {
-                log::service(Level::Warn, "no policy files", json!({"error": why}));
+                tracing::warn!(error = %why, "no policy files");
                 Vec::new()
             }
         };
@@ -364,10 +363,11 @@ impl Runtime {
     fn load_degraded(&self, tenant: &str, path: &Path, revision: &str, reason: String) {
         match recover::load_stored(&*self.shared.store, tenant, revision) {
             Ok(revision) => {
-                log::service(
-                    Level::Warn,
-                    "tenant degraded: serving its last good stored revision",
-                    json!({"tenant": tenant, "revision": revision.id, "reason": reason}),
+                tracing::warn!(
+                    tenant = %tenant,
+                    revision = %revision.id,
+                    reason = %reason,
+                    "tenant degraded: serving its last good stored revision"
                 );
                 self.open(
                     tenant.to_string(),
@@ -381,11 +381,7 @@ impl Runtime {
     }
 
     fn not_served(&self, path: &Path, revision: String, reason: String) {
-        log::service(
-            Level::Error,
-            "policy file not served",
-            json!({"path": path.display().to_string(), "reason": reason}),
-        );
+        tracing::error!(path = %path.display(), reason = %reason, "policy file not served");
         let mut unserved = self.unserved.lock().unwrap_or_else(|e| e.into_inner());
         unserved.retain(|u| u.path != path);
         unserved.push(Unserved {
@@ -429,9 +425,10 @@ impl Runtime {
             recovered.state,
             recovered.seq,
         );
+        let span = tracing::info_span!("tenant", tenant = %name);
         let thread = std::thread::Builder::new()
             .name(format!("switchboard-decide-{name}"))
-            .spawn(move || decider.run(inbox));
+            .spawn(move || span.in_scope(|| decider.run(inbox)));
         match thread {
             Ok(thread) => {
                 *tenant.decider.lock().unwrap_or_else(|e| e.into_inner()) = Some(thread);
@@ -445,26 +442,24 @@ impl Runtime {
         if recovered.earlier_revisions {
             // From here on, recovery needs only the current revision.
             if let Err(e) = tenant.checkpoint() {
-                log::service(
-                    Level::Warn,
-                    "checkpoint after recovery failed",
-                    json!({"tenant": name, "error": e}),
-                );
+                tracing::warn!(tenant = %name, error = %e, "checkpoint after recovery failed");
             }
         }
-        log::service(
-            Level::Info,
-            "tenant recovered",
-            json!({"tenant": name, "seq": recovered.seq, "replayed": recovered.replayed, "diverged": recovered.diverged}),
+        tracing::info!(
+            tenant = %name,
+            seq = recovered.seq,
+            replayed = recovered.replayed,
+            diverged = recovered.diverged,
+            "tenant recovered"
         );
         self.insert(tenant);
     }
 
     fn open_failed(&self, name: String, path: PathBuf, revision: Revision, why: String) {
-        log::service(
-            Level::Error,
-            "tenant failed; the others start regardless",
-            json!({"tenant": name, "reason": why}),
+        tracing::error!(
+            tenant = %name,
+            reason = %why,
+            "tenant failed; the others start regardless"
         );
         let view = View {
             state: crate::engine::State::new(),

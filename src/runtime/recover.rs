@@ -9,12 +9,10 @@
 //! (`switchboard_replay_divergences_total`) and logged with the event's
 //! sequence number, never ignored.
 
-use super::log::{self, Level};
 use super::revision::{Files, Revision, Stamped};
 use super::stats::Stats;
 use crate::engine::{Engine, Event, State};
 use crate::store::TenantStore;
-use serde_json::json;
 use std::collections::HashMap;
 
 /// How many divergences of one recovery are logged one by one.
@@ -80,10 +78,12 @@ pub(crate) fn recover(
             if again != stored.decision {
                 recovered.diverged += 1;
                 if recovered.diverged <= LOGGED_DIVERGENCES {
-                    log::service(
-                        Level::Error,
-                        "a replayed event decided otherwise than it did live",
-                        json!({"tenant": tenant, "seq": stored.seq, "stored": stored.decision, "replayed": again}),
+                    tracing::error!(
+                        tenant = %tenant,
+                        seq = stored.seq,
+                        stored = %stored.decision,
+                        replayed = %again,
+                        "a replayed event decided otherwise than it did live"
                     );
                 }
             }
@@ -94,10 +94,11 @@ pub(crate) fn recover(
         .map_err(|e| e.to_string())?;
     if recovered.diverged > 0 {
         Stats::add(&stats.divergences, recovered.diverged);
-        log::service(
-            Level::Error,
-            "recovery replayed events that decided otherwise than they did live",
-            json!({"tenant": tenant, "diverged": recovered.diverged, "replayed": recovered.replayed}),
+        tracing::error!(
+            tenant = %tenant,
+            diverged = recovered.diverged,
+            replayed = recovered.replayed,
+            "recovery replayed events that decided otherwise than they did live"
         );
     }
     Ok(recovered)

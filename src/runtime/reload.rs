@@ -9,12 +9,10 @@
 //! tenant whose file was removed keeps serving its last revision until
 //! restart (and after it, degraded), and its status says so.
 
-use super::log::{self, Level};
 use super::revision::{Files, Refusal, Revision};
 use super::{canonical, Runtime, Stats, Status, Tenant};
 use chrono::Utc;
 use serde::Serialize;
-use serde_json::json;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -77,10 +75,10 @@ pub fn discover(runtime: &Runtime) {
         }
         runtime.load_file(&path, &[]);
         if let Some(tenant) = runtime.tenants_now().iter().find(|t| t.path() == path) {
-            log::service(
-                Level::Info,
-                "tenant added",
-                json!({"tenant": tenant.name(), "revision": tenant.revision().id}),
+            tracing::info!(
+                tenant = tenant.name(),
+                revision = %tenant.revision().id,
+                "tenant added"
             );
         }
     }
@@ -129,10 +127,11 @@ pub fn reload(runtime: &Runtime, tenant: &Tenant) -> Reloaded {
         return refuse(runtime, tenant, revision, serving, e);
     }
     Stats::count(&runtime.stats().reloads);
-    log::service(
-        Level::Info,
-        "policy reloaded",
-        json!({"tenant": tenant.name(), "revision": revision, "previous": serving}),
+    tracing::info!(
+        tenant = tenant.name(),
+        revision = %revision,
+        previous = %serving,
+        "policy reloaded"
     );
     Reloaded::Loaded {
         revision,
@@ -168,15 +167,12 @@ fn refuse(
         return Reloaded::Unchanged { revision: serving };
     }
     Stats::count(&runtime.stats().reloads_refused);
-    log::service(
-        Level::Warn,
-        "policy refused; the previous revision keeps serving",
-        json!({
-            "tenant": tenant.name(),
-            "revision": revision,
-            "serving": serving,
-            "diagnostics": diagnostics,
-        }),
+    tracing::warn!(
+        tenant = tenant.name(),
+        revision = %revision,
+        serving = %serving,
+        diagnostics = %diagnostics,
+        "policy refused; the previous revision keeps serving"
     );
     tenant.refuse(Refusal {
         revision: revision.clone(),

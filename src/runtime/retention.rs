@@ -9,11 +9,9 @@
 //! traffic. Idempotency keys live with their events: a redelivery is
 //! recognised for the retention window.
 
-use super::log::{self, Level};
 use super::stats::Stats;
 use crate::engine::State;
 use crate::store::TenantStore;
-use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -92,10 +90,11 @@ fn run(store: &dyn TenantStore, stats: &Stats, window: Duration, jobs: Receiver<
                 Stats::count(&stats.snapshots);
                 prune(store, stats, &job.tenant, job.seq, window);
             }
-            Err(e) => log::service(
-                Level::Error,
-                "snapshot failed; recovery replays from the one before",
-                json!({"tenant": job.tenant, "seq": job.seq, "error": e}),
+            Err(e) => tracing::error!(
+                tenant = %job.tenant,
+                seq = job.seq,
+                error = %e,
+                "snapshot failed; recovery replays from the one before"
             ),
         }
         job.busy.store(false, Ordering::Release);
@@ -114,10 +113,10 @@ fn prune(store: &dyn TenantStore, stats: &Stats, tenant: &str, through: u64, win
             Stats::add(&stats.pruned_events, events as u64);
             Stats::add(&stats.pruned_conversations, conversations as u64);
         }
-        Err(e) => log::service(
-            Level::Warn,
-            "retention could not remove old events; it tries again after the next snapshot",
-            json!({"tenant": tenant, "error": e.to_string()}),
+        Err(e) => tracing::warn!(
+            tenant = %tenant,
+            error = %e,
+            "retention could not remove old events; it tries again after the next snapshot"
         ),
     }
 }

@@ -66,7 +66,23 @@ pub fn router(server: Arc<Server>) -> Router {
             .into_response()
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(in_request_span))
         .with_state(server)
+}
+
+/// Runs a request's handling in a `request` span (method and path), so
+/// whatever the service logs while answering it says which request it was.
+async fn in_request_span(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path()
+    );
+    next.run(request).instrument(span).await
 }
 
 /// `/metrics` alone, for `--metrics-listen`.

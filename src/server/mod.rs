@@ -14,7 +14,7 @@ pub use auth::Tokens;
 pub use http::{router, MAX_BODY};
 pub use metrics::Counters;
 
-use crate::runtime::log::{self, Level};
+use crate::runtime::log;
 use crate::runtime::Runtime;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -84,10 +84,11 @@ pub fn serve(runtime: Runtime, config: Config, listen: &str) -> Result<(), Strin
             .iter()
             .map(|t| (t.name(), t.revision().id.clone()))
             .collect();
-        log::service(
-            Level::Info,
-            "serving",
-            json!({"listen": address.to_string(), "metrics": metrics_address, "tenants": revisions}),
+        tracing::info!(
+            listen = %address,
+            metrics = ?metrics_address,
+            tenants = %json!(revisions),
+            "serving"
         );
         axum::serve(listener, http::router(server.clone()))
             .with_graceful_shutdown(shutdown_signal())
@@ -95,7 +96,7 @@ pub fn serve(runtime: Runtime, config: Config, listen: &str) -> Result<(), Strin
             .map_err(|e| e.to_string())
     });
     runtime.shut_down();
-    log::service(Level::Info, "stopped", json!({}));
+    tracing::info!("stopped");
     served
 }
 

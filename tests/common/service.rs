@@ -94,7 +94,26 @@ impl Server {
     }
 
     pub fn logged(&self, text: &str) -> bool {
-        self.log.lock().unwrap().iter().any(|l| l.contains(text))
+        self.log_line(text).is_some()
+    }
+
+    /// The first service log line (after the lines that say where it
+    /// serves) that contains `text`, waiting up to 5 s for it.
+    pub fn log_line(&self, text: &str) -> Option<String> {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let found = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.contains(text))
+                .cloned();
+            if found.is_some() || std::time::Instant::now() > until {
+                return found;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 
