@@ -50,6 +50,24 @@ pub const OFFLINE: StatusId = StatusId(2);
 
 /// A tenant's policy, compiled and ready to decide. Read through its
 /// methods; only the checker builds one.
+///
+/// ```
+/// let policy = switchboard::compile(
+///     "tenant dental { zone America/Denver; country US }\n\
+///      number +13035550100\nagent ana\nagent ben\n\
+///      inbox front shared { numbers +13035550100; agents ana, ben; claim must }",
+/// )
+/// .unwrap();
+/// assert_eq!(policy.tenant().zone, chrono_tz::America::Denver);
+/// let front = policy.inbox_for_number("+13035550100").unwrap();
+/// assert_eq!(policy.inbox(front).name, "front");
+/// let members: Vec<&str> = policy.inbox(front).members.iter()
+///     .map(|&a| policy.agent(a).name.as_str())
+///     .collect();
+/// assert_eq!(members, ["ana", "ben"]);
+/// assert_eq!(policy.inboxes().len(), 1);
+/// assert!(policy.warnings().items.is_empty());
+/// ```
 #[derive(Debug)]
 pub struct Policy {
     pub(crate) tenant: Tenant,
