@@ -4,7 +4,7 @@
 use super::decision::{Agents, Change, Decision, Denial, Outcome, Rule, SessionEnd, Why};
 use super::draft::Draft;
 use super::event::{AgentAction, StatusChange};
-use super::ids::{slot_of, Slot};
+use super::ids::Slot;
 use super::session::{end_session, session_type};
 use super::state::{Conversation, ConversationId, Lock};
 use super::text::{send, Envelope};
@@ -38,9 +38,9 @@ fn target<'d>(
         });
         return None;
     };
-    let conversation = match (&a.conversation, &a.number, &a.customer) {
-        (Some(id), _, _) => state.conversation(id),
-        (None, Some(number), Some(customer)) => state.open_conversation(number, customer),
+    let found = match (&a.conversation, &a.number, &a.customer) {
+        (Some(id), _, _) => state.conversation_at(id),
+        (None, Some(number), Some(customer)) => state.open_conversation_at(number, customer),
         _ => {
             d.outcome = Outcome::Rejected;
             d.denial = Some(Denial::NoConversationNamed);
@@ -50,8 +50,8 @@ fn target<'d>(
     // An archived conversation is denied before anything else is asked of
     // it, and alike whether it is still in memory or was evicted once
     // stored: no decision depends on what an archived conversation holds.
-    let archived = match (conversation, &a.conversation) {
-        (Some(c), _) if !c.is_open() => Some(c.id.clone()),
+    let archived = match (found, &a.conversation) {
+        (Some((_, c)), _) if !c.is_open() => Some(c.id.clone()),
         (None, Some(id)) if state.was_archived(id) => Some(id.clone()),
         _ => None,
     };
@@ -60,7 +60,7 @@ fn target<'d>(
         deny(d, Denial::Closed);
         return None;
     }
-    let Some(conversation) = conversation else {
+    let Some((slot, conversation)) = found else {
         d.outcome = Outcome::Rejected;
         let named = a.conversation.clone().unwrap_or_else(|| {
             SmolStr::new(format!(
@@ -71,15 +71,6 @@ fn target<'d>(
         });
         d.denial = Some(Denial::UnknownConversation {
             conversation: named,
-        });
-        return None;
-    };
-    // Every id in a state is `c` and its slot (checked when a state is
-    // read); one that were not is a conversation nothing can name.
-    let Some(slot) = slot_of(&conversation.id) else {
-        d.outcome = Outcome::Rejected;
-        d.denial = Some(Denial::UnknownConversation {
-            conversation: conversation.id.clone(),
         });
         return None;
     };
@@ -150,6 +141,12 @@ fn settled_by_owner(d: &mut Decision, owner: Option<&SmolStr>, agent: &SmolStr) 
     }
 }
 
+/// Whether a message body says nothing: what `trim` would empty, found by
+/// reading only up to the first visible character.
+fn is_blank(body: &str) -> bool {
+    body.chars().all(char::is_whitespace)
+}
+
 fn deny(d: &mut Decision, denial: Denial) {
     d.outcome = Outcome::Denied;
     d.denial = Some(denial);
@@ -157,7 +154,7 @@ fn deny(d: &mut Decision, denial: Denial) {
 
 /// An agent's message to the customer.
 pub(crate) fn reply(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
-    let Some(body) = a.body.as_deref().filter(|b| !b.trim().is_empty()) else {
+    let Some(body) = a.body.as_deref().filter(|b| !is_blank(b)) else {
         d.outcome = Outcome::Rejected;
         d.denial = Some(Denial::EmptyBody);
         return;
@@ -272,7 +269,7 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
 /// An internal note: any member, at any time, lock or no lock; it never
 /// reaches the customer and takes no lock.
 pub(crate) fn note(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
-    if a.body.as_deref().is_none_or(|b| b.trim().is_empty()) {
+    if a.body.as_deref().is_none_or(is_blank) {
         d.outcome = Outcome::Rejected;
         d.denial = Some(Denial::EmptyBody);
         return;

@@ -82,6 +82,12 @@ impl<'s> Draft<'s> {
         slot_of(id).and_then(|slot| self.slot(slot))
     }
 
+    /// The conversation an id names, with its slot.
+    pub fn conversation_at(&self, id: &str) -> Option<(Slot, &Conversation)> {
+        let slot = slot_of(id)?;
+        Some((slot, self.slot(slot)?))
+    }
+
     /// A conversation the caller found in this draft a moment ago.
     pub fn known(&self, id: &str) -> &Conversation {
         self.conversation(id).expect("a conversation of this state")
@@ -98,18 +104,27 @@ impl<'s> Draft<'s> {
         number: &SmolStr,
         customer: &SmolStr,
     ) -> Option<&Conversation> {
+        self.open_conversation_at(number, customer).map(|(_, c)| c)
+    }
+
+    /// The open conversation between a number and a customer, with its slot.
+    pub fn open_conversation_at(
+        &self,
+        number: &SmolStr,
+        customer: &SmolStr,
+    ) -> Option<(Slot, &Conversation)> {
         let drafted = self
             .conversations
             .iter()
             .find(|(_, c)| c.is_open() && c.number == *number && c.customer == *customer);
-        if let Some((_, c)) = drafted {
-            return Some(c);
+        if let Some((slot, c)) = drafted {
+            return Some((*slot, c));
         }
         let slot = self.stored_open_slot(number, customer)?;
         // Drafted and no longer open: not open.
         match self.drafted(slot) {
             Some(_) => None,
-            None => self.base.slot(slot),
+            None => Some((slot, self.base.slot(slot)?)),
         }
     }
 

@@ -14,11 +14,15 @@ pub(crate) type Slot = u64;
 /// The slot of a conversation id: `c` and a number from 1, written without
 /// leading zeros, as [`conversation_id`] makes them; `None` for any other.
 pub(crate) fn slot_of(id: &str) -> Option<Slot> {
-    let digits = id.strip_prefix('c')?;
-    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    let digits = id.strip_prefix('c')?.as_bytes();
+    if digits.first().is_none_or(|&b| b == b'0') {
         return None;
     }
-    digits.parse().ok()
+    // One pass: every action names its conversation by id.
+    digits.iter().try_fold(0u64, |slot, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
+        slot.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// The id of the conversation at `slot`, written on the stack: an id is at
@@ -65,5 +69,7 @@ mod tests {
         assert_eq!(slot_of("c07"), None);
         assert_eq!(slot_of("c"), None);
         assert_eq!(slot_of("x1"), None);
+        assert_eq!(slot_of("c1x"), None);
+        assert_eq!(slot_of("c18446744073709551616"), None, "past u64::MAX");
     }
 }
