@@ -130,10 +130,12 @@ fn check_step(
             })
             .unwrap_or_default()
     };
-    // Opted-out customers get nothing but the opt-out confirmation (an
-    // opt-in confirmation goes to a customer who is no longer opted out).
+    // Opted-out customers get nothing but the opt-out confirmation and the
+    // help reply (an opt-in confirmation goes to a customer who is no
+    // longer opted out).
     for m in &d.messages {
-        if after.is_opted_out(&m.to) && m.why != switchboard::engine::Why::OptOut {
+        use switchboard::engine::Why;
+        if after.is_opted_out(&m.to) && !matches!(m.why, Why::OptOut | Why::Help) {
             return Err(format!("message to opted-out {}: {:?}", m.to, m));
         }
     }

@@ -78,7 +78,9 @@ pub(crate) fn answer(
 }
 
 /// Adds a message to the decision, unless the customer opted out and the
-/// message is not the opt-out confirmation itself. Returns whether it went.
+/// message is neither the opt-out confirmation nor the help reply (which
+/// carriers require in every state: CTIA messaging principles). Returns
+/// whether it went.
 pub(crate) fn send(
     state: &Draft<'_>,
     d: &mut Decision,
@@ -87,7 +89,7 @@ pub(crate) fn send(
     sender: Option<SmolStr>,
     why: Why,
 ) -> bool {
-    if why != Why::OptOut && state.is_opted_out(to.to) {
+    if !matches!(why, Why::OptOut | Why::Help) && state.is_opted_out(to.to) {
         d.explain(|| Rule::Suppressed { why });
         return false;
     }

@@ -25,8 +25,20 @@ pub struct CountryDefaults {
     pub help: &'static [&'static str],
 }
 
+/// The opt-out words follow the FCC's TCPA revocation rule, 47 CFR
+/// 64.1200(a)(10) (in force since 2025-04-11): stop, quit, end, revoke,
+/// opt out, cancel and unsubscribe; STOPALL is the carriers' own.
 const US: CountryDefaults = CountryDefaults {
-    opt_out: &["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"],
+    opt_out: &[
+        "STOP",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPT OUT",
+    ],
     opt_in: &["START", "YES", "UNSTOP"],
     help: &["HELP", "INFO"],
 };
