@@ -105,6 +105,7 @@ codes! {
     CountryWithoutDefaults = "W0007", "a country with no built-in compliance keywords";
     HookNeverRuns = "W0008", "a hook this kind of inbox never runs";
     HookTimeoutIgnored = "W0009", "a hook `timeout`, which no longer limits anything";
+    ZoneWithoutRegion = "W0010", "a time zone that names no region (`MST`, `US/Mountain`, `EST5EDT`)";
 }
 
 impl Code {

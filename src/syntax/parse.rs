@@ -216,10 +216,13 @@ impl TreeBuilder<'_> {
                     comment = Some(comment_text(part));
                 }
                 Rule::close => {}
-                Rule::unclosed => self.diagnostics.push(
-                    Diagnostic::new(Code::UnclosedBlock, open, "this block is never closed")
-                        .hint("add a `}` where the block ends"),
-                ),
+                Rule::unclosed => {
+                    let hint = self.unclosed_hint(part.as_span().start());
+                    self.diagnostics.push(
+                        Diagnostic::new(Code::UnclosedBlock, open, "this block is never closed")
+                            .hint(hint),
+                    );
+                }
                 _ => body.push(part),
             }
         }
@@ -345,6 +348,22 @@ impl TreeBuilder<'_> {
             )
             .hint("end the string with `\"` on the same line; write a line break as \\n"),
         );
+    }
+
+    /// Where the `}` of a block left open goes: before the declaration that
+    /// ended it, or at the end of the file.
+    fn unclosed_hint(&self, at: usize) -> String {
+        let rest = self.source[at..].trim_start_matches(['\r', '\n']);
+        if rest.is_empty() {
+            return "add a `}` where the block ends".into();
+        }
+        let line = self.source[..self.source.len() - rest.len()]
+            .matches('\n')
+            .count()
+            + 1;
+        let opening = rest.lines().next().unwrap_or_default();
+        let opening = opening.split('{').next().unwrap_or(opening).trim_end();
+        format!("add a `}}` where the block ends, before `{opening}` on line {line}")
     }
 
     /// The span without trailing whitespace and line ending.

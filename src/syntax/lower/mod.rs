@@ -15,6 +15,7 @@ mod team;
 mod template;
 mod tenant;
 pub(crate) mod values;
+mod zones;
 
 use super::ast::Policy;
 use super::document::{Document, Statement};

@@ -409,13 +409,20 @@ impl Lowerer {
     pub(crate) fn zone(&mut self, s: &Statement) -> Option<Spanned<String>> {
         let v = self.one(s, "America/New_York")?;
         let text = v.text.value.as_str();
-        if text.parse::<chrono_tz::Tz>().is_ok() {
+        if let Ok(zone) = text.parse::<chrono_tz::Tz>() {
+            if let Some(message) = super::zones::not_a_region(text, zone) {
+                self.push(
+                    Diagnostic::new(Code::ZoneWithoutRegion, v.span(), message)
+                        .hint(super::zones::hint(text)),
+                );
+            }
             return Some(v.text.clone());
         }
         let close = chrono_tz::TZ_VARIANTS
             .iter()
             .map(|tz| tz.name())
-            .find(|name| name.eq_ignore_ascii_case(text));
+            .find(|name| name.eq_ignore_ascii_case(text))
+            .or_else(|| super::zones::region_for(text));
         let hint = match close {
             Some(name) => format!("did you mean `{name}`?"),
             None => "use an IANA zone name such as America/New_York, Europe/London or UTC".into(),
