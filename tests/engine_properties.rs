@@ -1,7 +1,8 @@
 //! Properties of the engine over random event sequences against every
 //! example tenant: ownership and locks stay single, opted-out customers get
-//! nothing but the confirmation, agents are never offered past their max,
-//! outsiders never see or answer a conversation, stepping is deterministic,
+//! nothing but the confirmation and HELP replies and hold no agent, agents
+//! are never offered past their max, outsiders never see or answer a
+//! conversation, stepping is deterministic,
 //! and state survives a JSON round trip. At any time at all, stepping never
 //! panics: a time outside the accepted range is rejected (`bad_time`) and
 //! changes nothing, and every time printed is RFC 3339.
@@ -137,6 +138,18 @@ fn check_step(
         use switchboard::engine::Why;
         if after.is_opted_out(&m.to) && !matches!(m.why, Why::OptOut | Why::Help) {
             return Err(format!("message to opted-out {}: {:?}", m.to, m));
+        }
+    }
+    // An opted-out customer holds no agent: none of their open
+    // conversations has an owner, a lock, pending alerts or a session.
+    for c in after.conversations().filter(|c| c.is_open()) {
+        if after.is_opted_out(&c.customer)
+            && (c.owner.is_some()
+                || c.lock_at(d.at).is_some()
+                || c.alerts.is_some()
+                || c.session.is_some())
+        {
+            return Err(format!("opted-out {} holds an agent: {c:?}", c.customer));
         }
     }
     // Outsiders never see, get offered, or answer a conversation.

@@ -163,11 +163,12 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
         return;
     };
     let inbox = cx.policy.inbox(t.inbox);
-    if !c.is_open() {
-        return deny(d, Denial::Closed);
-    }
+    // Before anything else: an opt-out also archived the conversation.
     if state.is_opted_out(&c.customer) {
         return deny(d, Denial::OptedOut);
+    }
+    if !c.is_open() {
+        return deny(d, Denial::Closed);
     }
     match (&c.owner, inbox.kind) {
         (Some(owner), _) if *owner != t.name => {
@@ -309,6 +310,10 @@ pub(crate) fn claim(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
     };
     let inbox = cx.policy.inbox(t.inbox);
     d.explain(|| Rule::Claim { mode: c.claim });
+    // An opted-out customer holds no agent.
+    if state.is_opted_out(&c.customer) {
+        return deny(d, Denial::OptedOut);
+    }
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }
@@ -362,6 +367,9 @@ pub(crate) fn accept(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mu
         return;
     };
     let inbox = cx.policy.inbox(t.inbox);
+    if state.is_opted_out(&c.customer) {
+        return deny(d, Denial::OptedOut);
+    }
     if !c.is_open() {
         return deny(d, Denial::Closed);
     }

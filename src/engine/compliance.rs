@@ -1,8 +1,10 @@
 //! Opt-out, opt-in and help keywords, answered before any routing.
 
-use super::decision::{Change, Decision, Outcome, Rule, Why};
+use super::decision::{Change, Decision, Outcome, Rule, SessionEnd, Why};
 use super::draft::Draft;
 use super::event::Inbound;
+use super::ids::{ConversationId, Slot};
+use super::session::end_session;
 
 use super::text::{answer, Fill};
 use super::Cx;
@@ -78,6 +80,7 @@ pub(crate) fn handle(
             d.changes.push(Change::OptedOut {
                 customer: e.from.clone(),
             });
+            let_go(cx, state, &e.from, d);
             (&c.opt_out_reply, Why::OptOut)
         }
         ComplianceSet::OptIn => {
@@ -102,6 +105,67 @@ pub(crate) fn handle(
     };
     let text = fill.render(reply);
     answer(state, d, e, text, why);
+}
+
+/// The customer's open conversations, on each of the tenant's numbers, by
+/// age (the numbers are a hash map).
+fn open_conversations(
+    cx: &Cx<'_>,
+    state: &Draft<'_>,
+    customer: &SmolStr,
+) -> Vec<(Slot, ConversationId)> {
+    let mut open: Vec<(Slot, ConversationId)> = cx
+        .policy
+        .numbers()
+        .filter_map(|n| state.open_conversation_at(&n.number, customer))
+        .map(|(slot, c)| (slot, c.id.clone()))
+        .collect();
+    open.sort_unstable();
+    open
+}
+
+/// An opt-out lets go of every agent the customer holds, as explicit
+/// changes: pending alerts and invites are withdrawn, the owner and the
+/// lock holder let go, a pending escalation dropped, and a keyword session
+/// ends (by opt-out, counted for SMS_VOL and handle time like any other
+/// end). The other conversations stay open for the team to read, and an
+/// agent's reply is denied (`opted_out`); after an opt-in, the customer's
+/// next message offers them again as a first message does.
+fn let_go(cx: &Cx<'_>, state: &mut Draft<'_>, customer: &SmolStr, d: &mut Decision) {
+    let at = cx.at;
+    for (slot, id) in open_conversations(cx, state, customer) {
+        let Some((alerts, owner, lock, session)) = state.update_at(slot, |c| {
+            let alerts = c.alerts.take().filter(|a| a.until > at);
+            let lock = c.lock.take().filter(|l| l.until > at);
+            // An escalation would give the conversation to agents: none runs.
+            c.escalation = None;
+            c.unanswered = 0;
+            (alerts, c.owner.take(), lock, c.session.is_some())
+        }) else {
+            continue;
+        };
+        if let Some(alerts) = alerts {
+            d.changes.push(Change::AlertsWithdrawn {
+                conversation: id.clone(),
+                agents: alerts.agents,
+            });
+        }
+        if let Some(owner) = owner {
+            d.changes.push(Change::OwnershipEnded {
+                conversation: id.clone(),
+                owner,
+            });
+        }
+        if let Some(lock) = lock {
+            d.changes.push(Change::LockLifted {
+                conversation: id.clone(),
+                holder: lock.holder,
+            });
+        }
+        if session {
+            end_session(state, &id, at, SessionEnd::OptOut, d);
+        }
+    }
 }
 
 #[cfg(test)]

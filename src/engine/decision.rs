@@ -281,6 +281,23 @@ pub enum Change {
     OptedIn {
         customer: SmolStr,
     },
+    /// An opt-out withdrew the alerts or invites still pending on one of
+    /// the customer's conversations.
+    AlertsWithdrawn {
+        conversation: ConversationId,
+        agents: Agents,
+    },
+    /// An opt-out took one of the customer's conversations from its owner.
+    OwnershipEnded {
+        conversation: ConversationId,
+        owner: SmolStr,
+    },
+    /// An opt-out lifted the reply lock on one of the customer's
+    /// conversations.
+    LockLifted {
+        conversation: ConversationId,
+        holder: SmolStr,
+    },
     Status {
         agent: SmolStr,
         status: SmolStr,
@@ -311,6 +328,8 @@ pub enum SessionEnd {
     Keyword,
     Agent,
     Timeout,
+    /// The customer opted out.
+    OptOut,
 }
 
 /// Why the decision came out as it did.
@@ -341,6 +360,9 @@ pub enum Rule {
     Suppressed {
         why: Why,
     },
+    /// The message is from a customer who opted out: kept for the inbox to
+    /// read, but nobody is alerted or offered it and no hook runs.
+    OptedOut,
     Hours {
         hours: SmolStr,
         open: bool,
@@ -602,6 +624,10 @@ impl Rule {
                 "the customer opted out, so no {} message was sent",
                 why_name(*why)
             ),
+            Rule::OptedOut => {
+                "the customer opted out: the message is kept, but nobody is alerted or offered it"
+                    .into()
+            }
             Rule::Hours {
                 hours, open: true, ..
             } => format!("hours {hours} are open"),

@@ -63,6 +63,7 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, d: &mut D
     d.session_type = Some(session_type(inbox, true));
     reroute(cx, state, e, inbox, d);
     match inbox.kind {
+        _ if state.is_opted_out(&e.from) => opted_out(cx, state, e, inbox, d),
         InboxKind::Shared => shared(cx, state, e, inbox_id, d),
         InboxKind::Queue if inbox.keywords.is_some() => keyword_queue(cx, state, e, inbox_id, d),
         InboxKind::Queue => queue(cx, state, e, inbox_id, d),
@@ -83,6 +84,20 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, d: &mut D
             status: c.customer_info.as_ref().and_then(|i| i.status),
         });
     }
+}
+
+/// A message from a customer who opted out: kept on a conversation the
+/// inbox's members can read, but nobody is alerted or offered it, no hook
+/// runs and nothing is sent, so the customer holds no agent. A keyword
+/// queue keeps messages only inside a session, and none starts.
+fn opted_out(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, inbox: &Inbox, d: &mut Decision) {
+    d.explain(|| Rule::OptedOut);
+    if inbox.keywords.is_some() {
+        d.outcome = Outcome::Answered;
+        return;
+    }
+    let (id, _) = open_or_create(cx, state, e, inbox, None, d);
+    d.visible_to = visible(cx, state, &id, inbox);
 }
 
 /// Team SMS and team inboxes: every member sees the conversation until one
@@ -129,6 +144,7 @@ fn queue(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, inbox_id: InboxId, d: 
         d.offered_to = offered;
     } else {
         unresponsive(cx, state, &id, inbox_id, d);
+        reoffer(cx, state, &id, inbox_id, d);
         d.offered_to = alerted(state, &id);
     }
     d.visible_to = visible(cx, state, &id, inbox);
@@ -284,7 +300,7 @@ fn direct(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, inbox: &Inbox, d: &mu
     let Some(agent_id) = inbox.agent else { return };
     let agent = cx.policy.agent(agent_id);
     let (id, new) = open_or_create(cx, state, e, inbox, None, d);
-    if new {
+    if new || !held(state, &id) {
         alert(cx, state, &id, inbox, &inbox.member_names.clone());
     }
     d.offered_to = inbox.member_names.clone();
@@ -412,6 +428,29 @@ fn refresh_session(cx: &Cx<'_>, state: &mut Draft<'_>, id: &str, inbox: &Inbox) 
             }
         });
     }
+}
+
+/// Whether anyone holds or is offered the conversation: an owner, or
+/// alerts still pending.
+fn held(state: &Draft<'_>, id: &str) -> bool {
+    let c = state.known(id);
+    c.owner.is_some() || c.alerts.is_some()
+}
+
+/// A further message on a queue conversation nobody holds or is offered
+/// (its alerts lapsed, or an opt-out let go of them) offers it again, as
+/// the first message did: to the agents a hook gave it to, else to the
+/// members.
+fn reoffer(cx: &Cx<'_>, state: &mut Draft<'_>, id: &str, inbox_id: InboxId, d: &mut Decision) {
+    if held(state, id) {
+        return;
+    }
+    let inbox = cx.policy.inbox(inbox_id);
+    let offered = match state.known(id).assigned.clone() {
+        Some(assigned) => assigned,
+        None => shared_list(inbox, offer(cx, state, inbox_id, false, d)),
+    };
+    alert(cx, state, id, inbox, &offered);
 }
 
 /// Who a further message on an open conversation alerts: its owner, else
