@@ -28,6 +28,13 @@ impl Channel {
     }
 }
 
+/// Whether a character can travel in a message: XML 1.0 (and so Twilio's
+/// TwiML) allows tab, line feed, carriage return and everything from space
+/// up except the noncharacters U+FFFE and U+FFFF.
+pub fn is_sendable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='\u{FFFD}' | '\u{10000}'..)
+}
+
 /// The kinds of inbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

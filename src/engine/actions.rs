@@ -141,10 +141,11 @@ fn settled_by_owner(d: &mut Decision, owner: Option<&SmolStr>, agent: &SmolStr) 
     }
 }
 
-/// Whether a message body says nothing: what `trim` would empty, found by
-/// reading only up to the first visible character.
+/// Whether a message body says nothing: only spaces, or characters no
+/// message can carry, found by reading only up to the first visible one.
 fn is_blank(body: &str) -> bool {
-    body.chars().all(char::is_whitespace)
+    body.chars()
+        .all(|c| c.is_whitespace() || !crate::vocab::is_sendable(c))
 }
 
 fn deny(d: &mut Decision, denial: Denial) {

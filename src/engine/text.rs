@@ -1,12 +1,13 @@
 //! Filling message placeholders, and sending: the one place every outbound
-//! message passes, so opt-outs are enforced once.
+//! message passes, so opt-outs are enforced once and every text is one a
+//! carrier can take.
 
 use super::decision::{Decision, Outbound, Rule, Why};
 use super::draft::Draft;
 use super::event::{Customer, Inbound};
 
 use crate::policy::Text;
-use crate::vocab::Channel;
+use crate::vocab::{is_sendable, Channel};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use smol_str::SmolStr;
@@ -77,6 +78,16 @@ pub(crate) fn answer(
     send(state, d, Envelope::reply_to(e), text, None, why)
 }
 
+/// The text without the characters no message can carry (a hook may echo
+/// a customer's control characters), so what a decision records is what
+/// was sent.
+fn sendable(text: String) -> String {
+    if text.chars().all(is_sendable) {
+        return text;
+    }
+    text.chars().filter(|&c| is_sendable(c)).collect()
+}
+
 /// Adds a message to the decision, unless the customer opted out and the
 /// message is neither the opt-out confirmation nor the help reply (which
 /// carriers require in every state: CTIA messaging principles). Returns
@@ -97,9 +108,22 @@ pub(crate) fn send(
         to: to.to.clone(),
         from: to.from.clone(),
         channel: to.channel,
-        text,
+        text: sendable(text),
         sender,
         why,
     });
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_xml_does_not_allow_are_not_sent() {
+        let text = "a\u{7}b\u{b}c\u{0}d\u{fffe}e\u{ffff}f\u{1f}".to_string();
+        assert_eq!(sendable(text), "abcdef");
+        let kept = "tab\tnew\nline\r é 😀 \u{fffd}".to_string();
+        assert_eq!(sendable(kept.clone()), kept);
+    }
 }

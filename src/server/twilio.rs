@@ -102,19 +102,33 @@ pub fn inbound(params: &[(String, String)], at: DateTime<Utc>) -> Result<Inbound
             .map_err(|_| format!("`NumMedia` is not a count: {n:?}"))?,
         None => 0,
     };
+    // Twilio writes a WhatsApp sender and recipient as `whatsapp:+1...`.
+    let (from, to) = (required("From")?, required("To")?);
+    let channel = match (whatsapp(from), whatsapp(to)) {
+        (Some(from), Some(to)) => (Channel::Whatsapp, from, to),
+        (None, None) if media > 0 => (Channel::Mms, from, to),
+        (None, None) => (Channel::Sms, from, to),
+        _ => {
+            return Err(format!(
+                "`From` ({from}) and `To` ({to}) must both be WhatsApp addresses, or neither"
+            ))
+        }
+    };
+    let (channel, from, to) = channel;
     Ok(Inbound {
         at,
-        from: required("From")?.into(),
-        to: required("To")?.into(),
+        from: from.into(),
+        to: to.into(),
         body: get("Body").unwrap_or("").to_string(),
-        channel: if media > 0 {
-            Channel::Mms
-        } else {
-            Channel::Sms
-        },
+        channel,
         customer: Default::default(),
         message_id: Some(required("MessageSid")?.into()),
     })
+}
+
+/// The number in a WhatsApp address (`whatsapp:+14155550100`).
+fn whatsapp(address: &str) -> Option<&str> {
+    address.strip_prefix("whatsapp:")
 }
 
 /// TwiML carrying a decision's messages. A message to someone other than
@@ -124,11 +138,15 @@ pub fn twiml(decision: &Value, inbound: &Inbound) -> String {
     for message in decision["messages"].as_array().into_iter().flatten() {
         let (to, from) = (message["to"].as_str(), message["from"].as_str());
         out.push_str("<Message");
+        let prefix = match message["channel"].as_str() {
+            Some("whatsapp") => "whatsapp:",
+            _ => "",
+        };
         if let Some(to) = to.filter(|t| *t != inbound.from.as_str()) {
-            out.push_str(&format!(" to=\"{}\"", escape(to)));
+            out.push_str(&format!(" to=\"{prefix}{}\"", escape(to)));
         }
         if let Some(from) = from.filter(|f| *f != inbound.to.as_str()) {
-            out.push_str(&format!(" from=\"{}\"", escape(from)));
+            out.push_str(&format!(" from=\"{prefix}{}\"", escape(from)));
         }
         out.push('>');
         out.push_str(&escape(message["text"].as_str().unwrap_or("")));
@@ -152,6 +170,9 @@ fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            // The engine sends none of these; a document that carried one
+            // would not be XML.
+            c if !crate::vocab::is_sendable(c) => {}
             c => out.push(c),
         }
     }
@@ -195,10 +216,41 @@ mod tests {
             Utc::now(),
         )
         .unwrap();
-        let decision = serde_json::json!({"messages": [{"to": "+1555", "from": "+1666", "text": "a<b & \"c\""}]});
+        let decision = serde_json::json!({"messages": [{"to": "+1555", "from": "+1666", "text": "a<b & \"c\"\u{7}"}]});
         assert_eq!(
             twiml(&decision, &inbound),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>a&lt;b &amp; &quot;c&quot;</Message></Response>"
+        );
+    }
+
+    #[test]
+    fn whatsapp_addresses_are_the_whatsapp_channel() {
+        let form = |from: &str, to: &str| -> Vec<(String, String)> {
+            vec![
+                ("From".into(), from.into()),
+                ("To".into(), to.into()),
+                ("MessageSid".into(), "SM1".into()),
+            ]
+        };
+        let e = inbound(
+            &form("whatsapp:+14155551234", "whatsapp:+16285550300"),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(
+            (e.from.as_str(), e.to.as_str()),
+            ("+14155551234", "+16285550300")
+        );
+        assert_eq!(e.channel, Channel::Whatsapp);
+        let mixed = inbound(&form("whatsapp:+14155551234", "+16285550300"), Utc::now());
+        assert!(mixed.unwrap_err().contains("both be WhatsApp"));
+        let decision = serde_json::json!({"messages": [
+            {"to": "+14155551234", "from": "+16285550300", "channel": "whatsapp", "text": "hi"},
+            {"to": "+14155550000", "from": "+16285550300", "channel": "whatsapp", "text": "fyi"},
+        ]});
+        assert_eq!(
+            twiml(&decision, &e),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>hi</Message><Message to=\"whatsapp:+14155550000\">fyi</Message></Response>"
         );
     }
 }
