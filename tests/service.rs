@@ -429,6 +429,77 @@ fn twilio_webhook_checks_the_signature_and_answers_with_twiml() {
     assert_eq!(twilio_post(&other, Some(&signed), &params).0, 404);
 }
 
+/// Twilio writes a WhatsApp sender and number as `whatsapp:+1...`: the
+/// message routes on channel whatsapp, where the number takes it, and gets
+/// no autoresponder (article 003); any reply goes back on WhatsApp.
+#[test]
+fn twilio_whatsapp_messages_route_as_whatsapp() {
+    let data = scratch("twilio-whatsapp");
+    let env = [
+        ("SWITCHBOARD_TOKENS", TOKENS),
+        ("SWITCHBOARD_TWILIO_TOKENS", "cascade_outfitters=wa-auth"),
+    ];
+    let server = Server::serve(&data, &repository("policies"), &[], &env);
+    let url = server.url("/v1/tenants/cascade_outfitters/twilio/messages");
+    let params = [
+        ("MessageSid", "SMwa01"),
+        ("From", "whatsapp:+14155551234"),
+        ("To", "whatsapp:+16285550300"),
+        ("Body", "Do you have the Alpine 40 in green?"),
+        ("NumMedia", "0"),
+    ];
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signed = twilio::signature("wa-auth", &url, &owned);
+    let (status, _, twiml) = twilio_post(&url, Some(&signed), &params);
+    assert_eq!(status, 200, "{twiml}");
+    // Whatever the hours (an after-hours reply may go), never the
+    // autoresponder, and nothing addressed elsewhere.
+    assert!(!twiml.contains("will reply shortly"), "{twiml}");
+    assert!(!twiml.contains(" to="), "{twiml}");
+    let (status, conversation) = call(
+        "GET",
+        &server.url("/v1/tenants/cascade_outfitters/conversations/c1"),
+        Some("other-secret"),
+        None,
+    );
+    assert_eq!(status, 200, "{conversation}");
+    assert_eq!(conversation["channel"], "whatsapp", "{conversation}");
+    assert_eq!(conversation["customer"], "+14155551234", "{conversation}");
+    assert_eq!(conversation["number"], "+16285550300", "{conversation}");
+
+    // The support line takes no WhatsApp: refused as such, not as an
+    // unknown number.
+    let params = [
+        ("MessageSid", "SMwa02"),
+        ("From", "whatsapp:+14155551234"),
+        ("To", "whatsapp:+16285550310"),
+        ("Body", "Hello?"),
+    ];
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signed = twilio::signature("wa-auth", &url, &owned);
+    let (status, _, twiml) = twilio_post(&url, Some(&signed), &params);
+    assert_eq!(status, 200, "{twiml}");
+    assert_eq!(twiml, twilio::empty());
+    // The decision log says why.
+    let log = data.join("decisions.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("channel_not_enabled") {
+            assert!(!text.contains("unknown_number"), "{text}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{text}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn timers_fire_from_the_service_clock_and_survive_a_restart() {
     let data = scratch("timers");
