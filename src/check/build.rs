@@ -311,6 +311,7 @@ impl PolicyBuilder<'_> {
                 None => Some(defaults::LOCK_SECS),
                 Some(lock) => lock.value.map(|d| d.0),
             },
+            claim_lock_secs: inbox.lock.as_ref().and_then(|l| l.value.map(|d| d.0)),
             autoresponder: text(&inbox.autoresponder),
             bot: inbox.bot.as_ref().map(|b| b.value.clone()),
             copy_team: inbox.copy_team.as_ref().is_some_and(|c| c.value),

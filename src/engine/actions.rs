@@ -203,17 +203,21 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
     }
 
     let (to, from, channel) = (c.customer.clone(), c.number.clone(), c.channel);
-    let claimed = c.owner.is_some();
-    let lock_secs = inbox.lock_secs;
+    let lock_secs = match c.owner {
+        Some(_) => inbox.claim_lock_secs,
+        None => inbox.lock_secs,
+    };
     let at = cx.at;
     let mut lock = None;
     let mut took = false;
     state.update_at(t.slot, |c| {
         c.outbound += 1;
         c.unanswered = 0;
-        if let (InboxKind::Shared, false, Some(secs)) = (inbox.kind, claimed, lock_secs) {
+        if let (InboxKind::Shared, Some(secs)) = (inbox.kind, lock_secs) {
             // The first reply locks the thread to its author; each reply
-            // from the holder renews the assignment time limit.
+            // from the holder renews the assignment time limit. On a
+            // claimed conversation the lock is the claim's: the owner's
+            // reply renews it.
             let until = super::event::after(at, secs);
             c.lock = Some(Lock {
                 holder: t.name.clone(),
@@ -335,14 +339,32 @@ pub(crate) fn claim(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
             );
         }
     }
+    // With a lock, the claim lasts as long as one: it lapses back to the
+    // team unless the owner replies within it (each reply renews it).
+    let lock = inbox
+        .claim_lock_secs
+        .map(|secs| super::event::after(cx.at, secs));
     state.update_at(t.slot, |c| {
         c.owner = Some(t.name.clone());
-        c.lock = None;
+        c.lock = lock.map(|until| Lock {
+            holder: t.name.clone(),
+            until,
+        });
         c.unanswered = 0;
     });
     d.changes.push(Change::Claimed {
         owner: t.name.clone(),
     });
+    if let Some(until) = lock {
+        d.changes.push(Change::Locked {
+            holder: t.name.clone(),
+            until,
+        });
+        d.explain(|| Rule::ClaimLasts {
+            owner: t.name.clone(),
+            until,
+        });
+    }
     d.visible_to = vec![t.name].into();
 }
 
@@ -356,7 +378,11 @@ pub(crate) fn release(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &m
         Some(owner) if *owner != t.name => return deny(d, Denial::NotOwner),
         Some(_) => {}
     }
-    state.update_at(t.slot, |c| c.owner = None);
+    // The claim's lock goes with it.
+    state.update_at(t.slot, |c| {
+        c.owner = None;
+        c.lock = None;
+    });
     d.changes.push(Change::Released { by: t.name.clone() });
     d.visible_to = visible_to(cx, state, &t.id, t.inbox);
 }

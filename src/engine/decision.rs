@@ -251,6 +251,12 @@ pub enum Change {
     Claimed {
         owner: SmolStr,
     },
+    /// The owner of a claim with a lock did not reply within it: the
+    /// conversation went back to the team.
+    ClaimLapsed {
+        conversation: ConversationId,
+        owner: SmolStr,
+    },
     Released {
         by: SmolStr,
     },
@@ -396,6 +402,12 @@ pub enum Rule {
     },
     Owner {
         owner: SmolStr,
+    },
+    /// A claim under the inbox's lock: it lapses back to the team unless the
+    /// owner replies by `until`.
+    ClaimLasts {
+        owner: SmolStr,
+        until: DateTime<Utc>,
     },
     /// The conversation continues an open one.
     Existing,
@@ -674,6 +686,10 @@ impl Rule {
             Rule::Keyword { keyword, action } => format!("keyword {keyword} {action}"),
             Rule::Lock { holder, until } => format!("locked by {holder} until {}", time(until)),
             Rule::Owner { owner } => format!("owned by {owner}"),
+            Rule::ClaimLasts { owner, until } => format!(
+                "the claim lapses back to the team unless {owner} replies by {}",
+                time(until)
+            ),
             Rule::Existing => "continues the open conversation".into(),
             Rule::Member { agent, inbox } => format!("{agent} is a member of inbox {inbox}"),
             Rule::Hook {

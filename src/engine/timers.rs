@@ -29,10 +29,22 @@ pub(crate) fn advance(
         state.update_at(slot, |c| {
             if c.lock.as_ref().is_some_and(|l| l.until <= now) {
                 if let Some(lock) = c.lock.take() {
+                    // A claim's lock: the owner did not reply within it, so
+                    // the conversation goes back to the team.
+                    let lapsed = c.owner.as_ref() == Some(&lock.holder);
+                    if lapsed {
+                        c.owner = None;
+                    }
                     d.changes.push(Change::LockExpired {
                         conversation: c.id.clone(),
-                        holder: lock.holder,
+                        holder: lock.holder.clone(),
                     });
+                    if lapsed {
+                        d.changes.push(Change::ClaimLapsed {
+                            conversation: c.id.clone(),
+                            owner: lock.holder,
+                        });
+                    }
                 }
             }
             if c.alerts.as_ref().is_some_and(|a| a.until <= now) {

@@ -184,6 +184,10 @@ pub struct Inbox {
     pub claim: ClaimMode,
     /// How long a reply locks the conversation; `None`: replies take no lock.
     pub lock_secs: Option<u64>,
+    /// How long a claim lasts without a reply from its owner: the inbox's
+    /// `lock` when the policy writes one out (not the default). `None`: a
+    /// claim lasts until it is released.
+    pub claim_lock_secs: Option<u64>,
     pub autoresponder: Option<Text>,
     pub bot: Option<String>,
     pub copy_team: bool,
