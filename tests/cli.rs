@@ -202,6 +202,11 @@ fn simulate_prints_one_decision_per_event() {
         .unwrap()
         .iter()
         .any(|r| r.as_str().unwrap().contains("locked by ana")));
+    // Reasons give the tenant's time, with its zone named.
+    assert_eq!(
+        lines[4]["reasons"][2],
+        "hours sales_hours are closed until 2026-03-03 08:00 America/Los_Angeles"
+    );
 }
 
 #[test]

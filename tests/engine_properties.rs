@@ -479,7 +479,7 @@ fn a_five_digit_year_is_caught() {
 fn check_any_time(engine: &Engine, state: &mut State, event: &Event) -> Result<(), String> {
     let before = state.clone();
     let d = engine.step(state, event);
-    let _ = d.reasons();
+    let _ = d.reasons(chrono_tz::UTC);
     let mut json = serde_json::to_value(&d).map_err(|e| e.to_string())?;
     if accepted_range().contains(&event.at()) {
         times_are_rfc3339(&json, "decision")?;

@@ -38,6 +38,7 @@ pub fn run(policy_path: &Path, events_path: &Path, explain: bool) -> i32 {
         }
     };
     let engine = Engine::new(policy).explaining(explain);
+    let zone = engine.policy().tenant().zone;
     let mut state = State::new();
     let mut out = std::io::stdout().lock();
     let mut failed = false;
@@ -66,7 +67,7 @@ pub fn run(policy_path: &Path, events_path: &Path, explain: bool) -> i32 {
                 let decision = engine.step(&mut state, &event);
                 let mut value = serde_json::to_value(&decision).unwrap_or_default();
                 if explain {
-                    value["reasons"] = serde_json::json!(decision.reasons());
+                    value["reasons"] = serde_json::json!(decision.reasons(zone));
                 }
                 value
             }

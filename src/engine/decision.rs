@@ -9,6 +9,7 @@ pub use super::ids::{no_agents, Agents};
 use crate::policy::Level;
 use crate::vocab::{ClaimMode, ComplianceSet};
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 use smol_str::SmolStr;
 
@@ -506,19 +507,20 @@ impl Decision {
         matches!(self.outcome, Outcome::Allowed)
     }
 
-    /// The decision's reasons as sentences, for `--explain` and logs: the
-    /// denial alone when no explanation was asked for.
-    pub fn reasons(&self) -> Vec<String> {
+    /// The decision's reasons as sentences, for `--explain` and logs, with
+    /// times in `zone` (the tenant's): the denial alone when no explanation
+    /// was asked for.
+    pub fn reasons(&self, zone: Tz) -> Vec<String> {
         let mut out = Vec::new();
         let (steps, not_offered) = match &self.explanation {
             Some(e) => (e.steps.as_slice(), e.not_offered.as_slice()),
             None => (&[][..], &[][..]),
         };
         for step in steps {
-            out.push(step.describe());
+            out.push(step.describe(zone));
         }
         if let Some(denial) = &self.denial {
-            out.push(denial.describe());
+            out.push(denial.describe(zone));
         }
         for n in not_offered {
             out.push(format!(
@@ -531,8 +533,14 @@ impl Decision {
     }
 }
 
-fn time(at: &DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+/// A time as an admin reads it: local, with the zone named
+/// (`2026-12-21 07:30 America/Denver`).
+fn time(at: &DateTime<Utc>, zone: Tz) -> String {
+    format!(
+        "{} {}",
+        at.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
+        zone.name()
+    )
 }
 
 impl Denial {
@@ -566,10 +574,11 @@ impl Denial {
         }
     }
 
-    pub fn describe(&self) -> String {
+    /// The denial as a sentence, with times in `zone`.
+    pub fn describe(&self, zone: Tz) -> String {
         match self {
             Denial::Locked { holder, until } => {
-                format!("denied: locked by {holder} until {}", time(until))
+                format!("denied: locked by {holder} until {}", time(until, zone))
             }
             Denial::OwnedBy { owner } => format!("denied: the conversation belongs to {owner}"),
             Denial::MustClaim => {
@@ -621,7 +630,8 @@ impl Denial {
 }
 
 impl Rule {
-    pub fn describe(&self) -> String {
+    /// The rule as a sentence, with times in `zone`.
+    pub fn describe(&self, zone: Tz) -> String {
         match self {
             Rule::Number { number, inbox } => format!("{number} belongs to inbox {inbox}"),
             Rule::Compliance { keyword, set } => {
@@ -648,7 +658,7 @@ impl Rule {
                 open: false,
                 next_open,
             } => match next_open {
-                Some(at) => format!("hours {hours} are closed until {}", time(at)),
+                Some(at) => format!("hours {hours} are closed until {}", time(at, zone)),
                 None => format!("hours {hours} are closed"),
             },
             Rule::Deflection {
@@ -684,11 +694,13 @@ impl Rule {
                 channel,
             } => format!("first message on {channel}: no autoresponder on this channel"),
             Rule::Keyword { keyword, action } => format!("keyword {keyword} {action}"),
-            Rule::Lock { holder, until } => format!("locked by {holder} until {}", time(until)),
+            Rule::Lock { holder, until } => {
+                format!("locked by {holder} until {}", time(until, zone))
+            }
             Rule::Owner { owner } => format!("owned by {owner}"),
             Rule::ClaimLasts { owner, until } => format!(
                 "the claim lapses back to the team unless {owner} replies by {}",
-                time(until)
+                time(until, zone)
             ),
             Rule::Existing => "continues the open conversation".into(),
             Rule::Member { agent, inbox } => format!("{agent} is a member of inbox {inbox}"),

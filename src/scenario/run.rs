@@ -92,9 +92,10 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
     }
 
     let mut changed = false;
+    let zone = engine.policy().tenant().zone;
     for (index, raw) in scenario.steps.iter_mut().enumerate() {
         let step = Step::parse(raw).map_err(|e| format!("step {}: {e}", index + 1))?;
-        let (label, output) = match &step {
+        let (label, output, reasons) = match &step {
             Step::Event(event) => {
                 let decision = engine.step(&mut state, event);
                 let who = match event.as_ref() {
@@ -117,6 +118,7 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
                 (
                     label,
                     serde_json::to_value(&decision).map_err(|e| e.to_string())?,
+                    Some(decision.reasons(zone)),
                 )
             }
             Step::View { agent, inbox, at } => {
@@ -124,6 +126,7 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
                 (
                     format!("view of {agent}"),
                     serde_json::to_value(rows).map_err(|e| e.to_string())?,
+                    None,
                 )
             }
             Step::Counters { inbox } => {
@@ -143,7 +146,7 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
                                         "average_handle_secs": c.average_handle_secs(),
                     "hook_failures": c.hook_failures,
                 });
-                (format!("counters of {inbox}"), value)
+                (format!("counters of {inbox}"), value, None)
             }
         };
         let mut input = raw.clone();
@@ -153,6 +156,12 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
             input: Value::Object(input),
             output: output.clone(),
         });
+        // A decision's reasons, as `--explain` words them in the tenant's
+        // time, may be expected too; the transcript keeps the JSON alone.
+        let mut output = output;
+        if let Some(reasons) = reasons {
+            output["reasons"] = json!(reasons);
+        }
 
         match raw.get("expect") {
             Some(expected) => {
