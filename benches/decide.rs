@@ -193,7 +193,7 @@ mod hand_written {
                             .iter()
                             .map(|p| match p {
                                 Part::Literal(s) => s.as_str(),
-                                Part::Placeholder(_) => "",
+                                Part::Placeholder { .. } => "",
                             })
                             .collect()
                     })

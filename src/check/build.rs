@@ -8,6 +8,7 @@ use crate::policy::{
     ON_CALL,
 };
 use crate::syntax::ast::{self, ClaimMode, HoursRule, InboxKind, Message};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use smol_str::SmolStr;
 
@@ -118,6 +119,37 @@ impl PolicyBuilder<'_> {
             .and_then(|z| z.value.parse().ok())
             .unwrap_or(tenant_zone);
         let mut schedule = Schedule::new(hours.name.value.clone(), zone);
+        // A calendar's days, but for those the hours give themselves.
+        let own = |date: NaiveDate| {
+            hours.rules.iter().any(|r| match r {
+                HoursRule::Holiday { date: d, .. } | HoursRule::Special { date: d, .. } => {
+                    d.value == date
+                }
+                _ => false,
+            })
+        };
+        let calendars = hours.rules.iter().filter_map(|r| match r {
+            HoursRule::Calendar(name) => self
+                .ast
+                .holidays
+                .iter()
+                .find(|h| h.name.value == name.value),
+            _ => None,
+        });
+        for calendar in calendars {
+            for day in &calendar.days {
+                match day {
+                    HoursRule::Holiday { date, .. } if !own(date.value) => {
+                        schedule.add_dated(date.value, &[])
+                    }
+                    HoursRule::Special { date, intervals } if !own(date.value) => {
+                        let intervals: Vec<_> = intervals.iter().map(|i| i.value).collect();
+                        schedule.add_dated(date.value, &intervals);
+                    }
+                    _ => {}
+                }
+            }
+        }
         for rule in &hours.rules {
             match rule {
                 HoursRule::Weekly { days, intervals } => {
@@ -131,6 +163,7 @@ impl PolicyBuilder<'_> {
                     let intervals: Vec<_> = intervals.iter().map(|i| i.value).collect();
                     schedule.add_dated(date.value, &intervals);
                 }
+                HoursRule::Calendar(_) => {}
             }
         }
         schedule
@@ -289,6 +322,7 @@ impl PolicyBuilder<'_> {
         });
         Inbox {
             name: inbox.name.value.as_str().into(),
+            display_name: inbox.display_name.as_ref().map(|n| n.value.clone()),
             kind: inbox.kind.value,
             numbers: inbox.numbers.iter().map(|n| n.value.clone()).collect(),
             member_names: members

@@ -5,13 +5,14 @@ use super::Checker;
 use crate::diag::did_you_mean;
 use crate::diag::{Code, Diagnostic};
 use crate::diag::{Span, Spanned};
-use crate::syntax::ast::{Deflection, InboxKind, Message, Name, BUILTIN_STATUSES};
+use crate::syntax::ast::{Deflection, HoursRule, InboxKind, Message, Name, BUILTIN_STATUSES};
 use std::collections::HashMap;
 
 /// Each kind of name, mapped to the index of its declaration.
 #[derive(Default)]
 pub struct Symbols<'a> {
     pub hours: HashMap<&'a str, usize>,
+    pub holidays: HashMap<&'a str, usize>,
     pub templates: HashMap<&'a str, usize>,
     pub numbers: HashMap<&'a str, usize>,
     pub teams: HashMap<&'a str, usize>,
@@ -34,6 +35,11 @@ pub(super) fn collect<'a>(cx: &mut Checker<'a>) -> Symbols<'a> {
             cx,
             "hours",
             ast.hours.iter().map(|h| (&h.name.value, h.name.span)),
+        ),
+        holidays: table(
+            cx,
+            "holidays",
+            ast.holidays.iter().map(|h| (&h.name.value, h.name.span)),
         ),
         templates: table(
             cx,
@@ -171,6 +177,13 @@ impl Checker<'_> {
             }
             self.deflection_refs(agent.deflection.as_ref());
         }
+        for hours in &ast.hours {
+            for rule in &hours.rules {
+                if let HoursRule::Calendar(calendar) = rule {
+                    self.expect(calendar, Kind::Holidays);
+                }
+            }
+        }
         for inbox in &ast.inboxes {
             for team in &inbox.teams {
                 self.expect(team, Kind::Team);
@@ -284,12 +297,16 @@ impl Checker<'_> {
             Kind::Team => &self.symbols.teams,
             Kind::Inbox => &self.symbols.inboxes,
             Kind::Hours => &self.symbols.hours,
+            Kind::Holidays => &self.symbols.holidays,
             Kind::Template => &self.symbols.templates,
         };
         if table.contains_key(name.value.as_str()) {
             return true;
         }
-        let known: Vec<&str> = table.keys().copied().collect();
+        // In declaration order, so a tie goes to the name declared first.
+        let mut known: Vec<(&str, usize)> = table.iter().map(|(n, i)| (*n, *i)).collect();
+        known.sort_unstable_by_key(|(_, i)| *i);
+        let known: Vec<&str> = known.into_iter().map(|(n, _)| n).collect();
         let what = kind.as_str();
         let hint = match did_you_mean(&name.value, &known) {
             Some(s) => format!("did you mean `{s}`?"),
@@ -313,6 +330,7 @@ pub(super) enum Kind {
     Team,
     Inbox,
     Hours,
+    Holidays,
     Template,
 }
 
@@ -323,6 +341,7 @@ impl Kind {
             Kind::Team => "team",
             Kind::Inbox => "inbox",
             Kind::Hours => "hours",
+            Kind::Holidays => "holidays calendar",
             Kind::Template => "template",
         }
     }
@@ -333,6 +352,7 @@ impl Kind {
             Kind::Team => format!("team {name} {{ members ... }}"),
             Kind::Inbox => format!("inbox {name} queue {{ ... }}"),
             Kind::Hours => format!("hours {name} {{ mon-fri 09:00-17:00 }}"),
+            Kind::Holidays => format!("holidays {name} {{ holiday 2026-12-25 }}"),
             Kind::Template => format!("template {name} \"...\""),
         }
     }

@@ -98,6 +98,30 @@ impl Checker<'_> {
                 );
             }
         }
+        let used_calendars: HashSet<&str> = ast
+            .hours
+            .iter()
+            .flat_map(|h| &h.rules)
+            .filter_map(|r| match r {
+                HoursRule::Calendar(name) => Some(name.value.as_str()),
+                _ => None,
+            })
+            .collect();
+        for calendar in &ast.holidays {
+            if !used_calendars.contains(calendar.name.value.as_str()) {
+                self.push(
+                    Diagnostic::new(
+                        Code::UnusedHolidays,
+                        calendar.name.span,
+                        format!("no hours use holidays `{}`", calendar.name.value),
+                    )
+                    .hint(format!(
+                        "name it in the hours it closes (`holidays {}`), or remove it",
+                        calendar.name.value
+                    )),
+                );
+            }
+        }
         for hours in &ast.hours {
             if !used_hours.contains(hours.name.value.as_str()) {
                 self.push(
@@ -142,7 +166,7 @@ impl Checker<'_> {
                 !intervals.is_empty()
             }
             HoursRule::Always(_) => true,
-            HoursRule::Holiday { .. } => false,
+            HoursRule::Holiday { .. } | HoursRule::Calendar(_) => false,
         });
         if !opens {
             self.push(

@@ -106,6 +106,7 @@ codes! {
     HookNeverRuns = "W0008", "a hook this kind of inbox never runs";
     HookTimeoutIgnored = "W0009", "a hook `timeout`, which no longer limits anything";
     ZoneWithoutRegion = "W0010", "a time zone that names no region (`MST`, `US/Mountain`, `EST5EDT`)";
+    UnusedHolidays = "W0011", "a holidays calendar no hours use";
 }
 
 impl Code {

@@ -93,16 +93,11 @@ pub(crate) fn handle(
         }
         ComplianceSet::Help => (&c.help_reply, Why::Help),
     };
-    let inbox = d.inbox.clone().unwrap_or_default();
-    let fill = Fill {
-        tenant: &cx.policy.tenant.display_name,
-        customer_number: &e.from,
-        customer: &e.customer,
-        inbox: &inbox,
-        business_number: &e.to,
-        agent: None,
-        next_open: None,
-    };
+    let inbox = cx
+        .policy
+        .inbox_for_number(&e.to)
+        .map(|i| cx.policy.inbox(i));
+    let fill = Fill::reply(cx.policy, e, inbox);
     let text = fill.render(reply);
     answer(state, d, e, text, why);
 }

@@ -195,15 +195,7 @@ fn keyword_queue(
     let existing = state
         .open_conversation(&e.to, &e.from)
         .map(|c| c.id.clone());
-    let fill = |next_open| Fill {
-        tenant: &cx.policy.tenant.display_name,
-        customer_number: &e.from,
-        customer: &e.customer,
-        inbox: &inbox.name,
-        business_number: &e.to,
-        agent: None,
-        next_open,
-    };
+    let fill = Fill::reply(cx.policy, e, Some(inbox));
 
     if let Some(id) = existing {
         if let Some(keyword) = keywords
@@ -219,7 +211,7 @@ fn keyword_queue(
             d.conversation = Some(id.clone());
             super::session::end_session(state, &id, cx.at, super::decision::SessionEnd::Keyword, d);
             if let Some(text) = &keywords.termination_message {
-                answer(state, d, e, fill(None).render(text), Why::Termination);
+                answer(state, d, e, fill.render(text), Why::Termination);
             }
             return;
         }
@@ -247,7 +239,7 @@ fn keyword_queue(
             state,
             d,
             e,
-            fill(None).render(&keywords.initiation_needed),
+            fill.render(&keywords.initiation_needed),
             Why::InitiationNeeded,
         );
         return;
@@ -263,13 +255,7 @@ fn keyword_queue(
     let offered = offer(cx, state, inbox_id, true, d);
     if offered.is_empty() {
         d.outcome = Outcome::Answered;
-        answer(
-            state,
-            d,
-            e,
-            fill(None).render(&keywords.no_agents),
-            Why::NoAgents,
-        );
+        answer(state, d, e, fill.render(&keywords.no_agents), Why::NoAgents);
         return;
     }
     let session = Session {
@@ -289,7 +275,7 @@ fn keyword_queue(
         state,
         d,
         e,
-        fill(None).render(&keywords.initiation_message),
+        fill.render(&keywords.initiation_message),
         Why::Initiation,
     );
 }
@@ -622,13 +608,8 @@ fn closed_reply(
     };
     if let Some(text) = &inbox.after_hours {
         let fill = Fill {
-            tenant: &cx.policy.tenant.display_name,
-            customer_number: &e.from,
-            customer: &e.customer,
-            inbox: &inbox.name,
-            business_number: &e.to,
-            agent: None,
             next_open: next.map(|n| (n, cx.policy.schedule(schedule).zone)),
+            ..Fill::reply(cx.policy, e, Some(inbox))
         };
         answer(state, d, e, fill.render(text), Why::AfterHours);
     }
@@ -690,13 +671,9 @@ fn away_notice(
         return;
     }
     let fill = Fill {
-        tenant: &cx.policy.tenant.display_name,
-        customer_number: &e.from,
-        customer: &e.customer,
-        inbox: &inbox.name,
-        business_number: &e.to,
         agent,
         next_open,
+        ..Fill::reply(cx.policy, e, Some(inbox))
     };
     if answer(state, d, e, fill.render(text), why) {
         // Once per closed period: nothing more until the next opening. Hours
@@ -743,15 +720,7 @@ fn autoresponder(
     if !sent {
         return;
     }
-    let fill = Fill {
-        tenant: &cx.policy.tenant.display_name,
-        customer_number: &e.from,
-        customer: &e.customer,
-        inbox: &inbox.name,
-        business_number: &e.to,
-        agent: None,
-        next_open: None,
-    };
+    let fill = Fill::reply(cx.policy, e, Some(inbox));
     let bot = inbox.bot.as_deref().map(SmolStr::new);
     send(
         state,

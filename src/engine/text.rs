@@ -4,36 +4,50 @@
 
 use super::decision::{Decision, Outbound, Rule, Why};
 use super::draft::Draft;
-use super::event::{Customer, Inbound};
+use super::event::Inbound;
 
-use crate::policy::Text;
+use crate::policy::{Inbox, Policy, Text};
 use crate::vocab::{is_sendable, Channel};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use smol_str::SmolStr;
 
-/// The values a message's placeholders take.
+/// The values a message's placeholders take, for an automatic reply to a
+/// customer's message.
 pub(crate) struct Fill<'a> {
-    pub tenant: &'a str,
-    pub customer_number: &'a str,
-    pub customer: &'a Customer,
-    pub inbox: &'a str,
-    pub business_number: &'a str,
+    pub policy: &'a Policy,
+    /// The customer's message being answered.
+    pub message: &'a Inbound,
+    /// The inbox answering, if the number has one.
+    pub inbox: Option<&'a Inbox>,
     pub agent: Option<&'a str>,
     /// When the relevant hours next open, in their zone.
     pub next_open: Option<(DateTime<Utc>, Tz)>,
 }
 
-impl Fill<'_> {
+impl<'a> Fill<'a> {
+    /// The values for a reply from `inbox` to `message`, with no agent and
+    /// no next opening.
+    pub fn reply(policy: &'a Policy, message: &'a Inbound, inbox: Option<&'a Inbox>) -> Self {
+        Fill {
+            policy,
+            message,
+            inbox,
+            agent: None,
+            next_open: None,
+        }
+    }
+
     pub fn render(&self, text: &Text) -> String {
+        let e = self.message;
         text.render(|name| {
             Some(match name {
-                "customer_name" => self.customer.name.as_deref().unwrap_or("").to_string(),
-                "customer_number" => self.customer_number.to_string(),
-                "inbox" => self.inbox.to_string(),
-                "business_number" => self.business_number.to_string(),
+                "customer_name" => e.customer.name.as_deref().unwrap_or("").to_string(),
+                "customer_number" => e.from.to_string(),
+                "inbox" => self.inbox.map(Inbox::shown_name).unwrap_or("").to_string(),
+                "business_number" => e.to.to_string(),
                 "agent" => self.agent.unwrap_or("").to_string(),
-                "tenant" => self.tenant.to_string(),
+                "tenant" => self.policy.tenant.display_name.to_string(),
                 "next_open" => match self.next_open {
                     Some((at, zone)) => at
                         .with_timezone(&zone)

@@ -170,6 +170,8 @@ pub struct DeflectionRule {
 #[derive(Clone, Debug, Serialize)]
 pub struct Inbox {
     pub name: SmolStr,
+    /// How messages name the inbox (`{inbox}`), if not by its name.
+    pub display_name: Option<String>,
     pub kind: InboxKind,
     pub numbers: Vec<String>,
     /// Every agent who sees the inbox's conversations, sorted.
@@ -197,6 +199,13 @@ pub struct Inbox {
     pub max_sessions: Option<u32>,
     pub session_timeout_secs: Option<u64>,
     pub hooks: Vec<(HookPoint, String)>,
+}
+
+impl Inbox {
+    /// How messages name the inbox: its display name, else its name.
+    pub fn shown_name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.name)
+    }
 }
 
 /// A keyword queue's words and messages.

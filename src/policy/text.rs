@@ -11,8 +11,12 @@ pub struct Text {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Part {
     Literal(String),
-    /// One of `syntax::lower::values::PLACEHOLDERS`.
-    Placeholder(String),
+    /// One of `syntax::lower::values::PLACEHOLDERS`, and what to write when
+    /// it has no value (`{customer_name|there}`).
+    Placeholder {
+        name: String,
+        fallback: Option<String>,
+    },
 }
 
 impl Text {
@@ -32,11 +36,15 @@ impl Text {
                     literal.push('}');
                 }
                 '{' => {
-                    let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                    let inside: String = chars.by_ref().take_while(|&c| c != '}').collect();
                     if !literal.is_empty() {
                         parts.push(Part::Literal(std::mem::take(&mut literal)));
                     }
-                    parts.push(Part::Placeholder(name));
+                    let (name, fallback) = match inside.split_once('|') {
+                        Some((name, fallback)) => (name.to_string(), Some(fallback.to_string())),
+                        None => (inside, None),
+                    };
+                    parts.push(Part::Placeholder { name, fallback });
                 }
                 c => literal.push(c),
             }
@@ -47,13 +55,19 @@ impl Text {
         Text { parts }
     }
 
-    /// Fills the placeholders; an unknown one renders empty.
+    /// Fills the placeholders: a placeholder with no value (`lookup` gives
+    /// `None` or nothing) renders its fallback, else nothing.
     pub fn render(&self, lookup: impl Fn(&str) -> Option<String>) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Literal(s) => out.push_str(s),
-                Part::Placeholder(name) => out.push_str(&lookup(name).unwrap_or_default()),
+                Part::Placeholder { name, fallback } => {
+                    match lookup(name).filter(|v| !v.is_empty()) {
+                        Some(value) => out.push_str(&value),
+                        None => out.push_str(fallback.as_deref().unwrap_or_default()),
+                    }
+                }
             }
         }
         out
@@ -69,5 +83,13 @@ mod tests {
         let t = Text::parse("Hi {customer_name}, {{literal}}");
         let rendered = t.render(|n| (n == "customer_name").then(|| "Ann".to_string()));
         assert_eq!(rendered, "Hi Ann, {literal}");
+    }
+
+    #[test]
+    fn a_placeholder_without_a_value_renders_its_fallback() {
+        let t = Text::parse("Hi {customer_name|there}! {agent|}.");
+        assert_eq!(t.render(|_| None), "Hi there! .");
+        assert_eq!(t.render(|_| Some(String::new())), "Hi there! .");
+        assert_eq!(t.render(|_| Some("Ann".into())), "Hi Ann! Ann.");
     }
 }

@@ -21,6 +21,7 @@ pub const BUILTIN_STATUSES: &[&str] = &["ready", "on_call", "offline"];
 pub struct Policy {
     pub tenant: Option<Tenant>,
     pub hours: Vec<Hours>,
+    pub holidays: Vec<Holidays>,
     pub templates: Vec<Template>,
     pub numbers: Vec<NumberDecl>,
     pub teams: Vec<Team>,
@@ -77,6 +78,18 @@ pub enum HoursRule {
         date: Spanned<NaiveDate>,
         intervals: Vec<Spanned<Interval>>,
     },
+    /// The holidays and special days of a named calendar.
+    Calendar(Name),
+}
+
+/// `holidays us_office { holiday 2026-12-25 "Christmas Day" }`: dated days
+/// declared once, for several `hours` blocks.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Holidays {
+    pub name: Name,
+    /// `Holiday` and `Special` rules only.
+    pub days: Vec<HoursRule>,
+    pub span: Span,
 }
 
 /// `template welcome "Hi {customer_name}!"`
@@ -163,6 +176,8 @@ pub type Keyword = Spanned<String>;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Inbox {
     pub name: Name,
+    /// How messages name the inbox (`{inbox}`); its name if not set.
+    pub display_name: Option<Spanned<String>>,
     pub kind: Spanned<InboxKind>,
     pub numbers: Vec<Spanned<String>>,
     pub teams: Vec<Name>,

@@ -3,15 +3,16 @@
 use super::Lowerer;
 use crate::diag::Spanned;
 use crate::diag::{Code, Diagnostic};
-use crate::syntax::ast::{Days, Hours, HoursRule, Interval};
+use crate::syntax::ast::{Days, Holidays, Hours, HoursRule, Interval};
 use crate::syntax::document::Statement;
 
 const EXAMPLE: &str = "hours office { mon-fri 09:00-17:00 }";
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const SETTINGS: &[&str] = &[
-    "zone", "always", "holiday", "special", "daily", "weekdays", "weekends", "mon", "tue", "wed",
-    "thu", "fri", "sat", "sun",
+    "zone", "always", "holiday", "holidays", "special", "daily", "weekdays", "weekends", "mon",
+    "tue", "wed", "thu", "fri", "sat", "sun",
 ];
+const CALENDAR_EXAMPLE: &str = "holidays us_office { holiday 2026-12-25 \"Christmas Day\" }";
 
 impl Lowerer {
     pub(crate) fn hours(&mut self, s: &Statement) -> Option<Hours> {
@@ -58,49 +59,22 @@ impl Lowerer {
                     self.no_more_values(rule, 0, "always");
                     hours.rules.push(HoursRule::Always(rule.key.span));
                 }
-                "holiday" => {
-                    let values = self.some(rule, "2026-12-25");
-                    let Some(first) = values.first() else {
-                        continue;
-                    };
-                    let Some(date) = self.date(first) else {
-                        continue;
-                    };
-                    let label = match values.get(1) {
-                        Some(v) => self.string(v, "a label in quotes"),
-                        None => None,
-                    };
-                    self.no_more_values(rule, 2, "holiday 2026-12-25 \"Christmas\"");
-                    hours.rules.push(HoursRule::Holiday { date, label });
-                }
-                "special" => {
-                    let values = self.some(rule, "2026-12-24 09:00-12:00");
-                    let Some(first) = values.first() else {
-                        continue;
-                    };
-                    let Some(date) = self.date(first) else {
-                        continue;
-                    };
-                    if values.len() < 2 {
-                        self.push(
-                            Diagnostic::new(
-                                Code::WrongArity,
-                                rule.span,
-                                "a special day needs its opening hours",
-                            )
-                            .hint("write `special 2026-12-24 09:00-12:00`, or `holiday 2026-12-24` to close all day"),
-                        );
-                        continue;
-                    }
-                    let intervals = values[1..]
+                "holiday" | "special" => hours.rules.extend(self.dated_day(rule)),
+                "holidays" => {
+                    let values = self.some(rule, "us_office");
+                    let names: Vec<_> = values
                         .iter()
-                        .filter_map(|v| self.interval(v))
+                        .filter_map(|v| self.name(v, "the name of a holidays declaration"))
                         .collect();
-                    hours.rules.push(HoursRule::Special { date, intervals });
+                    hours
+                        .rules
+                        .extend(names.into_iter().map(HoursRule::Calendar));
                 }
                 _ => {
-                    let close_setting =
-                        crate::diag::did_you_mean(key, &["zone", "always", "holiday", "special"]);
+                    let close_setting = crate::diag::did_you_mean(
+                        key,
+                        &["zone", "always", "holiday", "holidays", "special"],
+                    );
                     let looks_like_days =
                         close_setting.is_none() && (key.contains('-') || key.len() == 3);
                     let (code, message, hint) = if looks_like_days {
@@ -112,7 +86,7 @@ impl Lowerer {
                     } else {
                         let hint = match crate::diag::did_you_mean(key, SETTINGS) {
                             Some(s) => format!("did you mean `{s}`?"),
-                            None => "hours take days (mon-fri 09:00-17:00), always, holiday, special and zone".into(),
+                            None => "hours take days (mon-fri 09:00-17:00), always, holiday, special, holidays and zone".into(),
                         };
                         (
                             Code::UnknownSetting,
@@ -124,13 +98,81 @@ impl Lowerer {
                 }
             }
         }
-        self.overlaps(&hours);
+        self.overlaps(&hours.rules);
         Some(hours)
     }
 
+    /// `holidays NAME { holiday ...; special ... }`: a calendar of dated
+    /// days that several `hours` name.
+    pub(crate) fn holidays(&mut self, s: &Statement) -> Option<Holidays> {
+        let name = self.declared_name(s, CALENDAR_EXAMPLE)?;
+        self.no_more_values(s, 1, CALENDAR_EXAMPLE);
+        let mut holidays = Holidays {
+            name,
+            days: Vec::new(),
+            span: s.span,
+        };
+        if !self.require_block(s, CALENDAR_EXAMPLE) {
+            return Some(holidays);
+        }
+        for rule in s.children() {
+            match rule.key() {
+                "holiday" | "special" => holidays.days.extend(self.dated_day(rule)),
+                key => {
+                    let hint = match crate::diag::did_you_mean(key, &["holiday", "special"]) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "a holidays block lists `holiday 2026-12-25 \"Christmas Day\"` and `special 2026-12-24 09:00-12:00` days".into(),
+                    };
+                    self.push(
+                        Diagnostic::new(
+                            Code::UnknownSetting,
+                            rule.key.span,
+                            format!("unknown setting `{key}` in holidays"),
+                        )
+                        .hint(hint),
+                    );
+                }
+            }
+        }
+        self.overlaps(&holidays.days);
+        Some(holidays)
+    }
+
+    /// `holiday DATE ["label"]` or `special DATE INTERVALS`.
+    fn dated_day(&mut self, rule: &Statement) -> Option<HoursRule> {
+        if rule.key() == "holiday" {
+            let values = self.some(rule, "2026-12-25");
+            let date = self.date(values.first()?)?;
+            let label = match values.get(1) {
+                Some(v) => self.string(v, "a label in quotes"),
+                None => None,
+            };
+            self.no_more_values(rule, 2, "holiday 2026-12-25 \"Christmas\"");
+            return Some(HoursRule::Holiday { date, label });
+        }
+        let values = self.some(rule, "2026-12-24 09:00-12:00");
+        let date = self.date(values.first()?)?;
+        if values.len() < 2 {
+            self.push(
+                Diagnostic::new(
+                    Code::WrongArity,
+                    rule.span,
+                    "a special day needs its opening hours",
+                )
+                .hint("write `special 2026-12-24 09:00-12:00`, or `holiday 2026-12-24` to close all day"),
+            );
+            return None;
+        }
+        let intervals = values[1..]
+            .iter()
+            .filter_map(|v| self.interval(v))
+            .collect();
+        Some(HoursRule::Special { date, intervals })
+    }
+
     /// Reports two intervals that overlap on one weekday or one dated day.
-    fn overlaps(&mut self, hours: &Hours) {
-        for rule in &hours.rules {
+    fn overlaps(&mut self, rules: &[HoursRule]) {
+        for rule in rules {
             if let HoursRule::Special { date, intervals } = rule {
                 let mut spans: Vec<(u16, u16, &Spanned<Interval>)> = intervals
                     .iter()
@@ -162,7 +204,7 @@ impl Lowerer {
         }
         for day in 0..7u8 {
             let mut spans: Vec<(u16, u16, &Spanned<Interval>)> = Vec::new();
-            for rule in &hours.rules {
+            for rule in rules {
                 if let HoursRule::Weekly { days, intervals } = rule {
                     for interval in intervals {
                         let Interval { start, end } = interval.value;

@@ -9,7 +9,7 @@ use crate::syntax::document::Statement;
 const EXAMPLE: &str = "inbox sales shared { numbers +14155550100; teams sales }";
 
 /// Settings every kind of inbox takes.
-const COMMON: &[&str] = &["numbers", "hours", "after_hours", "alerts", "hook"];
+const COMMON: &[&str] = &["name", "numbers", "hours", "after_hours", "alerts", "hook"];
 const SHARED: &[&str] = &[
     "teams",
     "agents",
@@ -43,6 +43,7 @@ impl Lowerer {
         self.no_more_values(s, 2, EXAMPLE);
         let mut inbox = Inbox {
             name,
+            display_name: None,
             kind,
             numbers: Vec::new(),
             teams: Vec::new(),
@@ -83,6 +84,11 @@ impl Lowerer {
                 continue;
             }
             match key {
+                "name" => {
+                    inbox.display_name = self
+                        .one(setting, "\"Lakewood Clinic\"")
+                        .and_then(|v| self.string(v, "the inbox's name in quotes"))
+                }
                 "numbers" => {
                     let values = self.some(setting, "+14155550100");
                     inbox.numbers = values.iter().filter_map(|v| self.phone(v)).collect();

@@ -27,6 +27,7 @@ use std::collections::HashMap;
 pub const DECLARATIONS: &[&str] = &[
     "tenant",
     "hours",
+    "holidays",
     "template",
     "number",
     "team",
@@ -65,6 +66,7 @@ pub fn lower(document: &Document) -> (Policy, Diagnostics) {
         match key {
             "tenant" => policy.tenant = cx.tenant(statement),
             "hours" => policy.hours.extend(cx.hours(statement)),
+            "holidays" => policy.holidays.extend(cx.holidays(statement)),
             "template" => policy.templates.extend(cx.template(statement)),
             "number" => policy.numbers.extend(cx.number(statement)),
             "team" => policy.teams.extend(cx.team(statement)),

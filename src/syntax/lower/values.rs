@@ -146,7 +146,9 @@ impl Lowerer {
             let Some(close) = rest[open..].find('}') else {
                 break;
             };
-            let name = &rest[open + 1..open + close];
+            let inside = &rest[open + 1..open + close];
+            // `{customer_name|there}`: the fallback is any text but braces.
+            let name = inside.split_once('|').map_or(inside, |(name, _)| name);
             if !PLACEHOLDERS.contains(&name) {
                 let mut d = Diagnostic::new(
                     Code::UnknownPlaceholder,
@@ -156,7 +158,7 @@ impl Lowerer {
                 d = match crate::diag::did_you_mean(name, PLACEHOLDERS) {
                     Some(p) => d.hint(format!("did you mean `{{{p}}}`?")),
                     None => d.hint(format!(
-                        "messages may use {}; write `{{{{` for a literal brace",
+                        "messages may use {}, each with a fallback for no value as in `{{customer_name|there}}`; write `{{{{` for a literal brace",
                         PLACEHOLDERS
                             .iter()
                             .map(|p| format!("{{{p}}}"))
