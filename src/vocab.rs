@@ -35,6 +35,17 @@ pub fn is_sendable(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | ' '..='\u{FFFD}' | '\u{10000}'..)
 }
 
+/// Which clock times are written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Clock {
+    /// `7:30 PM`
+    #[serde(rename = "12h")]
+    H12,
+    /// `19:30`
+    #[serde(rename = "24h")]
+    H24,
+}
+
 /// The kinds of inbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

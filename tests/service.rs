@@ -35,6 +35,15 @@ impl Server {
     }
 }
 
+/// Replaces a file the way an editor saves it whole: the service never
+/// reads half of it (a plain write truncates first, and a reload between
+/// the two would see a broken policy).
+fn write_whole(path: &Path, text: &str) {
+    let staged = path.with_extension("saving");
+    std::fs::write(&staged, text).unwrap();
+    std::fs::rename(&staged, path).unwrap();
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("service-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -608,7 +617,7 @@ fn a_good_policy_change_is_picked_up_and_a_broken_one_refused() {
     std::thread::sleep(Duration::from_millis(300));
     let changed = original.replace("lock 30m", "lock 45m");
     assert_ne!(changed, original);
-    std::fs::write(&policy, &changed).unwrap();
+    write_whole(&policy, &changed);
     eventually("the changed policy is loaded", || {
         revision(&server) != first
     });
@@ -617,7 +626,7 @@ fn a_good_policy_change_is_picked_up_and_a_broken_one_refused() {
 
     // A broken one: refused, the second revision keeps serving.
     let broken = format!("{changed}\ninbox broken shared {{\n  numbers +10000000000\n}}\n");
-    std::fs::write(&policy, broken).unwrap();
+    write_whole(&policy, &broken);
     eventually("the broken policy is refused", || {
         !call("GET", &policy_url, sms, None).1["refused"].is_null()
     });
@@ -665,7 +674,7 @@ fn a_good_policy_change_is_picked_up_and_a_broken_one_refused() {
     );
 
     // Fixed again: loaded.
-    std::fs::write(&policy, &original).unwrap();
+    write_whole(&policy, &original);
     let (_, reload) = call(
         "POST",
         &server.url("/v1/tenants/brightside/policy/reload"),

@@ -2,15 +2,18 @@
 //! in. Nothing here reports: every name resolves by now.
 
 use super::names::Symbols;
+use crate::policy::dates::Dates;
 use crate::policy::{
     defaults, Agent, AgentId, Compliance, Deflection, DeflectionRule, Inbox, InboxId, Keywords,
     Level, Number, Policy, Schedule, ScheduleId, StatusId, Team, TeamId, Tenant, Text, OFFLINE,
     ON_CALL,
 };
-use crate::syntax::ast::{self, ClaimMode, HoursRule, InboxKind, Message};
+use crate::syntax::ast::{self, ClaimMode, Clock, HoursRule, InboxKind, Message};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use smol_str::SmolStr;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 pub(super) fn build(
     ast: &ast::Policy,
@@ -18,7 +21,11 @@ pub(super) fn build(
     compliance: Compliance,
     hooks: Option<std::sync::Arc<crate::hooks::Hooks>>,
 ) -> Policy {
-    let b = PolicyBuilder { ast, symbols };
+    let b = PolicyBuilder {
+        ast,
+        symbols,
+        dates: RefCell::default(),
+    };
     let tenant = b.tenant();
     let mut policy = Policy::empty(tenant, compliance);
     policy.statuses = symbols.statuses.iter().map(|s| s.to_string()).collect();
@@ -80,6 +87,8 @@ pub(super) fn build(
 struct PolicyBuilder<'a> {
     ast: &'a ast::Policy,
     symbols: &'a Symbols<'a>,
+    /// Date formats by language and clock, built once each.
+    dates: RefCell<HashMap<(String, Option<Clock>), Dates>>,
 }
 
 impl PolicyBuilder<'_> {
@@ -167,6 +176,30 @@ impl PolicyBuilder<'_> {
             }
         }
         schedule
+    }
+
+    /// The inbox's date formats: its language or the tenant's, on its
+    /// clock or the tenant's. A tag the checker took always has them (CLDR
+    /// falls back to the language's root data).
+    fn dates(&self, inbox: &ast::Inbox) -> Option<Dates> {
+        let tenant = self.ast.tenant.as_ref();
+        let language = inbox
+            .language
+            .as_ref()
+            .or_else(|| tenant.and_then(|t| t.language.as_ref()))?;
+        let clock = inbox
+            .clock
+            .as_ref()
+            .or_else(|| tenant.and_then(|t| t.clock.as_ref()))
+            .map(|c| c.value);
+        let key = (language.value.clone(), clock);
+        let mut made = self.dates.borrow_mut();
+        if let Some(dates) = made.get(&key) {
+            return Some(dates.clone());
+        }
+        let dates = Dates::new(&language.value, clock).ok()?;
+        made.insert(key, dates.clone());
+        Some(dates)
     }
 
     fn agent_id(&self, name: &str) -> AgentId {
@@ -323,6 +356,7 @@ impl PolicyBuilder<'_> {
         Inbox {
             name: inbox.name.value.as_str().into(),
             display_name: inbox.display_name.as_ref().map(|n| n.value.clone()),
+            dates: self.dates(inbox),
             kind: inbox.kind.value,
             numbers: inbox.numbers.iter().map(|n| n.value.clone()).collect(),
             member_names: members

@@ -73,6 +73,7 @@ codes! {
     BadDate = "E0405", "a date that does not exist";
     BadDays = "E0406", "a day or day range that is not understood";
     OverlappingHours = "E0407", "two intervals of one schedule that overlap";
+    UnknownLanguage = "E0408", "a language that is not a BCP 47 tag";
     // Inboxes and agents.
     MissingMessage = "E0501", "a required message is missing (keyword queue, deflection)";
     DuplicateKeyword = "E0502", "a keyword used twice in one queue";

@@ -38,25 +38,34 @@ impl<'a> Fill<'a> {
         }
     }
 
+    /// The text with its placeholders filled. `{next_open}` with no
+    /// opening in sight says `soon`, unless the text gives a fallback.
     pub fn render(&self, text: &Text) -> String {
         let e = self.message;
-        text.render(|name| {
+        let value = |name: &str| -> Option<String> {
             Some(match name {
-                "customer_name" => e.customer.name.as_deref().unwrap_or("").to_string(),
+                "customer_name" => e.customer.name.as_deref()?.to_string(),
                 "customer_number" => e.from.to_string(),
-                "inbox" => self.inbox.map(Inbox::shown_name).unwrap_or("").to_string(),
+                "inbox" => self.inbox?.shown_name().to_string(),
                 "business_number" => e.to.to_string(),
-                "agent" => self.agent.unwrap_or("").to_string(),
+                "agent" => self.agent?.to_string(),
                 "tenant" => self.policy.tenant.display_name.to_string(),
-                "next_open" => match self.next_open {
-                    Some((at, zone)) => at
-                        .with_timezone(&zone)
-                        .format("%a %b %-d at %H:%M")
-                        .to_string(),
-                    None => "soon".to_string(),
-                },
+                "next_open" => {
+                    let (at, zone) = self.next_open?;
+                    match self.inbox.and_then(|i| i.dates.as_ref()) {
+                        Some(dates) => dates.format(at, zone),
+                        None => at
+                            .with_timezone(&zone)
+                            .format("%a %b %-d at %H:%M")
+                            .to_string(),
+                    }
+                }
                 _ => return None,
             })
+        };
+        text.render_or(value, |name| match name {
+            "next_open" => "soon",
+            _ => "",
         })
     }
 }

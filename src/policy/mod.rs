@@ -5,6 +5,7 @@
 //! user → team → global once, here, rather than on every message.
 
 pub mod compliance;
+pub mod dates;
 pub mod hours;
 pub mod text;
 
@@ -172,6 +173,9 @@ pub struct Inbox {
     pub name: SmolStr,
     /// How messages name the inbox (`{inbox}`), if not by its name.
     pub display_name: Option<String>,
+    /// How its messages write dates and times: its language (or the
+    /// tenant's); `None`: the built-in English form.
+    pub dates: Option<dates::Dates>,
     pub kind: InboxKind,
     pub numbers: Vec<String>,
     /// Every agent who sees the inbox's conversations, sorted.

@@ -58,6 +58,16 @@ impl Text {
     /// Fills the placeholders: a placeholder with no value (`lookup` gives
     /// `None` or nothing) renders its fallback, else nothing.
     pub fn render(&self, lookup: impl Fn(&str) -> Option<String>) -> String {
+        self.render_or(lookup, |_| "")
+    }
+
+    /// Fills the placeholders; one with no value and no fallback renders
+    /// `missing` of its name.
+    pub fn render_or<'m>(
+        &self,
+        lookup: impl Fn(&str) -> Option<String>,
+        missing: impl Fn(&str) -> &'m str,
+    ) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -65,7 +75,7 @@ impl Text {
                 Part::Placeholder { name, fallback } => {
                     match lookup(name).filter(|v| !v.is_empty()) {
                         Some(value) => out.push_str(&value),
-                        None => out.push_str(fallback.as_deref().unwrap_or_default()),
+                        None => out.push_str(fallback.as_deref().unwrap_or_else(|| missing(name))),
                     }
                 }
             }

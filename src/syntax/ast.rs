@@ -9,7 +9,7 @@ use crate::diag::{Span, Spanned};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-pub use crate::vocab::{Channel, ClaimMode, Days, HookPoint, InboxKind, Interval};
+pub use crate::vocab::{Channel, ClaimMode, Clock, Days, HookPoint, InboxKind, Interval};
 
 pub type Name = Spanned<String>;
 
@@ -47,6 +47,10 @@ pub struct Tenant {
     pub statuses: Vec<Name>,
     pub missed_chat_threshold: Option<Spanned<u32>>,
     pub unresponsive_threshold: Option<Spanned<u32>>,
+    /// The language messages write dates in, unless an inbox says (BCP 47).
+    pub language: Option<Spanned<String>>,
+    /// 12- or 24-hour times, whatever the language's habit.
+    pub clock: Option<Spanned<Clock>>,
     pub span: Span,
 }
 
@@ -178,6 +182,10 @@ pub struct Inbox {
     pub name: Name,
     /// How messages name the inbox (`{inbox}`); its name if not set.
     pub display_name: Option<Spanned<String>>,
+    /// The language its messages write dates in (BCP 47); the tenant's if
+    /// not set.
+    pub language: Option<Spanned<String>>,
+    pub clock: Option<Spanned<Clock>>,
     pub kind: Spanned<InboxKind>,
     pub numbers: Vec<Spanned<String>>,
     pub teams: Vec<Name>,

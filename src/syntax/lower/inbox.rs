@@ -9,7 +9,16 @@ use crate::syntax::document::Statement;
 const EXAMPLE: &str = "inbox sales shared { numbers +14155550100; teams sales }";
 
 /// Settings every kind of inbox takes.
-const COMMON: &[&str] = &["name", "numbers", "hours", "after_hours", "alerts", "hook"];
+const COMMON: &[&str] = &[
+    "name",
+    "language",
+    "clock",
+    "numbers",
+    "hours",
+    "after_hours",
+    "alerts",
+    "hook",
+];
 const SHARED: &[&str] = &[
     "teams",
     "agents",
@@ -44,6 +53,8 @@ impl Lowerer {
         let mut inbox = Inbox {
             name,
             display_name: None,
+            language: None,
+            clock: None,
             kind,
             numbers: Vec::new(),
             teams: Vec::new(),
@@ -89,6 +100,8 @@ impl Lowerer {
                         .one(setting, "\"Lakewood Clinic\"")
                         .and_then(|v| self.string(v, "the inbox's name in quotes"))
                 }
+                "language" => inbox.language = self.language(setting),
+                "clock" => inbox.clock = self.clock_setting(setting),
                 "numbers" => {
                     let values = self.some(setting, "+14155550100");
                     inbox.numbers = values.iter().filter_map(|v| self.phone(v)).collect();

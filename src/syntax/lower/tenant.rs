@@ -13,6 +13,8 @@ const SETTINGS: &[&str] = &[
     "statuses",
     "missed_chat_threshold",
     "unresponsive_threshold",
+    "language",
+    "clock",
 ];
 
 impl Lowerer {
@@ -28,6 +30,8 @@ impl Lowerer {
             statuses: Vec::new(),
             missed_chat_threshold: None,
             unresponsive_threshold: None,
+            language: None,
+            clock: None,
             span: s.span,
         };
         if !self.require_block(s, "tenant acme { zone America/New_York; country US }") {
@@ -50,6 +54,8 @@ impl Lowerer {
                 "unresponsive_threshold" => {
                     tenant.unresponsive_threshold = self.one_count(setting, 1, 100)
                 }
+                "language" => tenant.language = self.language(setting),
+                "clock" => tenant.clock = self.clock_setting(setting),
                 _ => {}
             }
         }

@@ -4,7 +4,7 @@
 use super::Lowerer;
 use crate::diag::{Code, Diagnostic};
 use crate::diag::{Span, Spanned};
-use crate::syntax::ast::{Channel, Duration, Interval, Keyword, Message, Name};
+use crate::syntax::ast::{Channel, Clock, Duration, Interval, Keyword, Message, Name};
 use crate::syntax::document::{Statement, Value, ValueKind};
 use chrono::NaiveDate;
 
@@ -438,6 +438,50 @@ impl Lowerer {
             .hint(hint),
         );
         None
+    }
+
+    /// A BCP 47 language tag such as `es`, `es-MX` or `fr-CA`.
+    pub(crate) fn language(&mut self, s: &Statement) -> Option<Spanned<String>> {
+        let v = self.one(s, "es-MX")?;
+        let text = v.text.value.as_str();
+        if icu_locale_core::Locale::try_from_str(text).is_ok() {
+            return Some(v.text.clone());
+        }
+        let dashed = text.replace('_', "-");
+        let hint = match icu_locale_core::Locale::try_from_str(&dashed) {
+            Ok(_) if dashed != text => format!("BCP 47 tags join their parts with `-`: `{dashed}`"),
+            _ => "write a BCP 47 language tag: es, es-MX, fr-CA, en-GB".to_string(),
+        };
+        self.push(
+            Diagnostic::new(
+                Code::UnknownLanguage,
+                v.span(),
+                format!("`{text}` is not a language tag"),
+            )
+            .hint(hint),
+        );
+        None
+    }
+
+    /// `12h` or `24h`.
+    pub(crate) fn clock_setting(&mut self, s: &Statement) -> Option<Spanned<Clock>> {
+        let v = self.one(s, "24h")?;
+        let clock = match v.text.value.as_str() {
+            "12h" => Clock::H12,
+            "24h" => Clock::H24,
+            other => {
+                self.push(
+                    Diagnostic::new(
+                        Code::WrongValue,
+                        v.span(),
+                        format!("`{other}` is not a clock"),
+                    )
+                    .hint("write `clock 12h` (7:30 PM) or `clock 24h` (19:30)"),
+                );
+                return None;
+            }
+        };
+        Some(Spanned::new(clock, v.span()))
     }
 
     /// An ISO 3166 alpha-2 country code such as US.
