@@ -133,6 +133,39 @@ impl ComplianceSet {
     }
 }
 
+/// What a revocation phrase found inside a customer's message does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationAction {
+    /// The customer is opted out, as by STOP.
+    OptOut,
+    /// The message routes as usual, and its conversation is flagged for a
+    /// person to judge.
+    Review,
+}
+
+/// A text as phrases are compared: lower case, accents and other marks
+/// dropped, every run of anything but letters and digits one space, none
+/// at either end (`¡No MÁS, gracias!` → `no mas gracias`).
+pub fn fold_phrase(text: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::with_capacity(text.len());
+    let mut gap = false;
+    for c in text.nfd().filter(|c| !is_combining_mark(*c)) {
+        if c.is_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.extend(c.to_lowercase());
+        } else {
+            gap = true;
+        }
+    }
+    out
+}
+
 /// Seconds in a duration such as `1h30m`; `None` if malformed, overflowing,
 /// or not a whole number of seconds (`1500ms`).
 pub fn parse_duration(text: &str) -> Option<u64> {

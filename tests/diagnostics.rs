@@ -102,6 +102,43 @@ fn language_reference_lists_every_code() {
     assert_eq!(table.trim(), expected.trim());
 }
 
+/// The compliance table in docs/LANGUAGE.md is the built-in one, sources
+/// and all.
+#[test]
+fn language_reference_lists_every_country() {
+    use switchboard::policy::compliance::COUNTRIES;
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/LANGUAGE.md")).unwrap();
+    let table = doc
+        .split("<!-- countries:start -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- countries:end -->").next())
+        .expect("docs/LANGUAGE.md has a countries table");
+    let words = |set: &[&str]| -> String {
+        set.iter()
+            .map(|k| match k.contains(' ') {
+                true => format!("\"{k}\""),
+                false => k.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let expected: String = std::iter::once(
+        "| country | opt-out | opt-in | help | sources |\n|---|---|---|---|---|\n".to_string(),
+    )
+    .chain(COUNTRIES.iter().map(|(code, d)| {
+        format!(
+            "| {code} | {} | {} | {} | {} |\n",
+            words(d.opt_out),
+            words(d.opt_in),
+            words(d.help),
+            d.sources
+        )
+    }))
+    .collect();
+    assert_eq!(table.trim(), expected.trim(), "\n{expected}");
+}
+
 /// Every code has at least one fixture that produces it.
 #[test]
 fn every_code_has_a_fixture() {
@@ -164,4 +201,25 @@ fn small_synthetic_tenant_checks_clean() {
     assert_eq!(policy.inboxes().len(), 30);
     assert_eq!(policy.agents().len(), 100);
     assert_eq!(policy.numbers().count(), 60);
+}
+
+/// Mexico's and Spain's rows: Spanish keywords, answered in Spanish.
+#[test]
+fn spanish_speaking_countries_get_spanish_defaults() {
+    for country in ["MX", "ES"] {
+        let source = format!(
+            "tenant t {{ zone Europe/Madrid; country {country} }}\nnumber +34910000000\nagent a\ninbox i shared {{ numbers +34910000000; agents a }}\n"
+        );
+        let policy = compile_sources(&source, &Folder::of(Path::new("t.policy")))
+            .unwrap_or_else(|d| panic!("{country}: {d:?}"));
+        let c = policy.compliance();
+        assert!(c.opt_out.contains(&"BAJA".to_string()), "{country}");
+        assert!(c.help.contains(&"AYUDA".to_string()), "{country}");
+        assert!(c.opt_in.contains(&"ALTA".to_string()), "{country}");
+        let reply = c.opt_out_reply.render(|_| None);
+        assert!(
+            reply.starts_with("Se ha dado de baja"),
+            "{country}: {reply}"
+        );
+    }
 }

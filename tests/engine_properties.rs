@@ -67,6 +67,13 @@ fn events(engine: &Engine, specs: &[Spec]) -> Vec<Event> {
     bodies.extend(policy.compliance().opt_out.iter().take(2).cloned());
     bodies.extend(policy.compliance().opt_in.iter().take(1).cloned());
     bodies.extend(policy.compliance().help.iter().take(1).cloned());
+    bodies.extend(
+        policy
+            .compliance()
+            .revocations
+            .iter()
+            .map(|r| format!("Please, {}!", r.phrase)),
+    );
     for inbox in policy.inboxes() {
         if let Some(k) = &inbox.keywords {
             bodies.extend(

@@ -4,7 +4,7 @@
 use super::Checker;
 use crate::diag::Span;
 use crate::diag::{Code, Diagnostic};
-use crate::policy::compliance::{self, Compliance};
+use crate::policy::compliance::{self, Compliance, Revocation};
 use crate::policy::Text;
 use crate::syntax::ast::{Keyword, Message};
 use crate::vocab::ComplianceSet;
@@ -70,6 +70,7 @@ impl Checker<'_> {
             }
         }
 
+        let replies = defaults.replies.as_ref();
         let reply = |message: Option<&Message>, default: &str| -> Text {
             let text = match message {
                 Some(Message::Text(t)) => t.value.clone(),
@@ -86,15 +87,15 @@ impl Checker<'_> {
         Compliance {
             opt_out_reply: reply(
                 declared.and_then(|c| c.opt_out_reply.as_ref()),
-                compliance::DEFAULT_OPT_OUT_REPLY,
+                replies.map_or(compliance::DEFAULT_OPT_OUT_REPLY, |r| r.opt_out),
             ),
             opt_in_reply: reply(
                 declared.and_then(|c| c.opt_in_reply.as_ref()),
-                compliance::DEFAULT_OPT_IN_REPLY,
+                replies.map_or(compliance::DEFAULT_OPT_IN_REPLY, |r| r.opt_in),
             ),
             help_reply: reply(
                 declared.and_then(|c| c.help_reply.as_ref()),
-                compliance::DEFAULT_HELP_REPLY,
+                replies.map_or(compliance::DEFAULT_HELP_REPLY, |r| r.help),
             ),
             longest_keyword: opt_out
                 .iter()
@@ -106,6 +107,18 @@ impl Checker<'_> {
             opt_out: opt_out.into_iter().map(|(k, _)| k).collect(),
             opt_in: opt_in.into_iter().map(|(k, _)| k).collect(),
             help: help.into_iter().map(|(k, _)| k).collect(),
+            revocations: declared
+                .map(|c| c.revocations.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|(action, phrases)| {
+                    phrases.iter().map(|p| Revocation {
+                        phrase: p.value.clone(),
+                        folded: crate::vocab::fold_phrase(&p.value),
+                        action: action.value,
+                    })
+                })
+                .collect(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Opt-out, opt-in and help keywords, answered before any routing.
 
-use super::decision::{Change, Decision, Outcome, Rule, SessionEnd, Why};
+use super::decision::{Change, Decision, Outcome, SessionEnd, Why};
 use super::draft::Draft;
 use super::event::Inbound;
 use super::ids::{ConversationId, Slot};
@@ -8,8 +8,9 @@ use super::session::end_session;
 
 use super::text::{answer, Fill};
 use super::Cx;
+use crate::policy::compliance::Revocation;
 use crate::policy::Text;
-use crate::vocab::ComplianceSet;
+use crate::vocab::{fold_phrase, ComplianceSet};
 use smol_str::SmolStr;
 
 /// Which set a message's keyword is in, if the whole message is one.
@@ -54,11 +55,34 @@ pub fn keyword_matches(body: &str, keyword: &str) -> bool {
     }
 }
 
+/// The first of the tenant's revocation phrases the message holds, as
+/// whole words, after folding case, accents and punctuation: "Please
+/// leave me alone!" holds "leave me alone", "alone" does not.
+pub(crate) fn revocation<'p>(cx: &Cx<'p>, body: &str) -> Option<&'p Revocation> {
+    let phrases = &cx.policy.compliance.revocations;
+    if phrases.is_empty() {
+        return None;
+    }
+    let message = fold_phrase(body);
+    phrases.iter().find(|r| holds_words(&message, &r.folded))
+}
+
+/// Whether `words` occurs in `text` (both folded) at word boundaries.
+fn holds_words(text: &str, words: &str) -> bool {
+    text.match_indices(words).any(|(at, _)| {
+        let before = at == 0 || text.as_bytes()[at - 1] == b' ';
+        let end = at + words.len();
+        let after = end == text.len() || text.as_bytes()[end] == b' ';
+        before && after
+    })
+}
+
+/// A compliance keyword (or a revocation phrase that opts out), answered
+/// before any routing; the caller has explained why.
 pub(crate) fn handle(
     cx: &Cx<'_>,
     state: &mut Draft<'_>,
     e: &Inbound,
-    keyword: &str,
     set: ComplianceSet,
     d: &mut Decision,
 ) {
@@ -66,10 +90,6 @@ pub(crate) fn handle(
     d.conversation = state
         .open_conversation(&e.to, &e.from)
         .map(|c| c.id.clone());
-    d.explain(|| Rule::Compliance {
-        keyword: SmolStr::new(keyword),
-        set,
-    });
     let c = &cx.policy.compliance;
     let (reply, why): (&Text, Why) = match set {
         ComplianceSet::OptOut => {
@@ -166,6 +186,17 @@ fn let_go(cx: &Cx<'_>, state: &mut Draft<'_>, customer: &SmolStr, d: &mut Decisi
 #[cfg(test)]
 mod tests {
     use super::keyword_matches;
+
+    #[test]
+    fn phrases_are_found_as_whole_words() {
+        use super::holds_words;
+        use crate::vocab::fold_phrase;
+        let text = fold_phrase("Please, LEAVE me alone!!");
+        assert!(holds_words(&text, "leave me alone"));
+        assert!(!holds_words(&text, "me alon"));
+        assert!(holds_words(&fold_phrase("¡No más mensajes!"), "no mas"));
+        assert!(!holds_words(&fold_phrase("no masks"), "no mas"));
+    }
 
     #[test]
     fn keywords_ignore_case_and_spacing() {

@@ -7,7 +7,7 @@
 use super::ids::ConversationId;
 pub use super::ids::{no_agents, Agents};
 use crate::policy::Level;
-use crate::vocab::{ClaimMode, ComplianceSet};
+use crate::vocab::{ClaimMode, ComplianceSet, RevocationAction};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -288,6 +288,12 @@ pub enum Change {
     OptedIn {
         customer: SmolStr,
     },
+    /// A revocation phrase the tenant wants judged: the conversation is
+    /// flagged (tag `revocation`) for a person to read.
+    FlaggedForReview {
+        conversation: ConversationId,
+        phrase: SmolStr,
+    },
     /// An opt-out withdrew the alerts or invites still pending on one of
     /// the customer's conversations.
     AlertsWithdrawn {
@@ -362,6 +368,11 @@ pub enum Rule {
     Compliance {
         keyword: SmolStr,
         set: ComplianceSet,
+    },
+    /// A revocation phrase was found inside the message.
+    Revocation {
+        phrase: SmolStr,
+        action: RevocationAction,
     },
     /// The customer opted out, so automatic messages were held back.
     Suppressed {
@@ -642,6 +653,14 @@ impl Rule {
                 let set = set.as_str();
                 format!("{keyword} is {article} {set} keyword, handled before routing")
             }
+            Rule::Revocation { phrase, action } => match action {
+                RevocationAction::OptOut => {
+                    format!("the message says \"{phrase}\", a revocation: the customer opts out")
+                }
+                RevocationAction::Review => format!(
+                    "the message says \"{phrase}\", a revocation: the conversation is flagged for review"
+                ),
+            },
             Rule::Suppressed { why } => format!(
                 "the customer opted out, so no {} message was sent",
                 why_name(*why)

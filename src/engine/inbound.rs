@@ -13,7 +13,7 @@ use super::state::{Alerts, Conversation, ConversationId, Session};
 use super::text::{answer, send, Envelope, Fill};
 use super::Cx;
 use crate::policy::{Inbox, InboxId, ScheduleId, Text};
-use crate::vocab::{Channel, ComplianceSet, InboxKind};
+use crate::vocab::{Channel, ComplianceSet, InboxKind, RevocationAction};
 use chrono::{DateTime, Utc};
 use smol_str::SmolStr;
 
@@ -51,7 +51,24 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, d: &mut D
         // An opt-in keyword from a customer who never opted out ("Yes" to an
         // agent's question) is an ordinary message.
         if set != ComplianceSet::OptIn || state.is_opted_out(&e.from) {
-            compliance::handle(cx, state, e, keyword, set, d);
+            d.explain(|| Rule::Compliance {
+                keyword: SmolStr::new(keyword),
+                set,
+            });
+            compliance::handle(cx, state, e, set, d);
+            return;
+        }
+    }
+    // A revocation phrase inside a longer message: an opt-out, or a flag
+    // for review once the message has routed.
+    let revoked = compliance::revocation(cx, &e.body);
+    if let Some(r) = revoked {
+        d.explain(|| Rule::Revocation {
+            phrase: SmolStr::new(&r.phrase),
+            action: r.action,
+        });
+        if r.action == RevocationAction::OptOut {
+            compliance::handle(cx, state, e, ComplianceSet::OptOut, d);
             return;
         }
     }
@@ -69,6 +86,9 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, d: &mut D
         InboxKind::Queue => queue(cx, state, e, inbox_id, d),
         InboxKind::Direct => direct(cx, state, e, inbox, d),
     }
+    if let (Some(r), Some(id)) = (revoked, d.conversation.clone()) {
+        flag_for_review(state, &id, &r.phrase, d);
+    }
     // What the conversation knows of the customer, from this message or an
     // earlier one.
     if let Some(c) = d
@@ -84,6 +104,22 @@ pub(crate) fn inbound(cx: &Cx<'_>, state: &mut Draft<'_>, e: &Inbound, d: &mut D
             status: c.customer_info.as_ref().and_then(|i| i.status),
         });
     }
+}
+
+/// Flags the conversation for a person to read: a revocation phrase the
+/// tenant wants judged rather than acted on. The tag `revocation` stays on
+/// the conversation for the agents' view; the change names the phrase.
+fn flag_for_review(state: &mut Draft<'_>, id: &ConversationId, phrase: &str, d: &mut Decision) {
+    const TAG: &str = "revocation";
+    state.update(id, |c| {
+        if !c.tags.iter().any(|t| t == TAG) {
+            c.tags.push(SmolStr::new_static(TAG));
+        }
+    });
+    d.changes.push(Change::FlaggedForReview {
+        conversation: id.clone(),
+        phrase: SmolStr::new(phrase),
+    });
 }
 
 /// A message from a customer who opted out: kept on a conversation the

@@ -9,7 +9,9 @@ use crate::diag::{Span, Spanned};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-pub use crate::vocab::{Channel, ClaimMode, Clock, Days, HookPoint, InboxKind, Interval};
+pub use crate::vocab::{
+    Channel, ClaimMode, Clock, Days, HookPoint, InboxKind, Interval, RevocationAction,
+};
 
 pub type Name = Spanned<String>;
 
@@ -229,6 +231,9 @@ pub struct Compliance {
     pub opt_in_reply: Option<Message>,
     pub help: Option<Vec<Keyword>>,
     pub help_reply: Option<Message>,
+    /// `revocation opt_out|review "phrase" ...`: phrases matched inside
+    /// longer messages, and what each does.
+    pub revocations: Vec<(Spanned<RevocationAction>, Vec<Spanned<String>>)>,
     pub span: Span,
 }
 
