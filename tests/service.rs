@@ -280,6 +280,20 @@ fn the_service_end_to_end() {
     assert_eq!(lines[1]["redelivered"], true);
 }
 
+/// A Twilio webhook request signed with `auth_token`, as Twilio signs it.
+fn twilio_signed_post(
+    url: &str,
+    auth_token: &str,
+    params: &[(&str, &str)],
+) -> (u16, String, String) {
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signature = twilio::signature(auth_token, url, &owned);
+    twilio_post(url, Some(&signature), params)
+}
+
 /// A Twilio webhook request: (status, content type, body).
 fn twilio_post(
     url: &str,
@@ -457,12 +471,7 @@ fn twilio_whatsapp_messages_route_as_whatsapp() {
         ("Body", "Do you have the Alpine 40 in green?"),
         ("NumMedia", "0"),
     ];
-    let owned: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let signed = twilio::signature("wa-auth", &url, &owned);
-    let (status, _, twiml) = twilio_post(&url, Some(&signed), &params);
+    let (status, _, twiml) = twilio_signed_post(&url, "wa-auth", &params);
     assert_eq!(status, 200, "{twiml}");
     // Whatever the hours (an after-hours reply may go), never the
     // autoresponder, and nothing addressed elsewhere.
@@ -487,12 +496,7 @@ fn twilio_whatsapp_messages_route_as_whatsapp() {
         ("To", "whatsapp:+16285550310"),
         ("Body", "Hello?"),
     ];
-    let owned: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let signed = twilio::signature("wa-auth", &url, &owned);
-    let (status, _, twiml) = twilio_post(&url, Some(&signed), &params);
+    let (status, _, twiml) = twilio_signed_post(&url, "wa-auth", &params);
     assert_eq!(status, 200, "{twiml}");
     assert_eq!(twiml, twilio::empty());
     // The decision log says why.
