@@ -352,3 +352,165 @@ fn test_reports_a_step_outside_the_accepted_range_as_an_error() {
         "{text}"
     );
 }
+
+/// A scenario's mistakes are named where they are: a misspelt `expect` key,
+/// a time without its `T` and offset, a YAML error with its line.
+#[test]
+fn test_names_a_scenarios_mistakes() {
+    let dir = scratch("scenario-mistakes");
+    let policy = root().join("policies/team-sms/team-sms.policy");
+    std::fs::copy(&policy, dir.join("team-sms.policy")).unwrap();
+    let step = "  - type: inbound\n    at: AT\n    from: \"+14155551234\"\n    to: \"+14155550100\"\n    body: Hi\n";
+    let cases = [
+        (
+            "typo",
+            format!(
+                "description: d\nsteps:\n{}    expect:\n      outcom: routed\n",
+                step.replace("AT", "2026-03-02T17:00:00Z")
+            ),
+            "step 1: expect: `outcom` is not a key of a decision; did you mean `outcome`?",
+        ),
+        (
+            "time",
+            format!(
+                "description: d\nsteps:\n{}",
+                step.replace("AT", "2026-12-21 10:00")
+            ),
+            "step 1: `at: 2026-12-21 10:00` is not an RFC 3339 time",
+        ),
+        (
+            "yaml",
+            "description: d\nsteps:\n  - note: a: b\n".to_string(),
+            "line 3, column",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        std::fs::write(dir.join(format!("{name}.scenario.yaml")), text).unwrap();
+        let out = switchboard(&["test", "."], &dir);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stdout(&out));
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(text.contains(expected), "{name}: {text}");
+        std::fs::remove_file(dir.join(format!("{name}.scenario.yaml"))).unwrap();
+    }
+}
+
+/// `simulate` takes a tenant's folder for the one policy in it, and says
+/// plainly when a folder holds none.
+#[test]
+fn simulate_takes_a_tenants_folder() {
+    let out = switchboard(
+        &[
+            "simulate",
+            "policies/team-sms",
+            "policies/team-sms/example.events.jsonl",
+        ],
+        &root(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 5);
+    let none = switchboard(
+        &[
+            "simulate",
+            "policies",
+            "policies/team-sms/example.events.jsonl",
+        ],
+        &root(),
+    );
+    assert_eq!(none.status.code(), Some(2), "{}", stderr(&none));
+    assert!(
+        stderr(&none).contains("no .policy file in policies; name the policy file"),
+        "{}",
+        stderr(&none)
+    );
+}
+
+/// The binary with `input` on its standard input.
+fn switchboard_with_input(args: &[&str], dir: &Path, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `-` is standard input for `check` and `fmt`; `fmt --diff` shows what it
+/// would change and changes nothing.
+#[test]
+fn check_and_fmt_read_standard_input_and_fmt_shows_a_diff() {
+    let messy = "tenant acme{zone UTC;country GB}\nnumber +442071838750\nagent a\ninbox main shared { numbers +442071838750; agents a }\n";
+    let checked = switchboard_with_input(&["check", "-"], &root(), messy);
+    assert_eq!(checked.status.code(), Some(0), "{}", stdout(&checked));
+    assert!(
+        stdout(&checked).contains("checked 1 policy: 0 errors"),
+        "{}",
+        stdout(&checked)
+    );
+    let broken = switchboard_with_input(&["check", "-"], &root(), "tenant acme {\n");
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(
+        stdout(&broken).contains("<stdin>:1:13: error[E0003]"),
+        "{}",
+        stdout(&broken)
+    );
+
+    let formatted = switchboard_with_input(&["fmt", "-"], &root(), messy);
+    assert_eq!(formatted.status.code(), Some(0), "{}", stderr(&formatted));
+    assert!(
+        stdout(&formatted).starts_with("tenant acme {\n  zone UTC\n"),
+        "{}",
+        stdout(&formatted)
+    );
+
+    let dir = scratch("fmt-diff");
+    std::fs::write(dir.join("acme.policy"), messy).unwrap();
+    let diff = switchboard(&["fmt", "--diff", "acme.policy"], &dir);
+    assert_eq!(diff.status.code(), Some(1), "something would change");
+    let text = stdout(&diff);
+    assert!(
+        text.starts_with("--- acme.policy\n+++ acme.policy (formatted)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n-tenant acme{zone UTC;country GB}\n+tenant acme {\n"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("acme.policy")).unwrap(),
+        messy,
+        "unchanged"
+    );
+}
+
+/// `test --filter` runs the scenarios whose name or description says so.
+#[test]
+fn test_filters_scenarios_by_name_or_description() {
+    let out = switchboard(&["test", "policies", "--filter", "opt-out"], &root());
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("P1-opt-out.scenario.yaml"), "{text}");
+    assert!(!text.contains("T3-locked-reply-denied"), "{text}");
+    assert!(text.trim_end().ends_with("filtered out"), "{text}");
+}
+
+/// Completion scripts come from clap's own generator.
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = switchboard(&["completions", shell], &root());
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        assert!(stdout(&out).contains("simulate"), "{shell}");
+    }
+    let bad = switchboard(&["completions", "cmd"], &root());
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -1,12 +1,15 @@
 //! `switchboard check`: compile each policy and print its diagnostics.
 
 use super::{exit, Format};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use switchboard::diag::{Code, Diagnostic, Diagnostics, Span};
 use switchboard::files::{self, Read};
 use switchboard::sources::Folder;
 
 pub fn run(paths: &[PathBuf], format: Format) -> i32 {
+    if paths == [PathBuf::from("-")] {
+        return stdin(format);
+    }
     let files = match files::policy_files(paths) {
         Ok(files) => files,
         Err(message) => {
@@ -42,6 +45,49 @@ pub fn run(paths: &[PathBuf], format: Format) -> i32 {
                 "errors": errors,
                 "warnings": warnings,
                 "diagnostics": json,
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+        }
+    }
+    if errors > 0 {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
+}
+
+/// `check -`: one policy from standard input, named `<stdin>`; its hook
+/// scripts and tables resolve from the current folder.
+fn stdin(format: Format) -> i32 {
+    let mut source = String::new();
+    if let Err(error) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut source) {
+        eprintln!("error: cannot read standard input: {error}");
+        return exit::USAGE;
+    }
+    let name = "<stdin>";
+    let diagnostics = match switchboard::compile_sources(&source, &Folder::of(Path::new(name))) {
+        Ok(policy) => policy.warnings().clone(),
+        Err(diagnostics) => diagnostics,
+    };
+    let (errors, warnings) = (diagnostics.error_count(), diagnostics.warning_count());
+    match format {
+        Format::Human => {
+            print!("{}", diagnostics.render(name, &source));
+            println!(
+                "checked 1 policy: {errors} {}, {warnings} {}",
+                plural(errors, "error", "errors"),
+                plural(warnings, "warning", "warnings"),
+            );
+        }
+        Format::Json => {
+            let report = serde_json::json!({
+                "files": [name],
+                "errors": errors,
+                "warnings": warnings,
+                "diagnostics": diagnostics.to_json(name, &source),
             });
             println!(
                 "{}",

@@ -1,12 +1,36 @@
 //! `switchboard fmt`: rewrite policies in canonical form.
 
 use super::exit;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use switchboard::files::{self, Read};
 use switchboard::syntax::{format::format_document, parse::parse_document};
 
-pub fn run(paths: &[PathBuf], check: bool) -> i32 {
+/// What `fmt` does with a file that is not in canonical form.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Rewrite it.
+    Write,
+    /// Name it.
+    Check,
+    /// Print the change as a unified diff.
+    Diff,
+}
+
+impl Mode {
+    pub fn of(check: bool, diff: bool) -> Mode {
+        match (check, diff) {
+            (_, true) => Mode::Diff,
+            (true, false) => Mode::Check,
+            (false, false) => Mode::Write,
+        }
+    }
+}
+
+pub fn run(paths: &[PathBuf], mode: Mode) -> i32 {
+    if paths == [PathBuf::from("-")] {
+        return stdin(mode);
+    }
     let files = match files::policy_files(paths) {
         Ok(files) => files,
         Err(message) => {
@@ -31,37 +55,83 @@ pub fn run(paths: &[PathBuf], check: bool) -> i32 {
                 continue;
             }
         };
-        let (document, diagnostics) = parse_document(&source);
-        if diagnostics.has_errors() {
-            eprint!("{}", diagnostics.render(&name, &source));
-            eprintln!("{name}: has syntax errors; not formatted");
+        let Some(formatted) = formatted(&name, &source) else {
             failed = true;
             continue;
-        }
-        let formatted = format_document(&document);
+        };
         if formatted == source {
             continue;
         }
         changed.push(name.clone());
-        if !check {
-            if let Err(error) = write_atomically(path, &formatted) {
-                eprintln!("{name}: cannot write: {error}");
-                failed = true;
+        match mode {
+            Mode::Write => {
+                if let Err(error) = write_atomically(path, &formatted) {
+                    eprintln!("{name}: cannot write: {error}");
+                    failed = true;
+                }
             }
+            Mode::Diff => print!("{}", diff(&name, &source, &formatted)),
+            Mode::Check => {}
         }
     }
     for name in &changed {
-        if check {
-            println!("would reformat {name}");
-        } else {
-            println!("formatted {name}");
+        match mode {
+            Mode::Write => println!("formatted {name}"),
+            Mode::Check => println!("would reformat {name}"),
+            Mode::Diff => {}
         }
     }
-    if failed || (check && !changed.is_empty()) {
+    if failed || (mode != Mode::Write && !changed.is_empty()) {
         exit::FAILED
     } else {
         exit::OK
     }
+}
+
+/// `fmt -`: standard input to standard output (or, with --check or
+/// --diff, only whether and how it would change).
+fn stdin(mode: Mode) -> i32 {
+    let mut source = String::new();
+    if let Err(error) = std::io::stdin().read_to_string(&mut source) {
+        eprintln!("error: cannot read standard input: {error}");
+        return exit::USAGE;
+    }
+    let Some(formatted) = formatted("<stdin>", &source) else {
+        return exit::FAILED;
+    };
+    match mode {
+        Mode::Write => print!("{formatted}"),
+        Mode::Check if formatted != source => println!("would reformat <stdin>"),
+        Mode::Diff => print!("{}", diff("<stdin>", &source, &formatted)),
+        Mode::Check => {}
+    }
+    if mode != Mode::Write && formatted != source {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
+}
+
+/// The canonical form, or `None` (reported) when the text has syntax
+/// errors: a file that does not parse is left as it is.
+fn formatted(name: &str, source: &str) -> Option<String> {
+    let (document, diagnostics) = parse_document(source);
+    if diagnostics.has_errors() {
+        eprint!("{}", diagnostics.render(name, source));
+        eprintln!("{name}: has syntax errors; not formatted");
+        return None;
+    }
+    Some(format_document(&document))
+}
+
+/// A unified diff from the file to its canonical form, as `diff -u` and
+/// `git diff` print one.
+fn diff(name: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(name, &format!("{name} (formatted)"))
+        .to_string()
 }
 
 /// Writes beside the file and renames over it, so a crash never leaves half

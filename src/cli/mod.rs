@@ -25,7 +25,9 @@ enum Command {
     /// Exits 0 when there are no errors (warnings allowed), 1 when any file has
     /// an error, 2 on a usage error.
     Check {
-        /// Policy files, or folders to search for `*.policy` files.
+        /// Policy files, or folders to search for `*.policy` files; `-`
+        /// reads one policy from standard input (hook scripts and tables
+        /// then resolve from the current folder).
         #[arg(default_value = "policies")]
         paths: Vec<PathBuf>,
         /// Output format.
@@ -35,13 +37,19 @@ enum Command {
     /// Rewrite policy files in canonical form.
     ///
     /// With --check, change nothing: list the files that would change and
-    /// exit 1 if there are any.
+    /// exit 1 if there are any. With --diff, change nothing: print what
+    /// would change as a unified diff (exit 1 if anything would). `-` reads
+    /// a policy from standard input and writes it formatted to standard
+    /// output.
     Fmt {
         #[arg(default_value = "policies")]
         paths: Vec<PathBuf>,
         /// Only report files that are not formatted.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "diff")]
         check: bool,
+        /// Print the changes as a unified diff instead of making them.
+        #[arg(long)]
+        diff: bool,
     },
     /// Decide a stream of events: one JSON decision per line of JSON events.
     ///
@@ -83,7 +91,17 @@ enum Command {
         /// Rewrite the expectations from what the engine decides.
         #[arg(long)]
         update: bool,
+        /// Run only the scenarios whose file name or description contains
+        /// this text (case ignored).
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
     },
+    /// Print a completion script for a shell.
+    ///
+    /// bash: `switchboard completions bash > ~/.local/share/bash-completion/completions/switchboard`;
+    /// zsh: `switchboard completions zsh > ~/.zfunc/_switchboard`;
+    /// fish: `switchboard completions fish > ~/.config/fish/completions/switchboard.fish`.
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -114,13 +132,27 @@ pub fn run() -> i32 {
     };
     match cli.command {
         Command::Check { paths, format } => check::run(&paths, format),
-        Command::Fmt { paths, check } => fmt::run(&paths, check),
+        Command::Fmt { paths, check, diff } => fmt::run(&paths, fmt::Mode::of(check, diff)),
         Command::Simulate {
             policy,
             events,
             explain,
         } => simulate::run(&policy, &events, explain),
-        Command::Test { paths, update } => test::run(&paths, update),
+        Command::Test {
+            paths,
+            update,
+            filter,
+        } => test::run(&paths, update, filter.as_deref()),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "switchboard",
+                &mut std::io::stdout(),
+            );
+            exit::OK
+        }
         Command::Serve(args) => serve::run(*args),
         Command::Backup { data, out } => backup::run(&data, &out),
     }

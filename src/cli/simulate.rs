@@ -11,6 +11,22 @@ use switchboard::engine::{Engine, Event, State};
 use switchboard::sources::Folder;
 
 pub fn run(policy_path: &Path, events_path: &Path, explain: bool) -> i32 {
+    // A tenant's folder stands for the one policy in it.
+    let found;
+    let policy_path = if policy_path.is_dir() {
+        match switchboard::files::only_policy_in(policy_path) {
+            Ok(path) => {
+                found = path;
+                found.as_path()
+            }
+            Err(e) => {
+                eprintln!("error: {e}; name the policy file");
+                return exit::USAGE;
+            }
+        }
+    } else {
+        policy_path
+    };
     let source = match std::fs::read_to_string(policy_path) {
         Ok(s) => s,
         Err(e) => {

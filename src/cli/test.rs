@@ -7,7 +7,7 @@ use switchboard::scenario::{self, Report};
 /// Scenario files end in this.
 pub const SUFFIX: &str = ".scenario.yaml";
 
-pub fn run(paths: &[PathBuf], update: bool) -> i32 {
+pub fn run(paths: &[PathBuf], update: bool, filter: Option<&str>) -> i32 {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -23,8 +23,15 @@ pub fn run(paths: &[PathBuf], update: bool) -> i32 {
         eprintln!("error: no *{SUFFIX} files found");
         return exit::USAGE;
     }
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let filter = filter.map(str::to_lowercase);
     for file in &files {
+        if let Some(filter) = &filter {
+            if !matches(file, filter) {
+                skipped += 1;
+                continue;
+            }
+        }
         let ran = scenario::run_file(file, update);
         report(&ran);
         if ran.passed() {
@@ -33,11 +40,31 @@ pub fn run(paths: &[PathBuf], update: bool) -> i32 {
             failed += 1;
         }
     }
-    println!("{passed} passed, {failed} failed");
+    match skipped {
+        0 => println!("{passed} passed, {failed} failed"),
+        _ => println!("{passed} passed, {failed} failed, {skipped} filtered out"),
+    }
     if failed > 0 {
         exit::FAILED
     } else {
         exit::OK
+    }
+}
+
+/// Whether a scenario's file name or description holds `filter` (lower
+/// case). A file that cannot be read is run, so its error shows.
+fn matches(file: &Path, filter: &str) -> bool {
+    let name = file
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_lowercase();
+    if name.contains(filter) {
+        return true;
+    }
+    match std::fs::read_to_string(file).map(|t| scenario::parse(&t)) {
+        Ok(Ok(s)) => s.description.to_lowercase().contains(filter),
+        _ => true,
     }
 }
 

@@ -32,6 +32,7 @@
 //! counters (`query: counters`).
 
 mod run;
+mod update;
 
 pub use run::{run_file, Failure, Report, StepResult};
 
@@ -82,6 +83,16 @@ impl Step {
         let mut fields = raw.clone();
         fields.remove("expect");
         fields.remove("note");
+        if let Some(Value::String(at)) = fields.get("at") {
+            // As events read it: RFC 3339, years past 9999 with their sign.
+            let read =
+                serde_json::from_value::<chrono::DateTime<chrono::Utc>>(Value::String(at.clone()));
+            if read.is_err() {
+                return Err(format!(
+                    "`at: {at}` is not an RFC 3339 time; write the date, `T`, the time and the offset: 2026-12-21T10:00:00Z (UTC) or 2026-12-21T10:00:00-07:00"
+                ));
+            }
+        }
         match fields.remove("query") {
             None => {
                 let event = serde_json::from_value::<Event>(Value::Object(fields))
@@ -123,9 +134,101 @@ impl Step {
     }
 }
 
-/// Reads a scenario from YAML (JSON is YAML too).
+/// Reads a scenario from YAML (JSON is YAML too). A YAML error names its
+/// line and shows it.
 pub fn parse(text: &str) -> Result<Scenario, String> {
-    serde_yaml_ng::from_str(text).map_err(|e| e.to_string())
+    serde_yaml_ng::from_str(text).map_err(|e| {
+        let Some(at) = e.location() else {
+            return e.to_string();
+        };
+        let line = text.lines().nth(at.line().saturating_sub(1)).unwrap_or("");
+        let caret = " ".repeat(at.column().saturating_sub(1));
+        // The library's message ends with its own "at line L column C".
+        let message = e.to_string();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
+        format!(
+            "line {}, column {}: {message}\n  {line}\n  {caret}^",
+            at.line(),
+            at.column()
+        )
+    })
+}
+
+/// The keys a decision's JSON has, which an event step's `expect` may name
+/// (`reasons`: the sentences `--explain` prints).
+pub const DECISION_KEYS: &[&str] = &[
+    "at",
+    "event",
+    "outcome",
+    "denial",
+    "conversation",
+    "inbox",
+    "new_conversation",
+    "customer",
+    "visible_to",
+    "offered_to",
+    "messages",
+    "copied_to",
+    "changes",
+    "session_type",
+    "tags",
+    "priority",
+    "next_tick",
+    "explanation",
+    "reasons",
+];
+
+/// The keys of a row of `query: view`.
+pub const VIEW_KEYS: &[&str] = &[
+    "conversation",
+    "inbox",
+    "customer",
+    "customer_name",
+    "last_inbound_at",
+    "owner",
+    "locked_by",
+    "locked_until",
+    "alerted",
+    "hidden",
+];
+
+/// The keys of `query: counters`.
+pub const COUNTER_KEYS: &[&str] = &[
+    "conversations",
+    "inbound",
+    "outbound",
+    "sessions_handled",
+    "handle_secs",
+    "average_handle_secs",
+    "hook_failures",
+];
+
+/// An `expect` naming a key the output never has (`outcom:`), which would
+/// otherwise read as "expected routed, actual nothing".
+pub fn unknown_key(step: &Step, expected: &Value) -> Option<String> {
+    let (known, what): (&[&str], &str) = match step {
+        Step::Event(_) => (DECISION_KEYS, "a decision"),
+        Step::View { .. } => (VIEW_KEYS, "a view row"),
+        Step::Counters { .. } => (COUNTER_KEYS, "the counters"),
+    };
+    let objects: Vec<&serde_json::Map<String, Value>> = match expected {
+        Value::Object(map) => vec![map],
+        Value::Array(rows) => rows.iter().filter_map(Value::as_object).collect(),
+        _ => Vec::new(),
+    };
+    let key = objects
+        .iter()
+        .flat_map(|o| o.keys())
+        .find(|k| !known.contains(&k.as_str()))?;
+    let hint = match crate::diag::did_you_mean(key, known) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!("it has {}", known.join(", ")),
+    };
+    Some(format!("expect: `{key}` is not a key of {what}; {hint}"))
 }
 
 /// Writes a scenario back as YAML.
@@ -193,12 +296,34 @@ pub fn refresh(expected: &Value, actual: &Value) -> Value {
                 })
                 .collect(),
         ),
+        // Lists of the same length item by item, so an expected message
+        // keeps only the fields it named.
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => {
+            Value::Array(e.iter().zip(a).map(|(ev, av)| refresh(ev, av)).collect())
+        }
         _ => actual.clone(),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_yaml_error_names_and_shows_its_line() {
+        let error = super::parse("description: x\nsteps:\n  - note: a: b\n").unwrap_err();
+        assert!(error.starts_with("line 3, column"), "{error}");
+        assert!(error.contains("  - note: a: b"), "{error}");
+    }
+
+    #[test]
+    fn a_misspelt_expect_key_is_named() {
+        let step = super::Step::Counters { inbox: "i".into() };
+        let error = super::unknown_key(&step, &serde_json::json!({"sessions_handed": 1})).unwrap();
+        assert!(
+            error.contains("did you mean `sessions_handled`?"),
+            "{error}"
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -43,6 +43,7 @@ pub struct Failure {
 }
 
 /// The keys `--update` writes for a step that has no `expect` yet.
+/// (A subset of `super::DECISION_KEYS`.)
 const DEFAULT_KEYS: &[&str] = &[
     "outcome",
     "denial",
@@ -92,6 +93,7 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
     }
 
     let mut changed = false;
+    let mut updates: Vec<(usize, Value)> = Vec::new();
     let zone = engine.policy().tenant().zone;
     for (index, raw) in scenario.steps.iter_mut().enumerate() {
         let step = Step::parse(raw).map_err(|e| format!("step {}: {e}", index + 1))?;
@@ -163,6 +165,9 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
             output["reasons"] = json!(reasons);
         }
 
+        if let Some(error) = raw.get("expect").and_then(|e| super::unknown_key(&step, e)) {
+            return Err(format!("step {}: {error}", index + 1));
+        }
         match raw.get("expect") {
             Some(expected) => {
                 let mut diffs = Vec::new();
@@ -170,6 +175,7 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
                 if !diffs.is_empty() {
                     if update {
                         let fresh = refresh(expected, &output);
+                        updates.push((index, fresh.clone()));
                         raw.insert("expect".into(), fresh);
                         changed = true;
                     } else {
@@ -186,21 +192,23 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
                     .iter()
                     .filter_map(|k| output.get(*k).map(|v| (k.to_string(), v.clone())))
                     .collect();
-                raw.insert(
-                    "expect".into(),
-                    if output.is_object() {
-                        Value::Object(picked)
-                    } else {
-                        output.clone()
-                    },
-                );
+                let fresh = if output.is_object() {
+                    Value::Object(picked)
+                } else {
+                    output.clone()
+                };
+                updates.push((index, fresh.clone()));
+                raw.insert("expect".into(), fresh);
                 changed = true;
             }
             None => {}
         }
     }
     if update && changed {
-        std::fs::write(path, super::write(&scenario)).map_err(|e| format!("cannot write: {e}"))?;
+        // In place where the layout allows; else the scenario whole.
+        let rewritten = super::update::rewrite(&text, scenario.steps.len(), &updates)
+            .unwrap_or_else(|| super::write(&scenario));
+        std::fs::write(path, rewritten).map_err(|e| format!("cannot write: {e}"))?;
         report.updated = true;
     }
     Ok(())
@@ -215,29 +223,8 @@ fn load_engine(path: &Path, scenario: &Scenario) -> Result<Engine, String> {
     };
     let policy_path = match &scenario.policy {
         Some(p) => dir.join(p),
-        None => {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-                .map_err(|e| format!("{}: {e}", dir.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "policy"))
-                .collect();
-            found.sort();
-            match found.len() {
-                1 => found.remove(0),
-                0 => {
-                    return Err(format!(
-                        "no .policy file in {}; name one with `policy:`",
-                        dir.display()
-                    ))
-                }
-                _ => {
-                    return Err(format!(
-                        "several .policy files in {}; name one with `policy:`",
-                        dir.display()
-                    ))
-                }
-            }
-        }
+        None => crate::files::only_policy_in(dir)
+            .map_err(|e| format!("{e}; name one with `policy:`"))?,
     };
     let source = std::fs::read_to_string(&policy_path)
         .map_err(|e| format!("{}: {e}", policy_path.display()))?;
