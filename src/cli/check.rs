@@ -7,31 +7,40 @@ use switchboard::files::{self, Read};
 use switchboard::sources::Folder;
 
 pub fn run(paths: &[PathBuf], format: Format) -> i32 {
-    if paths == [PathBuf::from("-")] {
-        return stdin(format);
-    }
-    let files = match files::policy_files(paths) {
-        Ok(files) => files,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::USAGE;
+    // Each policy checked: its name, its text and its diagnostics.
+    let checked: Vec<(String, String, Diagnostics)> = if paths == [PathBuf::from("-")] {
+        match stdin() {
+            Ok(one) => vec![one],
+            Err(code) => return code,
+        }
+    } else {
+        match files::policy_files(paths) {
+            Ok(files) => files
+                .iter()
+                .map(|path| {
+                    let (source, diagnostics) = check_file(path);
+                    (path.display().to_string(), source, diagnostics)
+                })
+                .collect(),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return exit::USAGE;
+            }
         }
     };
     let (mut errors, mut warnings) = (0, 0);
     let mut json = Vec::new();
-    for path in &files {
-        let name = path.display().to_string();
-        let (source, diagnostics) = check_file(path);
+    for (name, source, diagnostics) in &checked {
         errors += diagnostics.error_count();
         warnings += diagnostics.warning_count();
         match format {
-            Format::Human => print!("{}", diagnostics.render(&name, &source)),
-            Format::Json => json.extend(diagnostics.to_json(&name, &source)),
+            Format::Human => print!("{}", diagnostics.render(name, source)),
+            Format::Json => json.extend(diagnostics.to_json(name, source)),
         }
     }
     match format {
         Format::Human => {
-            let files = files.len();
+            let files = checked.len();
             println!(
                 "checked {files} {}: {errors} {}, {warnings} {}",
                 plural(files, "policy", "policies"),
@@ -41,7 +50,7 @@ pub fn run(paths: &[PathBuf], format: Format) -> i32 {
         }
         Format::Json => {
             let report = serde_json::json!({
-                "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+                "files": checked.iter().map(|(name, _, _)| name).collect::<Vec<_>>(),
                 "errors": errors,
                 "warnings": warnings,
                 "diagnostics": json,
@@ -61,45 +70,18 @@ pub fn run(paths: &[PathBuf], format: Format) -> i32 {
 
 /// `check -`: one policy from standard input, named `<stdin>`; its hook
 /// scripts and tables resolve from the current folder.
-fn stdin(format: Format) -> i32 {
+fn stdin() -> Result<(String, String, Diagnostics), i32> {
     let mut source = String::new();
     if let Err(error) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut source) {
         eprintln!("error: cannot read standard input: {error}");
-        return exit::USAGE;
+        return Err(exit::USAGE);
     }
     let name = "<stdin>";
     let diagnostics = match switchboard::compile_sources(&source, &Folder::of(Path::new(name))) {
         Ok(policy) => policy.warnings().clone(),
         Err(diagnostics) => diagnostics,
     };
-    let (errors, warnings) = (diagnostics.error_count(), diagnostics.warning_count());
-    match format {
-        Format::Human => {
-            print!("{}", diagnostics.render(name, &source));
-            println!(
-                "checked 1 policy: {errors} {}, {warnings} {}",
-                plural(errors, "error", "errors"),
-                plural(warnings, "warning", "warnings"),
-            );
-        }
-        Format::Json => {
-            let report = serde_json::json!({
-                "files": [name],
-                "errors": errors,
-                "warnings": warnings,
-                "diagnostics": diagnostics.to_json(name, &source),
-            });
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
-        }
-    }
-    if errors > 0 {
-        exit::FAILED
-    } else {
-        exit::OK
-    }
+    Ok((name.to_string(), source, diagnostics))
 }
 
 /// Compiles one file: its text (for rendering) and its diagnostics.
