@@ -43,6 +43,7 @@ pub mod diag;
 pub mod engine;
 pub mod files;
 pub mod hooks;
+pub mod overview;
 pub mod policy;
 pub mod runtime;
 pub mod scenario;

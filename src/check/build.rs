@@ -148,12 +148,14 @@ impl PolicyBuilder<'_> {
         for calendar in calendars {
             for day in &calendar.days {
                 match day {
-                    HoursRule::Holiday { date, .. } if !own(date.value) => {
-                        schedule.add_dated(date.value, &[])
+                    HoursRule::Holiday { date, label } if !own(date.value) => {
+                        schedule.add_dated(date.value, &[]);
+                        schedule.note(date.value, holiday_note(label));
                     }
                     HoursRule::Special { date, intervals } if !own(date.value) => {
                         let intervals: Vec<_> = intervals.iter().map(|i| i.value).collect();
                         schedule.add_dated(date.value, &intervals);
+                        schedule.note(date.value, "special hours".into());
                     }
                     _ => {}
                 }
@@ -167,10 +169,14 @@ impl PolicyBuilder<'_> {
                     }
                 }
                 HoursRule::Always(_) => schedule.set_always(),
-                HoursRule::Holiday { date, .. } => schedule.add_dated(date.value, &[]),
+                HoursRule::Holiday { date, label } => {
+                    schedule.add_dated(date.value, &[]);
+                    schedule.note(date.value, holiday_note(label));
+                }
                 HoursRule::Special { date, intervals } => {
                     let intervals: Vec<_> = intervals.iter().map(|i| i.value).collect();
                     schedule.add_dated(date.value, &intervals);
+                    schedule.note(date.value, "special hours".into());
                 }
                 HoursRule::Calendar(_) => {}
             }
@@ -396,5 +402,13 @@ impl PolicyBuilder<'_> {
                 .map(|h| (h.point.value, h.function.value.clone()))
                 .collect(),
         }
+    }
+}
+
+/// How a holiday is named where hours are shown: `holiday Thanksgiving`.
+fn holiday_note(label: &Option<crate::diag::Spanned<String>>) -> String {
+    match label {
+        Some(label) => format!("holiday {}", label.value),
+        None => "holiday".into(),
     }
 }

@@ -1,9 +1,11 @@
-//! The `switchboard` command line: check, fmt, simulate, test, serve, backup.
+//! The `switchboard` command line: check, fmt, show, simulate, test, serve,
+//! backup, completions.
 
 mod backup;
 mod check;
 mod fmt;
 mod serve;
+mod show;
 mod simulate;
 mod test;
 
@@ -62,6 +64,24 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Show a tenant: its routing map, a week of hours, and every message.
+    ///
+    /// Numbers → inboxes → teams → agents, each direct number's effective
+    /// deflection and the level it comes from, keyword queues with their
+    /// words and session capacities, hook points; each schedule for one
+    /// week in its local time, holidays and clock changes marked; every
+    /// message with sample placeholders filled. `mermaid` draws the routing
+    /// map as a flowchart.
+    Show {
+        /// A policy file, or a tenant's folder holding one.
+        policy: PathBuf,
+        /// Any day of the week to show hours for (default: this week, in
+        /// the tenant's zone).
+        #[arg(long, value_name = "DATE", value_parser = date)]
+        week: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value_t = show::Format::Text)]
+        format: show::Format,
+    },
     /// Serve decisions over HTTP, with state kept in DATA.
     ///
     /// API tokens: a file of `TENANT SHA256-HEX` lines (--tokens), and/or
@@ -110,11 +130,40 @@ pub enum Format {
     Json,
 }
 
+/// A calendar date as `YYYY-MM-DD`.
+fn date(text: &str) -> Result<chrono::NaiveDate, String> {
+    text.parse()
+        .map_err(|_| format!("`{text}` is not a date; write it as 2026-12-07"))
+}
+
 /// Exit codes shared by every command.
 pub mod exit {
     pub const OK: i32 = 0;
     pub const FAILED: i32 = 1;
     pub const USAGE: i32 = 2;
+}
+
+/// Compiles the policy at `path` (a file, or a tenant's folder holding one
+/// `.policy` file), printing its diagnostics if it does not check; the
+/// error is the exit code to end with.
+fn compile_policy(path: &std::path::Path) -> Result<switchboard::Policy, i32> {
+    let path = match path.is_dir() {
+        true => switchboard::files::only_policy_in(path).map_err(|e| {
+            eprintln!("error: {e}; name the policy file");
+            exit::USAGE
+        })?,
+        false => path.to_path_buf(),
+    };
+    let source = std::fs::read_to_string(&path).map_err(|e| {
+        eprintln!("error: {}: {e}", path.display());
+        exit::USAGE
+    })?;
+    let folder = switchboard::sources::Folder::of(&path);
+    switchboard::compile_sources(&source, &folder).map_err(|d| {
+        eprint!("{}", d.render(&path.display().to_string(), &source));
+        eprintln!("error: the policy does not check");
+        exit::FAILED
+    })
 }
 
 /// Runs the command line; returns the process exit code.
@@ -153,6 +202,11 @@ pub fn run() -> i32 {
             );
             exit::OK
         }
+        Command::Show {
+            policy,
+            week,
+            format,
+        } => show::run(&policy, week, format),
         Command::Serve(args) => serve::run(*args),
         Command::Backup { data, out } => backup::run(&data, &out),
     }

@@ -8,39 +8,11 @@ use super::exit;
 use std::io::{BufRead, Write};
 use std::path::Path;
 use switchboard::engine::{Engine, Event, State};
-use switchboard::sources::Folder;
 
 pub fn run(policy_path: &Path, events_path: &Path, explain: bool) -> i32 {
-    // A tenant's folder stands for the one policy in it.
-    let found;
-    let policy_path = if policy_path.is_dir() {
-        match switchboard::files::only_policy_in(policy_path) {
-            Ok(path) => {
-                found = path;
-                found.as_path()
-            }
-            Err(e) => {
-                eprintln!("error: {e}; name the policy file");
-                return exit::USAGE;
-            }
-        }
-    } else {
-        policy_path
-    };
-    let source = match std::fs::read_to_string(policy_path) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {}: {e}", policy_path.display());
-            return exit::USAGE;
-        }
-    };
-    let policy = match switchboard::compile_sources(&source, &Folder::of(policy_path)) {
-        Ok(p) => p,
-        Err(d) => {
-            eprint!("{}", d.render(&policy_path.display().to_string(), &source));
-            eprintln!("error: the policy does not check");
-            return exit::FAILED;
-        }
+    let policy = match super::compile_policy(policy_path) {
+        Ok(policy) => policy,
+        Err(code) => return code,
     };
     let events: Box<dyn BufRead> = if events_path == Path::new("-") {
         Box::new(std::io::stdin().lock())

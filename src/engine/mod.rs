@@ -25,7 +25,7 @@ mod refine;
 mod session;
 mod slots;
 pub mod state;
-mod text;
+pub(crate) mod text;
 mod timers;
 pub mod view;
 

@@ -31,6 +31,8 @@ pub struct Schedule {
     weekly: [Vec<Interval>; 7],
     /// Dates whose own intervals replace the weekly ones (empty: closed).
     dated: BTreeMap<NaiveDate, Vec<Interval>>,
+    /// What the policy calls a dated day: a holiday's label, say.
+    notes: BTreeMap<NaiveDate, String>,
     always: bool,
 }
 
@@ -44,6 +46,7 @@ impl Schedule {
             zone,
             weekly: Default::default(),
             dated: BTreeMap::new(),
+            notes: BTreeMap::new(),
             always: false,
         }
     }
@@ -61,6 +64,27 @@ impl Schedule {
             .entry(date)
             .or_default()
             .extend_from_slice(intervals);
+    }
+
+    /// Names a dated day ("holiday Thanksgiving"); the first name given stays.
+    pub fn note(&mut self, date: NaiveDate, note: String) {
+        self.notes.entry(date).or_insert(note);
+    }
+
+    /// What the policy calls this date, if it is a holiday or special day.
+    pub fn note_on(&self, date: NaiveDate) -> Option<&str> {
+        self.notes.get(&date).map(String::as_str)
+    }
+
+    /// Whether the schedule is `always` open.
+    pub fn is_always(&self) -> bool {
+        self.always
+    }
+
+    /// The instant a local date's midnight names (or the first instant
+    /// after it, where a gap swallows midnight).
+    pub fn start_of(&self, date: NaiveDate) -> DateTime<Utc> {
+        self.instant(date, 0)
     }
 
     pub fn set_always(&mut self) {
