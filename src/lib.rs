@@ -40,6 +40,7 @@
 mod check;
 mod compile;
 pub mod diag;
+pub mod diff;
 pub mod engine;
 pub mod files;
 pub mod hooks;

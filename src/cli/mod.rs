@@ -3,6 +3,7 @@
 
 mod backup;
 mod check;
+mod diff;
 mod fmt;
 mod serve;
 mod show;
@@ -82,6 +83,15 @@ enum Command {
         #[arg(long, value_enum, default_value_t = show::Format::Text)]
         format: show::Format,
     },
+    /// Replay recorded traffic through two policies and report every
+    /// decision that changes.
+    ///
+    /// The traffic is an events file (one JSON event per line) or a
+    /// service's stored event log. Changes are counted by kind (outcome or
+    /// denial code, inbox, who sees it, messages, other changes), then shown
+    /// with both decisions explained. Exits 0 when nothing changes, 1 when
+    /// something does (a CI gate), 2 on a usage error.
+    Diff(Box<diff::Args>),
     /// Serve decisions over HTTP, with state kept in DATA.
     ///
     /// API tokens: a file of `TENANT SHA256-HEX` lines (--tokens), and/or
@@ -207,6 +217,7 @@ pub fn run() -> i32 {
             week,
             format,
         } => show::run(&policy, week, format),
+        Command::Diff(args) => diff::run(*args),
         Command::Serve(args) => serve::run(*args),
         Command::Backup { data, out } => backup::run(&data, &out),
     }

@@ -29,7 +29,7 @@ mod tenant;
 pub use mailbox::{DecideError, Decided};
 pub use reload::Reloaded;
 pub use stats::Stats;
-pub use tenant::{Status, Tenant, View};
+pub use tenant::{CandidateError, Status, Tenant, View};
 
 use crate::store::{SqliteStore, StoreError, TenantStore};
 use log::{DecisionLog, Rotation};

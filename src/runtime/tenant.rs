@@ -12,11 +12,12 @@
 //! view or the revision takes a lock only to clone an `Arc`.
 
 use super::mailbox::{DecideError, Decided, Job, Mailbox, Refused};
-use super::revision::{Refusal, Revision};
+use super::revision::{Files, Refusal, Revision};
 use crate::engine::{Event, State};
 use crate::store::TenantStore;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -27,6 +28,16 @@ pub struct View {
     pub state: State,
     /// The sequence number of the latest event in `state`.
     pub seq: u64,
+}
+
+/// Why a candidate policy could not be compared.
+#[derive(Debug, thiserror::Error)]
+pub enum CandidateError {
+    /// The candidate does not check: its diagnostics, rendered.
+    #[error("{0}")]
+    DoesNotCheck(String),
+    #[error("reading the stored log: {0}")]
+    Store(String),
 }
 
 /// How a tenant is.
@@ -270,6 +281,56 @@ impl Tenant {
         let mut decision = serde_json::to_value(&decision).unwrap_or_default();
         decision["revision"] = serde_json::Value::String(revision.id.clone());
         decision
+    }
+
+    /// What `candidate` (the policy file's text, and any of the files it
+    /// names, by name) would have decided otherwise over the tenant's
+    /// stored log, against the serving revision: events from `since` on
+    /// are compared (those before build the state), with up to `examples`
+    /// of each kind of change. Files the candidate does not give come from
+    /// the serving revision. Nothing is stored or changed. Blocks on the
+    /// store: call it off the async workers.
+    pub fn diff(
+        &self,
+        policy: String,
+        files: BTreeMap<String, String>,
+        since: Option<DateTime<Utc>>,
+        examples: usize,
+    ) -> Result<crate::diff::Diff, CandidateError> {
+        let options = crate::diff::Options {
+            since,
+            examples_per_kind: examples,
+            evict: true,
+        };
+        let serving = self.revision();
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("{}.policy", self.name));
+        let mut texts = self
+            .store
+            .revision(&self.name, &serving.id)
+            .map_err(|e| CandidateError::Store(e.to_string()))?
+            .and_then(|v| Files::from_json(&v))
+            .map(|f| f.texts)
+            .unwrap_or_default();
+        texts.extend(files);
+        texts.insert(name.clone(), policy);
+        let candidate = Files {
+            policy: name,
+            texts,
+        }
+        .compile()
+        .map_err(CandidateError::DoesNotCheck)?;
+        let store = self.store.clone();
+        crate::diff::stored(
+            |each| store.replay(&self.name, 0, each),
+            serving.engine.clone(),
+            candidate.engine,
+            options,
+        )
+        .map_err(CandidateError::Store)
     }
 
     /// A conversation by id: from the published state, or, once archived

@@ -36,7 +36,7 @@ mod update;
 
 pub use run::{run_file, Failure, Report, StepResult};
 
-use crate::engine::{BadTime, Event};
+use crate::engine::{BadTime, Event, State};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -54,6 +54,40 @@ pub struct Scenario {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub statuses: BTreeMap<String, String>,
     pub steps: Vec<RawStep>,
+}
+
+impl Scenario {
+    /// The state before the first step: agents in their `statuses`.
+    pub fn starting_state(&self, policy: &crate::Policy) -> Result<State, String> {
+        let mut state = State::new();
+        for (agent, status) in &self.statuses {
+            if policy.agent_id(agent).is_none() {
+                return Err(format!("statuses: no agent {agent} in the policy"));
+            }
+            if policy.status_id(status).is_none() {
+                return Err(format!("statuses: {status} is not a status of this tenant"));
+            }
+            state
+                .agents
+                .entry(agent.as_str().into())
+                .or_default()
+                .status = status.as_str().into();
+        }
+        Ok(state)
+    }
+
+    /// The steps that are events, with their one-based step numbers
+    /// (queries left out).
+    pub fn events(&self) -> Result<Vec<(usize, Event)>, String> {
+        let mut events = Vec::new();
+        for (index, raw) in self.steps.iter().enumerate() {
+            match Step::parse(raw).map_err(|e| format!("step {}: {e}", index + 1))? {
+                Step::Event(event) => events.push((index + 1, *event)),
+                Step::View { .. } | Step::Counters { .. } => {}
+            }
+        }
+        Ok(events)
+    }
 }
 
 /// A step as written: event or query fields, plus `expect` and `note`.

@@ -1,7 +1,7 @@
 //! Running a scenario file against its policy.
 
 use super::{contains, refresh, Scenario, Step};
-use crate::engine::{Engine, State};
+use crate::engine::Engine;
 use crate::sources::Folder;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -77,20 +77,7 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
     let mut scenario: Scenario = super::parse(&text)?;
     report.description = scenario.description.clone();
     let engine = load_engine(path, &scenario)?;
-    let mut state = State::new();
-    for (agent, status) in &scenario.statuses {
-        if engine.policy().agent_id(agent).is_none() {
-            return Err(format!("statuses: no agent {agent} in the policy"));
-        }
-        if engine.policy().status_id(status).is_none() {
-            return Err(format!("statuses: {status} is not a status of this tenant"));
-        }
-        state
-            .agents
-            .entry(agent.as_str().into())
-            .or_default()
-            .status = status.as_str().into();
-    }
+    let mut state = scenario.starting_state(engine.policy())?;
 
     let mut changed = false;
     let mut updates: Vec<(usize, Value)> = Vec::new();

@@ -8,7 +8,7 @@
 use super::metrics::{self, Counters};
 use super::{twilio, Server};
 use crate::engine::Event;
-use crate::runtime::{reload, DecideError, Decided, Stats, Tenant};
+use crate::runtime::{reload, CandidateError, DecideError, Decided, Stats, Tenant};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State as Shared};
@@ -48,6 +48,7 @@ pub fn router(server: Arc<Server>) -> Router {
         )
         .route("/v1/tenants/{tenant}/policy", get(policy))
         .route("/v1/tenants/{tenant}/policy/reload", post(reload_policy))
+        .route("/v1/tenants/{tenant}/policy/diff", post(diff_policy))
         .route("/v1/tenants/{tenant}/twilio/messages", post(twilio_message))
         .fallback(|| async {
             error(
@@ -122,12 +123,13 @@ pub enum ErrorCode {
     NotStored,
     TenantFailed,
     ShuttingDown,
+    PolicyDoesNotCheck,
 }
 
 impl ErrorCode {
     /// Every code, for the test that keeps docs/API.md in step.
     #[cfg(test)]
-    const ALL: [ErrorCode; 18] = [
+    const ALL: [ErrorCode; 19] = [
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::Unauthorized,
@@ -146,6 +148,7 @@ impl ErrorCode {
         ErrorCode::NotStored,
         ErrorCode::TenantFailed,
         ErrorCode::ShuttingDown,
+        ErrorCode::PolicyDoesNotCheck,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -168,6 +171,7 @@ impl ErrorCode {
             ErrorCode::NotStored => "not_stored",
             ErrorCode::TenantFailed => "tenant_failed",
             ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::PolicyDoesNotCheck => "policy_does_not_check",
         }
     }
 }
@@ -560,6 +564,61 @@ async fn reload_policy(
     let runtime = app.runtime.clone();
     let result = blocking("reloading", move || reload::reload(&runtime, &tenant)).await?;
     Ok(Json(result).into_response())
+}
+
+/// A candidate policy to compare with the serving one.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Candidate {
+    /// The policy file's text.
+    policy: String,
+    /// Files it names that differ from the serving revision's.
+    #[serde(default)]
+    files: std::collections::BTreeMap<String, String>,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    examples: Option<usize>,
+}
+
+/// What a candidate policy would have decided otherwise over the tenant's
+/// stored log; nothing is stored or changed.
+async fn diff_policy(
+    Shared(app): Shared<App>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let tenant = tenant(&app, &headers, &name)?;
+    let body = read_body(body)?;
+    let candidate: Candidate = serde_json::from_slice(&body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadBody,
+            format!("not a candidate policy: {e}"),
+        )
+    })?;
+    let examples = candidate.examples.unwrap_or(3).min(100);
+    let serving = tenant.revision().id.clone();
+    let found = blocking("comparing policies", move || {
+        tenant.diff(candidate.policy, candidate.files, candidate.since, examples)
+    })
+    .await?;
+    let diff = found.map_err(|e| match e {
+        CandidateError::DoesNotCheck(diagnostics) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::PolicyDoesNotCheck,
+            diagnostics,
+        ),
+        CandidateError::Store(e) => error(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::NotRead, e),
+    })?;
+    let mut answer = serde_json::to_value(&diff).map_err(|e| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            e.to_string(),
+        )
+    })?;
+    answer["serving"] = Value::String(serving);
+    Ok(Json(answer).into_response())
 }
 
 /// Twilio's inbound-message webhook: a signed form in, TwiML out.

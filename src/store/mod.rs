@@ -16,7 +16,7 @@
 
 mod sqlite;
 
-pub use sqlite::{backup, SqliteStore};
+pub use sqlite::{backup, LogReader, SqliteStore};
 
 use serde_json::Value;
 

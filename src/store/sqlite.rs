@@ -566,15 +566,7 @@ impl TenantStore for SqliteStore {
     }
 
     fn latest_snapshot(&self, tenant: &str) -> Result<Option<(u64, String)>, StoreError> {
-        let snapshot: Option<(i64, String)> = self
-            .reader()
-            .query_row(
-                "SELECT seq, state FROM snapshots WHERE tenant = ?1",
-                [tenant],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        Ok(snapshot.map(|(seq, state)| (seq as u64, state)))
+        latest_snapshot(&self.reader(), tenant)
     }
 
     fn replay(
@@ -584,22 +576,7 @@ impl TenantStore for SqliteStore {
         each: &mut dyn FnMut(Stored) -> Result<(), String>,
     ) -> Result<(), StoreError> {
         // A connection of its own, so a long replay holds up no look-ups.
-        let connection = connect(&self.path)?;
-        let mut query = connection.prepare(
-            "SELECT seq, revision, event, decision FROM events
-             WHERE tenant = ?1 AND seq > ?2 ORDER BY seq",
-        )?;
-        let mut rows = query.query(params![tenant, after as i64])?;
-        while let Some(row) = rows.next()? {
-            let stored = Stored {
-                seq: row.get::<_, i64>(0)? as u64,
-                revision: row.get(1)?,
-                event: row.get(2)?,
-                decision: row.get(3)?,
-            };
-            each(stored).map_err(StoreError::Replay)?;
-        }
-        Ok(())
+        replay(&connect(&self.path)?, tenant, after, each)
     }
 
     fn archived(&self, tenant: &str, id: &str) -> Result<Option<String>, StoreError> {
@@ -655,6 +632,93 @@ impl TenantStore for SqliteStore {
             )
             .optional()?;
         Ok(files.map(|f| serde_json::from_str(&f)).transpose()?)
+    }
+}
+
+fn latest_snapshot(
+    connection: &Connection,
+    tenant: &str,
+) -> Result<Option<(u64, String)>, StoreError> {
+    let snapshot: Option<(i64, String)> = connection
+        .query_row(
+            "SELECT seq, state FROM snapshots WHERE tenant = ?1",
+            [tenant],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(snapshot.map(|(seq, state)| (seq as u64, state)))
+}
+
+fn replay(
+    connection: &Connection,
+    tenant: &str,
+    after: u64,
+    each: &mut dyn FnMut(Stored) -> Result<(), String>,
+) -> Result<(), StoreError> {
+    let mut query = connection.prepare(
+        "SELECT seq, revision, event, decision FROM events
+         WHERE tenant = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let mut rows = query.query(params![tenant, after as i64])?;
+    while let Some(row) = rows.next()? {
+        let stored = Stored {
+            seq: row.get::<_, i64>(0)? as u64,
+            revision: row.get(1)?,
+            event: row.get(2)?,
+            decision: row.get(3)?,
+        };
+        each(stored).map_err(StoreError::Replay)?;
+    }
+    Ok(())
+}
+
+/// A service's stored log, opened read-only: tools read a running
+/// service's data through it (`switchboard diff --data`) and can never
+/// write, migrate or lock it against the service's writer.
+pub struct LogReader {
+    connection: Connection,
+}
+
+impl LogReader {
+    /// Opens the database at `db`, which must exist.
+    pub fn open(db: &Path) -> Result<LogReader, StoreError> {
+        if !db.exists() {
+            return Err(StoreError::Write(format!(
+                "{} does not exist",
+                db.display()
+            )));
+        }
+        let connection =
+            Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        let schema: Option<i64> = connection
+            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match schema {
+            Some(s) if s > SCHEMA => Err(StoreError::NewerSchema(s)),
+            _ => Ok(LogReader { connection }),
+        }
+    }
+
+    /// Every tenant with stored events, sorted.
+    pub fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        let mut query = self
+            .connection
+            .prepare("SELECT DISTINCT tenant FROM events ORDER BY tenant")?;
+        let rows = query.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Hands each of the tenant's events after `after` to `each`, in order.
+    pub fn replay(
+        &self,
+        tenant: &str,
+        after: u64,
+        each: &mut dyn FnMut(Stored) -> Result<(), String>,
+    ) -> Result<(), StoreError> {
+        replay(&self.connection, tenant, after, each)
     }
 }
 
