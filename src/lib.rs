@@ -54,7 +54,7 @@ pub mod store;
 pub mod syntax;
 pub mod vocab;
 
-pub use compile::{compile, compile_sources, named_files};
+pub use compile::{compile, compile_sources, lines, named_files, Lines};
 pub use diag::{Diagnostic, Diagnostics};
 pub use policy::Policy;
 pub use sources::Sources;

@@ -293,3 +293,73 @@ fn diff_over_the_services_stored_log_lists_exactly_what_a_team_change_alters() {
     assert!(policy.body["refused"].is_null(), "{}", policy.body);
     server.stop();
 }
+
+#[test]
+fn test_writes_json_and_junit_reports_and_coverage() {
+    // A copy of team-sms with one expectation made wrong.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("admin-test-reports");
+    let _ = std::fs::remove_dir_all(&dir);
+    let tenant = copy_tenant("team-sms", &dir);
+    let t1 = tenant.join("T1-inbound-visible-to-team.scenario.yaml");
+    let text = std::fs::read_to_string(&t1).unwrap();
+    std::fs::write(&t1, text.replacen("outcome: routed", "outcome: denied", 1)).unwrap();
+    let folder = tenant.to_str().unwrap();
+    let scenarios = scenario_count(&tenant);
+
+    let out = switchboard(&["test", folder, "--format", "json", "--coverage"]);
+    assert_eq!(out.status.code(), Some(1), "one scenario fails");
+    let json: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(json["passed"], json!(scenarios - 1));
+    assert_eq!(json["failed"], json!(1));
+    let failing: Vec<&Value> = json["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["passed"] == json!(false))
+        .collect();
+    assert_eq!(failing.len(), 1);
+    assert!(failing[0]["path"].as_str().unwrap().ends_with("T1-inbound-visible-to-team.scenario.yaml"));
+    let diff = &failing[0]["failures"][0]["diffs"][0];
+    assert_eq!((&diff["expected"], &diff["actual"]), (&json!("denied"), &json!("routed")));
+    let coverage = &json["coverage"][0];
+    assert!(coverage["policy"].as_str().unwrap().ends_with("team-sms.policy"));
+    let branch = |area: &str, name: &str| {
+        coverage["branches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["area"] == area && b["branch"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no branch {area}: {name} in {coverage}"))
+    };
+    assert!(branch("inbox sales_team_sms", "closed")["hits"].as_u64().unwrap() > 0);
+    assert!(branch("inbox sales_team_sms", "lock expires")["line"].as_u64().is_some());
+
+    let out = switchboard(&["test", folder, "--format", "junit"]);
+    assert_eq!(out.status.code(), Some(1));
+    let xml = stdout(&out);
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(xml.contains(&format!("tests=\"{scenarios}\"")), "{xml}");
+    assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+    assert!(xml.contains("expected: &quot;denied&quot;"), "{xml}");
+
+    // Human output ends with the totals, then the coverage table.
+    let out = switchboard(&["test", "policies/team-sms", "--coverage"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = stdout(&out);
+    assert!(text.contains(&format!("{scenarios} passed, 0 failed")), "{text}");
+    assert!(text.contains("policies/team-sms/team-sms.policy: "), "{text}");
+}
+
+fn scenario_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".scenario.yaml")
+        })
+        .count()
+}

@@ -114,7 +114,9 @@ enum Command {
     /// Run scenario files (*.scenario.yaml) against their policies.
     ///
     /// Prints each failure as a diff and ends with `N passed, N failed`;
-    /// exits 1 if any failed.
+    /// exits 1 if any failed. `--format json` or `junit` write one report
+    /// for CI systems instead; `--coverage` adds which branches of each
+    /// policy the scenarios exercise.
     Test {
         #[arg(default_value = "policies")]
         paths: Vec<PathBuf>,
@@ -125,6 +127,12 @@ enum Command {
         /// this text (case ignored).
         #[arg(long, value_name = "TEXT")]
         filter: Option<String>,
+        /// Report which of each policy's branches the scenarios exercise
+        /// (and the lines none does).
+        #[arg(long)]
+        coverage: bool,
+        #[arg(long, value_enum, default_value_t = test::Format::Human)]
+        format: test::Format,
     },
     /// Print a completion script for a shell.
     ///
@@ -201,7 +209,17 @@ pub fn run() -> i32 {
             paths,
             update,
             filter,
-        } => test::run(&paths, update, filter.as_deref()),
+            coverage,
+            format,
+        } => test::run(
+            &paths,
+            &test::Options {
+                update,
+                filter: filter.as_deref(),
+                format,
+                coverage,
+            },
+        ),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -31,9 +31,11 @@
 //! an agent's conversation list (`query: view`) or an inbox's reporting
 //! counters (`query: counters`).
 
+pub mod coverage;
 mod run;
 mod update;
 
+pub use coverage::Coverage;
 pub use run::{run_file, Failure, Report, StepResult};
 
 use crate::engine::{BadTime, Event, State};

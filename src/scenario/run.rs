@@ -1,7 +1,7 @@
 //! Running a scenario file against its policy.
 
 use super::{contains, refresh, Scenario, Step};
-use crate::engine::Engine;
+use crate::engine::{Decision, Engine};
 use crate::sources::Folder;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -19,6 +19,12 @@ pub struct Report {
     pub error: Option<String>,
     /// `--update` rewrote the file.
     pub updated: bool,
+    /// The policy file it ran against, once found.
+    pub policy: Option<PathBuf>,
+    /// That policy, compiled, once it checked.
+    pub engine: Option<Engine>,
+    /// Every event step's decision, in order (what coverage reads).
+    pub decisions: Vec<Decision>,
 }
 
 impl Report {
@@ -65,6 +71,9 @@ pub fn run_file(path: &Path, update: bool) -> Report {
         failures: Vec::new(),
         error: None,
         updated: false,
+        policy: None,
+        engine: None,
+        decisions: Vec::new(),
     };
     if let Err(error) = run(path, update, &mut report) {
         report.error = Some(error);
@@ -76,7 +85,7 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let mut scenario: Scenario = super::parse(&text)?;
     report.description = scenario.description.clone();
-    let engine = load_engine(path, &scenario)?;
+    let engine = load_engine(path, &scenario, report)?;
     let mut state = scenario.starting_state(engine.policy())?;
 
     let mut changed = false;
@@ -87,6 +96,7 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
         let (label, output, reasons) = match &step {
             Step::Event(event) => {
                 let decision = engine.step(&mut state, event);
+                report.decisions.push(decision.clone());
                 let who = match event.as_ref() {
                     crate::engine::Event::Inbound(e) => format!(" from {}", e.from),
                     crate::engine::Event::Status(s) => format!(" of {}", s.agent),
@@ -203,7 +213,7 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
 
 /// Compiles the scenario's policy: the one it names, or the only `.policy`
 /// file beside it.
-fn load_engine(path: &Path, scenario: &Scenario) -> Result<Engine, String> {
+fn load_engine(path: &Path, scenario: &Scenario, report: &mut Report) -> Result<Engine, String> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -213,6 +223,7 @@ fn load_engine(path: &Path, scenario: &Scenario) -> Result<Engine, String> {
         None => crate::files::only_policy_in(dir)
             .map_err(|e| format!("{e}; name one with `policy:`"))?,
     };
+    report.policy = Some(policy_path.clone());
     let source = std::fs::read_to_string(&policy_path)
         .map_err(|e| format!("{}: {e}", policy_path.display()))?;
     let policy = crate::compile_sources(&source, &Folder::of(&policy_path)).map_err(|d| {
@@ -221,5 +232,7 @@ fn load_engine(path: &Path, scenario: &Scenario) -> Result<Engine, String> {
             d.render(&policy_path.display().to_string(), &source)
         )
     })?;
-    Ok(Engine::new(policy).explaining(true))
+    let engine = Engine::new(policy).explaining(true);
+    report.engine = Some(engine.clone());
+    Ok(engine)
 }
