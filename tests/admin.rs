@@ -318,11 +318,20 @@ fn test_writes_json_and_junit_reports_and_coverage() {
         .filter(|s| s["passed"] == json!(false))
         .collect();
     assert_eq!(failing.len(), 1);
-    assert!(failing[0]["path"].as_str().unwrap().ends_with("T1-inbound-visible-to-team.scenario.yaml"));
+    assert!(failing[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("T1-inbound-visible-to-team.scenario.yaml"));
     let diff = &failing[0]["failures"][0]["diffs"][0];
-    assert_eq!((&diff["expected"], &diff["actual"]), (&json!("denied"), &json!("routed")));
+    assert_eq!(
+        (&diff["expected"], &diff["actual"]),
+        (&json!("denied"), &json!("routed"))
+    );
     let coverage = &json["coverage"][0];
-    assert!(coverage["policy"].as_str().unwrap().ends_with("team-sms.policy"));
+    assert!(coverage["policy"]
+        .as_str()
+        .unwrap()
+        .ends_with("team-sms.policy"));
     let branch = |area: &str, name: &str| {
         coverage["branches"]
             .as_array()
@@ -332,8 +341,15 @@ fn test_writes_json_and_junit_reports_and_coverage() {
             .cloned()
             .unwrap_or_else(|| panic!("no branch {area}: {name} in {coverage}"))
     };
-    assert!(branch("inbox sales_team_sms", "closed")["hits"].as_u64().unwrap() > 0);
-    assert!(branch("inbox sales_team_sms", "lock expires")["line"].as_u64().is_some());
+    assert!(
+        branch("inbox sales_team_sms", "closed")["hits"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(branch("inbox sales_team_sms", "lock expires")["line"]
+        .as_u64()
+        .is_some());
 
     let out = switchboard(&["test", folder, "--format", "junit"]);
     assert_eq!(out.status.code(), Some(1));
@@ -347,8 +363,14 @@ fn test_writes_json_and_junit_reports_and_coverage() {
     let out = switchboard(&["test", "policies/team-sms", "--coverage"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let text = stdout(&out);
-    assert!(text.contains(&format!("{scenarios} passed, 0 failed")), "{text}");
-    assert!(text.contains("policies/team-sms/team-sms.policy: "), "{text}");
+    assert!(
+        text.contains(&format!("{scenarios} passed, 0 failed")),
+        "{text}"
+    );
+    assert!(
+        text.contains("policies/team-sms/team-sms.policy: "),
+        "{text}"
+    );
 }
 
 fn scenario_count(dir: &Path) -> usize {

@@ -514,3 +514,91 @@ fn completions_are_printed_for_each_shell() {
     let bad = switchboard(&["completions", "cmd"], &root());
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn colour_on_request_and_never_into_a_pipe_or_under_no_color() {
+    let bad = "tests/fixtures/invalid/unclosed_block.policy";
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        command.args(args).current_dir(root());
+        command.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+        command.envs(env.iter().copied());
+        stdout(&command.output().unwrap())
+    };
+    let coloured = run(&["check", bad, "--color", "always"], &[]);
+    assert!(
+        coloured.contains("\u{1b}[31m"),
+        "errors in red: {coloured:?}"
+    );
+    assert!(coloured.contains("error[E0003]"));
+    // Standard output here is a pipe, not a terminal.
+    for (args, env) in [
+        (vec!["check", bad], vec![]),
+        (vec!["check", bad, "--color", "never"], vec![]),
+        (
+            vec!["check", bad, "--color", "auto"],
+            vec![("NO_COLOR", "1")],
+        ),
+    ] {
+        let plain = run(&args, &env);
+        assert!(!plain.contains('\u{1b}'), "{args:?} {env:?}: {plain:?}");
+        assert!(plain.contains("error[E0003]"));
+    }
+    let tests = run(&["test", "policies/team-sms", "--color", "always"], &[]);
+    assert!(tests.contains("\u{1b}[1m\u{1b}[32mok"), "{tests:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["check", "--color", "sometimes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn check_watch_checks_again_when_a_policy_changes() {
+    use std::io::BufRead;
+    let dir = scratch("watch");
+    let policy = dir.join("shop.policy");
+    let good = std::fs::read_to_string(root().join("policies/team-sms/team-sms.policy")).unwrap();
+    std::fs::write(&policy, &good).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["check", "--watch"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |text: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return,
+                Ok(_) => {}
+                Err(_) => panic!("no line with {text:?} within 20 s"),
+            }
+        }
+    };
+    wait_for("checked 1 policy: 0 errors");
+    // Give the watcher a moment to be set up, then break the file.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::fs::write(&policy, format!("{good}\ngarbage {{}}\n")).unwrap();
+    wait_for("checked 1 policy: 1 error");
+    std::fs::write(&policy, &good).unwrap();
+    wait_for("checked 1 policy: 0 errors");
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    let out = switchboard(&["check", "-", "--watch"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    let out = switchboard(&["test", "--watch", "--update"], &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

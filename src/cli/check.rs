@@ -34,7 +34,10 @@ pub fn run(paths: &[PathBuf], format: Format) -> i32 {
         errors += diagnostics.error_count();
         warnings += diagnostics.warning_count();
         match format {
-            Format::Human => print!("{}", diagnostics.render(name, source)),
+            Format::Human => {
+                let rendered = diagnostics.render(name, source);
+                anstream::print!("{}", super::paint::diagnostics(&rendered));
+            }
             Format::Json => json.extend(diagnostics.to_json(name, source)),
         }
     }

@@ -1,6 +1,6 @@
 //! `switchboard fmt`: rewrite policies in canonical form.
 
-use super::exit;
+use super::{exit, paint};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use switchboard::files::{self, Read};
@@ -70,7 +70,7 @@ pub fn run(paths: &[PathBuf], mode: Mode) -> i32 {
                     failed = true;
                 }
             }
-            Mode::Diff => print!("{}", diff(&name, &source, &formatted)),
+            Mode::Diff => anstream::print!("{}", paint::diff(&diff(&name, &source, &formatted))),
             Mode::Check => {}
         }
     }
@@ -102,7 +102,7 @@ fn stdin(mode: Mode) -> i32 {
     match mode {
         Mode::Write => print!("{formatted}"),
         Mode::Check if formatted != source => println!("would reformat <stdin>"),
-        Mode::Diff => print!("{}", diff("<stdin>", &source, &formatted)),
+        Mode::Diff => anstream::print!("{}", paint::diff(&diff("<stdin>", &source, &formatted))),
         Mode::Check => {}
     }
     if mode != Mode::Write && formatted != source {
@@ -117,7 +117,7 @@ fn stdin(mode: Mode) -> i32 {
 fn formatted(name: &str, source: &str) -> Option<String> {
     let (document, diagnostics) = parse_document(source);
     if diagnostics.has_errors() {
-        eprint!("{}", diagnostics.render(name, source));
+        anstream::eprint!("{}", paint::diagnostics(&diagnostics.render(name, source)));
         eprintln!("{name}: has syntax errors; not formatted");
         return None;
     }

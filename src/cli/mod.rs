@@ -5,10 +5,12 @@ mod backup;
 mod check;
 mod diff;
 mod fmt;
+mod paint;
 mod serve;
 mod show;
 mod simulate;
 mod test;
+mod watch;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -19,6 +21,10 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Colour: on a terminal (`auto`, unless NO_COLOR is set), `always`
+    /// or `never`.
+    #[arg(long, global = true, value_enum, default_value_t = paint::Color::Auto)]
+    color: paint::Color,
 }
 
 #[derive(Subcommand)]
@@ -36,6 +42,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Check again each time a policy, hook script or table changes.
+        #[arg(long)]
+        watch: bool,
     },
     /// Rewrite policy files in canonical form.
     ///
@@ -133,6 +142,10 @@ enum Command {
         coverage: bool,
         #[arg(long, value_enum, default_value_t = test::Format::Human)]
         format: test::Format,
+        /// Run again each time a policy, scenario, hook script or table
+        /// changes.
+        #[arg(long, conflicts_with = "update")]
+        watch: bool,
     },
     /// Print a completion script for a shell.
     ///
@@ -178,7 +191,8 @@ fn compile_policy(path: &std::path::Path) -> Result<switchboard::Policy, i32> {
     })?;
     let folder = switchboard::sources::Folder::of(&path);
     switchboard::compile_sources(&source, &folder).map_err(|d| {
-        eprint!("{}", d.render(&path.display().to_string(), &source));
+        let rendered = d.render(&path.display().to_string(), &source);
+        anstream::eprint!("{}", paint::diagnostics(&rendered));
         eprintln!("error: the policy does not check");
         exit::FAILED
     })
@@ -197,8 +211,20 @@ pub fn run() -> i32 {
             };
         }
     };
+    paint::choose(cli.color);
     match cli.command {
-        Command::Check { paths, format } => check::run(&paths, format),
+        Command::Check {
+            paths,
+            format,
+            watch,
+        } => match watch {
+            true if paths == [PathBuf::from("-")] => {
+                eprintln!("error: --watch watches files; standard input has none");
+                exit::USAGE
+            }
+            true => watch::watch(&paths, || check::run(&paths, format)),
+            false => check::run(&paths, format),
+        },
         Command::Fmt { paths, check, diff } => fmt::run(&paths, fmt::Mode::of(check, diff)),
         Command::Simulate {
             policy,
@@ -211,15 +237,19 @@ pub fn run() -> i32 {
             filter,
             coverage,
             format,
-        } => test::run(
-            &paths,
-            &test::Options {
+            watch,
+        } => {
+            let options = test::Options {
                 update,
                 filter: filter.as_deref(),
                 format,
                 coverage,
-            },
-        ),
+            };
+            match watch {
+                true => watch::watch(&paths, || test::run(&paths, &options)),
+                false => test::run(&paths, &options),
+            }
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -211,9 +211,14 @@ fn matches(file: &Path, filter: &str) -> bool {
 }
 
 fn report(o: &Report) {
+    use super::paint;
     let name = o.path.display();
     if let Some(error) = &o.error {
-        println!("ERROR {name}\n  {}", error.replace('\n', "\n  "));
+        anstream::println!(
+            "{} {name}\n  {}",
+            paint::bad("ERROR"),
+            paint::diagnostics(&error.replace('\n', "\n  "))
+        );
         return;
     }
     if o.failures.is_empty() {
@@ -222,10 +227,10 @@ fn report(o: &Report) {
         } else {
             ""
         };
-        println!("ok    {name}{note}");
+        anstream::println!("{}    {name}{note}", paint::good("ok"));
         return;
     }
-    println!("FAIL  {name}: {}", o.description);
+    anstream::println!("{}  {name}: {}", paint::bad("FAIL"), o.description);
     for f in &o.failures {
         println!("  step {}, {}:", f.step, f.label);
         for (path, expected, actual) in &f.diffs {
@@ -235,8 +240,8 @@ fn report(o: &Report) {
                 path.as_str()
             };
             println!("    {at}");
-            println!("      expected: {}", compact(expected));
-            println!("      actual:   {}", compact(actual));
+            anstream::println!("      expected: {}", paint::expected(&compact(expected)));
+            anstream::println!("      actual:   {}", paint::actual(&compact(actual)));
         }
     }
 }
