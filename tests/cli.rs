@@ -368,7 +368,7 @@ fn test_names_a_scenarios_mistakes() {
                 "description: d\nsteps:\n{}    expect:\n      outcom: routed\n",
                 step.replace("AT", "2026-03-02T17:00:00Z")
             ),
-            "step 1: expect: `outcom` is not a key of a decision; did you mean `outcome`?",
+            "./typo.scenario.yaml:9:7: error: step 1: expect: `outcom` is not a key of a decision\n  |\n9 |       outcom: routed\n  |       ^^^^^^\n  = hint: did you mean `outcome`?",
         ),
         (
             "time",
@@ -376,12 +376,12 @@ fn test_names_a_scenarios_mistakes() {
                 "description: d\nsteps:\n{}",
                 step.replace("AT", "2026-12-21 10:00")
             ),
-            "step 1: `at: 2026-12-21 10:00` is not an RFC 3339 time",
+            "./time.scenario.yaml:4:5: error: step 1: `at: 2026-12-21 10:00` is not an RFC 3339 time",
         ),
         (
             "yaml",
             "description: d\nsteps:\n  - note: a: b\n".to_string(),
-            "line 3, column",
+            "./yaml.scenario.yaml:3:",
         ),
     ];
     for (name, text, expected) in cases {
@@ -390,6 +390,7 @@ fn test_names_a_scenarios_mistakes() {
         assert_eq!(out.status.code(), Some(1), "{name}: {}", stdout(&out));
         let text = format!("{}{}", stdout(&out), stderr(&out));
         assert!(text.contains(expected), "{name}: {text}");
+        assert!(text.contains("= hint: "), "{name}: {text}");
         std::fs::remove_file(dir.join(format!("{name}.scenario.yaml"))).unwrap();
     }
 }

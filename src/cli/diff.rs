@@ -113,7 +113,7 @@ const SCENARIO: &str = ".scenario.yaml";
 /// A scenario's event steps, from its starting statuses.
 fn scenario(replay: &mut Replay, path: &Path, name: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
-    let scenario = switchboard::scenario::parse(&text).map_err(|e| format!("{name}: {e}"))?;
+    let scenario = switchboard::scenario::parse(&text, name)?;
     let state = scenario
         .starting_state(replay.old_policy())
         .map_err(|e| format!("{name}: {e}"))?;

@@ -204,7 +204,7 @@ fn matches(file: &Path, filter: &str) -> bool {
     if name.contains(filter) {
         return true;
     }
-    match std::fs::read_to_string(file).map(|t| scenario::parse(&t)) {
+    match std::fs::read_to_string(file).map(|t| scenario::parse(&t, "")) {
         Ok(Ok(s)) => s.description.to_lowercase().contains(filter),
         _ => true,
     }
@@ -214,11 +214,8 @@ fn report(o: &Report) {
     use super::paint;
     let name = o.path.display();
     if let Some(error) = &o.error {
-        anstream::println!(
-            "{} {name}\n  {}",
-            paint::bad("ERROR"),
-            paint::diagnostics(&error.replace('\n', "\n  "))
-        );
+        anstream::println!("{} {name}", paint::bad("ERROR"));
+        anstream::println!("{}", paint::diagnostics(error));
         return;
     }
     if o.failures.is_empty() {

@@ -241,22 +241,12 @@ fn snippet(index: &LineIndex<'_>, line: usize, span: Span) -> (String, String, u
 }
 
 fn render_one(out: &mut String, d: &Diagnostic, file: &str, index: &LineIndex<'_>) {
-    let start = index.position(d.span.start);
     let severity = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let _ = writeln!(
-        out,
-        "{file}:{}:{}: {severity}[{}]: {}",
-        start.line, start.column, d.code, d.message
-    );
-    let gutter = start.line.to_string().len();
-    let pad = " ".repeat(gutter);
-    let (snippet, lead, width) = snippet(index, start.line, d.span);
-    let _ = writeln!(out, "{pad} |");
-    let _ = writeln!(out, "{} | {snippet}", start.line);
-    let _ = writeln!(out, "{pad} | {lead}{}", "^".repeat(width));
+    let heading = format!("{severity}[{}]", d.code);
+    let pad = write_heading_and_snippet(out, file, index, d.span, &heading, &d.message);
     for note in &d.notes {
         let _ = writeln!(out, "{pad} = note: {note}");
     }
@@ -272,4 +262,48 @@ fn render_one(out: &mut String, d: &Diagnostic, file: &str, index: &LineIndex<'_
         let _ = writeln!(out, "{pad} = hint: {hint}");
     }
     out.push('\n');
+}
+
+/// `file:line:col: heading: message`, then the line with a caret under
+/// `span`; returns the gutter's padding, for notes and hints.
+fn write_heading_and_snippet(
+    out: &mut String,
+    file: &str,
+    index: &LineIndex<'_>,
+    span: Span,
+    heading: &str,
+    message: &str,
+) -> String {
+    let start = index.position(span.start);
+    let _ = writeln!(
+        out,
+        "{file}:{}:{}: {heading}: {message}",
+        start.line, start.column
+    );
+    let gutter = start.line.to_string().len();
+    let pad = " ".repeat(gutter);
+    let (snippet, lead, width) = snippet(index, start.line, span);
+    let _ = writeln!(out, "{pad} |");
+    let _ = writeln!(out, "{} | {snippet}", start.line);
+    let _ = writeln!(out, "{pad} | {lead}{}", "^".repeat(width));
+    pad
+}
+
+/// An error in another file than a policy (a scenario, say), rendered as a
+/// policy's diagnostics are: place, message, the line with a caret under
+/// `span`, and a hint.
+pub fn render_error(
+    file: &str,
+    source: &str,
+    span: Span,
+    message: &str,
+    hint: Option<&str>,
+) -> String {
+    let index = LineIndex::new(source);
+    let mut out = String::new();
+    let pad = write_heading_and_snippet(&mut out, file, &index, span, "error", message);
+    if let Some(hint) = hint {
+        let _ = writeln!(out, "{pad} = hint: {hint}");
+    }
+    out
 }

@@ -12,6 +12,6 @@ mod span;
 mod suggest;
 
 pub use code::{Code, Severity};
-pub use diagnostic::{Diagnostic, Diagnostics, Related, MAX_DIAGNOSTICS};
+pub use diagnostic::{render_error, Diagnostic, Diagnostics, Related, MAX_DIAGNOSTICS};
 pub use span::{LineIndex, Span, Spanned};
 pub use suggest::did_you_mean;

@@ -170,29 +170,110 @@ impl Step {
     }
 }
 
-/// Reads a scenario from YAML (JSON is YAML too). A YAML error names its
-/// line and shows it.
-pub fn parse(text: &str) -> Result<Scenario, String> {
+/// Reads a scenario from YAML (JSON is YAML too). A YAML error is
+/// rendered as a policy's diagnostics are: `file:line:col: error: ...`, the
+/// line with a caret, and a hint where one helps.
+pub fn parse(text: &str, file: &str) -> Result<Scenario, String> {
     serde_yaml_ng::from_str(text).map_err(|e| {
-        let Some(at) = e.location() else {
-            return e.to_string();
-        };
-        let line = text.lines().nth(at.line().saturating_sub(1)).unwrap_or("");
-        let caret = " ".repeat(at.column().saturating_sub(1));
         // The library's message ends with its own "at line L column C".
         let message = e.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_string();
-        format!(
-            "line {}, column {}: {message}\n  {line}\n  {caret}^",
-            at.line(),
-            at.column()
-        )
+        let message = message.split(" at line ").next().unwrap_or(&message);
+        let Some(at) = e.location() else {
+            return format!("{file}: error: {message}");
+        };
+        let hint = yaml_hint(message, text, at.line());
+        let span = crate::diag::Span::new(at.index(), at.index() + 1);
+        crate::diag::render_error(file, text, span, message, hint.as_deref())
+            .trim_end()
+            .to_string()
     })
 }
+
+/// What usually causes a YAML error, said as a fix.
+fn yaml_hint(message: &str, text: &str, line: usize) -> Option<String> {
+    let shown = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+    if shown.contains('\t') || message.contains("tab") {
+        return Some("indent with spaces; YAML does not take tabs".into());
+    }
+    if message.contains("mapping values are not allowed") {
+        return Some("a value holding `: ` needs quotes: body: \"Note: we open at 9\"".into());
+    }
+    if message.contains("expected ',' or ']'") {
+        return Some("close the `[` list with `]` on the same line".into());
+    }
+    if message.contains("expected ',' or '}'") {
+        return Some("close the `{` map with `}` on the same line".into());
+    }
+    if message.contains("unknown field") && message.contains("description") {
+        return Some("a scenario has description, policy, statuses and steps".into());
+    }
+    if message.contains("missing field `description`") {
+        return Some("start the file with `description:` and what it shows".into());
+    }
+    if message.contains("did not find expected key") || message.contains("block") {
+        return Some("line the keys of one step up under each other".into());
+    }
+    None
+}
+
+/// A step's error, rendered as a policy's diagnostics are, at the line of
+/// the step's `key` (or its first line). `message` may carry its hint
+/// after `; `.
+pub fn step_error(text: &str, file: &str, step: usize, key: Option<&str>, message: &str) -> String {
+    let (message, hint) = match message.split_once("; ") {
+        Some((m, h)) => (m, Some(h)),
+        None => (message, None),
+    };
+    let suggested = hint.is_none().then(|| misspelt_field(message)).flatten();
+    let hint = hint.or(suggested.as_deref());
+    let message = format!("step {}: {message}", step + 1);
+    let Some(span) = update::step_key_span(text, step, key) else {
+        return format!(
+            "{file}: error: {message}{}",
+            hint.map_or(String::new(), |h| format!("\n  = hint: {h}"))
+        );
+    };
+    crate::diag::render_error(file, text, span, &message, hint)
+        .trim_end()
+        .to_string()
+}
+
+/// `did you mean `body`?` for serde's "unknown field `bdy`, expected one
+/// of `at`, `body`, ...".
+fn misspelt_field(message: &str) -> Option<String> {
+    let (_, rest) = message.split_once("unknown field `")?;
+    let (field, rest) = rest.split_once('`')?;
+    let known: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    let close = crate::diag::did_you_mean(field, &known)?;
+    Some(format!("did you mean `{close}`?"))
+}
+
+/// The key a step's error is about, read from its message: `at`, or the
+/// field serde names (`unknown field `bdy``), or the misspelt expect key.
+pub fn error_key(message: &str) -> Option<String> {
+    if message.starts_with("`at:") || message.contains("accepted range") {
+        return Some("at".into());
+    }
+    let quoted = |after: &str| {
+        let rest = message.split(after).nth(1)?;
+        let rest = rest.strip_prefix('`')?;
+        Some(rest.split('`').next()?.to_string())
+    };
+    quoted("unknown field ").or_else(|| quoted("expect: "))
+}
+
+/// The keys `--update` writes for a step that has no `expect` yet.
+/// (A subset of [`DECISION_KEYS`].)
+pub const DEFAULT_KEYS: &[&str] = &[
+    "outcome",
+    "denial",
+    "conversation",
+    "inbox",
+    "visible_to",
+    "offered_to",
+    "messages",
+    "changes",
+];
 
 /// The keys a decision's JSON has, which an event step's `expect` may name
 /// (`reasons`: the sentences `--explain` prints).
@@ -327,7 +408,17 @@ pub fn refresh(expected: &Value, actual: &Value) -> Value {
                 .map(|(k, ev)| {
                     (
                         k.clone(),
-                        a.get(k).map_or(Value::Null, |av| refresh(ev, av)),
+                        match a.get(k) {
+                            Some(av) => refresh(ev, av),
+                            // Absent from a decision: what the author wrote
+                            // for "none" (`[]`, `false`) still says so.
+                            None if matches!(ev, Value::Bool(false))
+                                || ev.as_array().is_some_and(Vec::is_empty) =>
+                            {
+                                ev.clone()
+                            }
+                            None => Value::Null,
+                        },
                     )
                 })
                 .collect(),
@@ -345,9 +436,13 @@ pub fn refresh(expected: &Value, actual: &Value) -> Value {
 mod tests {
     #[test]
     fn a_yaml_error_names_and_shows_its_line() {
-        let error = super::parse("description: x\nsteps:\n  - note: a: b\n").unwrap_err();
-        assert!(error.starts_with("line 3, column"), "{error}");
-        assert!(error.contains("  - note: a: b"), "{error}");
+        let error = super::parse("description: x\nsteps:\n  - note: a: b\n", "s.yaml").unwrap_err();
+        assert!(error.starts_with("s.yaml:3:"), "{error}");
+        assert!(error.contains("3 |   - note: a: b"), "{error}");
+        assert!(
+            error.contains("= hint: a value holding `: ` needs quotes"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Running a scenario file against its policy.
 
-use super::{contains, refresh, Scenario, Step};
+use super::{contains, refresh, Scenario, Step, DEFAULT_KEYS};
 use crate::engine::{Decision, Engine};
 use crate::sources::Folder;
 use serde_json::{json, Value};
@@ -48,19 +48,6 @@ pub struct Failure {
     pub diffs: Vec<(String, Value, Value)>,
 }
 
-/// The keys `--update` writes for a step that has no `expect` yet.
-/// (A subset of `super::DECISION_KEYS`.)
-const DEFAULT_KEYS: &[&str] = &[
-    "outcome",
-    "denial",
-    "conversation",
-    "inbox",
-    "visible_to",
-    "offered_to",
-    "messages",
-    "changes",
-];
-
 /// Runs a scenario file; with `update`, rewrites its expectations from what
 /// the engine decided.
 pub fn run_file(path: &Path, update: bool) -> Report {
@@ -83,7 +70,8 @@ pub fn run_file(path: &Path, update: bool) -> Report {
 
 fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    let mut scenario: Scenario = super::parse(&text)?;
+    let file = path.display().to_string();
+    let mut scenario: Scenario = super::parse(&text, &file)?;
     report.description = scenario.description.clone();
     let engine = load_engine(path, &scenario, report)?;
     let mut state = scenario.starting_state(engine.policy())?;
@@ -92,7 +80,11 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
     let mut updates: Vec<(usize, Value)> = Vec::new();
     let zone = engine.policy().tenant().zone;
     for (index, raw) in scenario.steps.iter_mut().enumerate() {
-        let step = Step::parse(raw).map_err(|e| format!("step {}: {e}", index + 1))?;
+        let located = |message: &str| {
+            let key = super::error_key(message);
+            super::step_error(&text, &file, index, key.as_deref(), message)
+        };
+        let step = Step::parse(raw).map_err(|e| located(&e))?;
         let (label, output, reasons) = match &step {
             Step::Event(event) => {
                 let decision = engine.step(&mut state, event);
@@ -163,7 +155,7 @@ fn run(path: &Path, update: bool, report: &mut Report) -> Result<(), String> {
         }
 
         if let Some(error) = raw.get("expect").and_then(|e| super::unknown_key(&step, e)) {
-            return Err(format!("step {}: {error}", index + 1));
+            return Err(located(&error));
         }
         match raw.get("expect") {
             Some(expected) => {
