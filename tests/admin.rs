@@ -291,6 +291,25 @@ fn diff_over_the_services_stored_log_lists_exactly_what_a_team_change_alters() {
         None,
     );
     assert!(policy.body["refused"].is_null(), "{}", policy.body);
+
+    // The serving policy at a glance, as `show --format json` has it.
+    let url = server.url("/v1/tenants/brightside/policy/overview?week=2030-03-04");
+    let overview = request("GET", &url, Some("sms-secret"), None);
+    assert_eq!(overview.status, 200, "{}", overview.body);
+    assert_eq!(overview.body["week"], json!(["2030-03-04", "2030-03-10"]));
+    let shown = switchboard(&[
+        "show",
+        "policies/team-sms",
+        "--week",
+        "2030-03-04",
+        "--format",
+        "json",
+    ]);
+    let mut shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    shown["revision"] = overview.body["revision"].clone();
+    assert_eq!(overview.body, shown);
+    let url = server.url("/v1/tenants/brightside/policy/overview?week=soon");
+    assert_eq!(request("GET", &url, Some("sms-secret"), None).status, 400);
     server.stop();
 }
 
@@ -384,4 +403,21 @@ fn scenario_count(dir: &Path) -> usize {
                 .ends_with(".scenario.yaml")
         })
         .count()
+}
+
+#[test]
+fn coverage_of_the_example_tenants() {
+    let out = switchboard(&["test", "policies", "--coverage"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    let (_, coverage) = text
+        .split_once(" passed, 0 failed\n")
+        .expect("the totals line");
+    insta::assert_snapshot!("coverage@policies", coverage.trim_start());
+    for tenant in tenants() {
+        assert!(
+            coverage.contains(&format!("policies/{tenant}/{tenant}.policy: ")),
+            "{tenant} has a coverage report"
+        );
+    }
 }

@@ -49,6 +49,7 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/tenants/{tenant}/policy", get(policy))
         .route("/v1/tenants/{tenant}/policy/reload", post(reload_policy))
         .route("/v1/tenants/{tenant}/policy/diff", post(diff_policy))
+        .route("/v1/tenants/{tenant}/policy/overview", get(policy_overview))
         .route("/v1/tenants/{tenant}/twilio/messages", post(twilio_message))
         .fallback(|| async {
             error(
@@ -564,6 +565,42 @@ async fn reload_policy(
     let runtime = app.runtime.clone();
     let result = blocking("reloading", move || reload::reload(&runtime, &tenant)).await?;
     Ok(Json(result).into_response())
+}
+
+/// The serving policy at a glance (`switchboard show --format json`): the
+/// routing map, a week of hours (`?week=DATE`, default this week in the
+/// tenant's zone) and every message with sample placeholders.
+async fn policy_overview(
+    Shared(app): Shared<App>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Answer {
+    let tenant = tenant(&app, &headers, &name)?;
+    let revision = tenant.revision();
+    let policy = revision.engine.policy();
+    let day = match query.get("week") {
+        Some(text) => text.parse::<chrono::NaiveDate>().map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadTime,
+                format!("`week={text}` is not a date; write it as 2026-12-07"),
+            )
+        })?,
+        None => chrono::Utc::now()
+            .with_timezone(&policy.tenant().zone)
+            .date_naive(),
+    };
+    let mut overview =
+        serde_json::to_value(crate::overview::Overview::of(policy, day)).map_err(|e| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                e.to_string(),
+            )
+        })?;
+    overview["revision"] = Value::String(revision.id.clone());
+    Ok(Json(overview).into_response())
 }
 
 /// A candidate policy to compare with the serving one.
