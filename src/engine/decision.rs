@@ -431,6 +431,9 @@ pub enum Rule {
     /// A hook ran: what it decided, or why it fell back.
     Hook {
         point: &'static str,
+        /// The inbox whose hook it is (an escalation runs on the clock,
+        /// for a conversation of any inbox).
+        inbox: SmolStr,
         function: SmolStr,
         result: SmolStr,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -728,6 +731,7 @@ impl Rule {
                 function,
                 result,
                 error,
+                ..
             } => match error {
                 Some(error) => format!("{point} hook {function} {error}; {result}"),
                 None => format!("{point} hook {function} {result}"),

@@ -72,6 +72,7 @@ fn settle<T>(
             let function = hook(policy, inbox, point).map_or("", |(_, f)| f);
             d.explain(|| Rule::Hook {
                 point: point.as_str(),
+                inbox: inbox.name.clone(),
                 function: SmolStr::new(function),
                 result: SmolStr::new("fell back to the policy"),
                 error: Some(error.to_string()),
@@ -92,6 +93,7 @@ fn record_answer(
     if let Some((_, function)) = hook(policy, inbox, point) {
         d.explain(|| Rule::Hook {
             point: point.as_str(),
+            inbox: inbox.name.clone(),
             function: SmolStr::new(function),
             result: SmolStr::new(result),
             error: None,
@@ -253,6 +255,7 @@ fn apply(
         };
         d.explain(|| Rule::Hook {
             point: point.as_str(),
+            inbox: inbox.name.clone(),
             function: hook(policy, inbox, point)
                 .map_or_else(SmolStr::default, |(_, f)| SmolStr::new(f)),
             result: SmolStr::new("fell back to the policy"),

@@ -311,10 +311,12 @@ impl Coverage {
                     Probe::Deflection => {
                         here(&branch.area) && steps(d).any(|s| matches!(s, Rule::Deflection { .. }))
                     }
-                    Probe::Hook { point, failed } => {
-                        here(&branch.area)
-                            && steps(d).any(|s| matches!(s, Rule::Hook { point: p, error, .. } if p == point && error.is_some() == *failed))
-                    }
+                    Probe::Hook { point, failed } => steps(d).any(|s| {
+                        matches!(s, Rule::Hook { point: p, inbox: i, error, .. }
+                            if p == point
+                                && error.is_some() == *failed
+                                && branch.area.strip_prefix("inbox ") == Some(i.as_str()))
+                    }),
                     Probe::Compliance(set) => {
                         steps(d).any(|s| matches!(s, Rule::Compliance { set: x, .. } if x == set))
                     }
