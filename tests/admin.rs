@@ -421,3 +421,46 @@ fn coverage_of_the_example_tenants() {
         );
     }
 }
+
+#[test]
+fn diff_since_a_time_builds_the_state_with_the_old_policy_alone() {
+    // The lock grows from 30 minutes to 2 hours.
+    let changed = changed_copy("team-sms", "lock-2h", |text| {
+        text.replace("lock 30m", "lock 2h")
+    });
+    let changed = changed.to_str().unwrap();
+    let events = "policies/team-sms/example.events.jsonl";
+    let args = |since: &str| {
+        let mut a = vec![
+            "diff",
+            "policies/team-sms",
+            changed,
+            "--events",
+            events,
+            "--format",
+            "json",
+        ];
+        if !since.is_empty() {
+            a.extend(["--since", since]);
+        }
+        switchboard(&a)
+    };
+    let all: Value = serde_json::from_slice(&args("").stdout).unwrap();
+    assert_eq!(
+        (all["warmed_up"].as_u64(), all["compared"].as_u64()),
+        (Some(0), Some(5))
+    );
+    assert!(
+        all["changed"].as_u64().unwrap() > 0,
+        "the reply's lock lasts longer: {all}"
+    );
+    let later: Value = serde_json::from_slice(&args("2026-03-02T17:06:00Z").stdout).unwrap();
+    assert_eq!(
+        (later["warmed_up"].as_u64(), later["compared"].as_u64()),
+        (Some(2), Some(3))
+    );
+    // The first reply locked under the old policy: nothing after it changes.
+    assert_eq!(later["changed"], json!(0), "{later}");
+    let out = args("yesterday");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -76,7 +76,10 @@ impl Coverage {
                 });
             };
             add("routed", "", Probe::Routed);
-            if let Some(hours) = inbox.hours {
+            // Hours that are `always` open have no closed branch (nor an
+            // after-hours reply to send).
+            let hours = inbox.hours.filter(|&h| !policy.schedule(h).is_always());
+            if let Some(hours) = hours {
                 let hours = policy.schedule(hours).name.clone();
                 add(
                     "open",
@@ -88,7 +91,7 @@ impl Coverage {
                 );
                 add("closed", "hours", Probe::Hours { hours, open: false });
             }
-            if inbox.after_hours.is_some() {
+            if inbox.after_hours.is_some() && hours.is_some() {
                 add(
                     "after-hours reply",
                     "after_hours",
