@@ -259,6 +259,35 @@ fn diff_over_the_services_stored_log_lists_exactly_what_a_team_change_alters() {
         .collect();
     assert_eq!(listed, expected, "exactly the decisions the change alters");
     assert_eq!(found["changed"], json!(expected.len()));
+    let (old_arg, new_arg, data_arg) = (
+        old_path.to_str().unwrap(),
+        candidate.to_str().unwrap(),
+        data.to_str().unwrap(),
+    );
+    let named = switchboard(&[
+        "diff",
+        old_arg,
+        new_arg,
+        "--data",
+        data_arg,
+        "--tenant",
+        "brightside",
+    ]);
+    assert_eq!(named.status.code(), Some(1), "{named:?}");
+    assert!(stdout(&named).starts_with(&format!(
+        "{} of {} decisions change",
+        expected.len(),
+        sent.len()
+    )));
+    let other = switchboard(&[
+        "diff", old_arg, new_arg, "--data", data_arg, "--tenant", "acme",
+    ]);
+    assert_eq!(other.status.code(), Some(2));
+    let told = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        told.contains("no events of tenant acme; it has: brightside"),
+        "{told}"
+    );
 
     // The service answers the same for the candidate, before any reload.
     let body = json!({"policy": new_text, "examples": 100}).to_string();

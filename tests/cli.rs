@@ -554,16 +554,13 @@ fn colour_on_request_and_never_into_a_pipe_or_under_no_color() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-#[test]
-fn check_watch_checks_again_when_a_policy_changes() {
+/// A command run with `--watch` in `dir`: each `(file, text, awaited)`
+/// is written once the line before it was seen, and `awaited` must follow.
+fn watched(args: &[&str], dir: &Path, first: &str, edits: &[(&Path, String, &str)]) {
     use std::io::BufRead;
-    let dir = scratch("watch");
-    let policy = dir.join("shop.policy");
-    let good = std::fs::read_to_string(root().join("policies/team-sms/team-sms.policy")).unwrap();
-    std::fs::write(&policy, &good).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["check", "--watch"])
-        .arg(&dir)
+        .args(args)
+        .current_dir(dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -588,15 +585,51 @@ fn check_watch_checks_again_when_a_policy_changes() {
             }
         }
     };
-    wait_for("checked 1 policy: 0 errors");
-    // Give the watcher a moment to be set up, then break the file.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    std::fs::write(&policy, format!("{good}\ngarbage {{}}\n")).unwrap();
-    wait_for("checked 1 policy: 1 error");
-    std::fs::write(&policy, &good).unwrap();
-    wait_for("checked 1 policy: 0 errors");
+    wait_for(first);
+    for (file, text, awaited) in edits {
+        // Give the watcher a moment to be set up, then change the file.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        std::fs::write(file, text).unwrap();
+        wait_for(awaited);
+    }
     child.kill().unwrap();
     let _ = child.wait();
+}
+
+#[test]
+fn check_watch_checks_again_when_a_policy_changes() {
+    let dir = scratch("watch");
+    let policy = dir.join("shop.policy");
+    let good = std::fs::read_to_string(root().join("policies/team-sms/team-sms.policy")).unwrap();
+    std::fs::write(&policy, &good).unwrap();
+    watched(
+        &["check", "--watch", "."],
+        &dir,
+        "checked 1 policy: 0 errors",
+        &[
+            (
+                &policy,
+                format!("{good}\ngarbage {{}}\n"),
+                "checked 1 policy: 1 error",
+            ),
+            (&policy, good.clone(), "checked 1 policy: 0 errors"),
+        ],
+    );
+
+    // test --watch runs the scenarios again when one changes.
+    let scenario = dir.join("t.scenario.yaml");
+    let passing = "description: d\nsteps:\n  - type: inbound\n    at: 2026-03-02T17:00:00Z\n    from: \"+14155551234\"\n    to: \"+14155550100\"\n    expect:\n      outcome: routed\n";
+    std::fs::write(&scenario, passing).unwrap();
+    watched(
+        &["test", "--watch", "."],
+        &dir,
+        "1 passed, 0 failed",
+        &[(
+            &scenario,
+            passing.replace("routed", "denied"),
+            "0 passed, 1 failed",
+        )],
+    );
 
     let out = switchboard(&["check", "-", "--watch"], &dir);
     assert_eq!(out.status.code(), Some(2));
