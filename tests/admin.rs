@@ -57,6 +57,17 @@ fn show_draws_every_example_tenant() {
 }
 
 #[test]
+fn show_answers_for_any_week_chrono_can_name() {
+    for tenant in tenants() {
+        let folder = format!("policies/{tenant}");
+        for week in ["+262142-12-31", "-262143-01-01", "2026-03-08", "2026-11-01"] {
+            let out = switchboard(&["show", &folder, "--week", week]);
+            assert_eq!(out.status.code(), Some(0), "{tenant} {week}: {out:?}");
+        }
+    }
+}
+
+#[test]
 fn show_refuses_what_is_not_a_policy_or_a_date() {
     let out = switchboard(&["show", "policies"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");

@@ -190,7 +190,10 @@ impl Overview {
                 zone: t.zone.name().to_string(),
                 country: t.country.clone(),
             },
-            week: [week, week + chrono::Days::new(6)],
+            week: [
+                week,
+                week.checked_add_days(chrono::Days::new(6)).unwrap_or(week),
+            ],
             numbers,
             inboxes,
             compliance,

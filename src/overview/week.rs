@@ -34,7 +34,8 @@ pub struct Day {
 
 /// The Monday of the week that holds `day`.
 pub fn monday_of(day: NaiveDate) -> NaiveDate {
-    day - chrono::Days::new(u64::from(day.weekday().num_days_from_monday()))
+    let back = chrono::Days::new(u64::from(day.weekday().num_days_from_monday()));
+    day.checked_sub_days(back).unwrap_or(day)
 }
 
 impl Week {
@@ -57,7 +58,7 @@ fn day(schedule: &Schedule, date: NaiveDate) -> Day {
     let start = schedule.start_of(date);
     let end = date
         .succ_opt()
-        .map_or(start + TimeDelta::days(1), |next| schedule.start_of(next));
+        .map_or(start, |next| schedule.start_of(next));
     let mut open = Vec::new();
     let mut at = start;
     let mut opened = schedule.is_open(start).then_some(start);
@@ -99,13 +100,16 @@ fn clocks(schedule: &Schedule, start: DateTime<Utc>, end: DateTime<Utc>) -> Opti
     let zone = schedule.zone;
     let offset = |at: DateTime<Utc>| zone.offset_from_utc_datetime(&at.naive_utc()).fix();
     let before = offset(start);
-    if offset(end - TimeDelta::seconds(1)) == before {
+    let last = end.checked_sub_signed(TimeDelta::seconds(1)).unwrap_or(end);
+    if offset(last) == before {
         return None;
     }
     // Offsets change on a quarter hour in every zone in use.
     let mut at = start;
     while at < end {
-        let next = at + TimeDelta::minutes(15);
+        let Some(next) = at.checked_add_signed(TimeDelta::minutes(15)) else {
+            break;
+        };
         let after = offset(next);
         if after != before {
             let shift = after.local_minus_utc() - before.local_minus_utc();
