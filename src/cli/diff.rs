@@ -96,7 +96,7 @@ fn from_files(
                 "{name} is a folder; --events takes a file of JSON lines or a scenario file"
             ));
         }
-        if name.ends_with(SCENARIO) {
+        if name.ends_with(super::test::SUFFIX) {
             scenario(&mut replay, path, &name)?;
             continue;
         }
@@ -106,9 +106,6 @@ fn from_files(
     }
     Ok(replay.finish())
 }
-
-/// Scenario files end in this.
-const SCENARIO: &str = ".scenario.yaml";
 
 /// A scenario's event steps, from its starting statuses.
 fn scenario(replay: &mut Replay, path: &Path, name: &str) -> Result<(), String> {

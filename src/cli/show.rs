@@ -18,11 +18,7 @@ pub fn run(path: &Path, week: Option<NaiveDate>, format: Format) -> i32 {
         Ok(policy) => policy,
         Err(code) => return code,
     };
-    let day = week.unwrap_or_else(|| {
-        chrono::Utc::now()
-            .with_timezone(&policy.tenant().zone)
-            .date_naive()
-    });
+    let day = week.unwrap_or_else(|| Overview::today(&policy, chrono::Utc::now()));
     let overview = Overview::of(&policy, day);
     match format {
         Format::Text => print!("{}", overview.text()),

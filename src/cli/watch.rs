@@ -12,7 +12,7 @@ use std::time::Duration;
 /// The files whose change runs the command again.
 fn watched(path: &Path) -> bool {
     let name = path.to_string_lossy();
-    [".policy", ".scenario.yaml", ".rhai", ".csv"]
+    [".policy", super::test::SUFFIX, ".rhai", ".csv"]
         .iter()
         .any(|end| name.ends_with(end))
 }

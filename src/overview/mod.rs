@@ -200,6 +200,12 @@ impl Overview {
         }
     }
 
+    /// The date it is at `now` in the tenant's zone: the week an overview
+    /// shows when none is asked for.
+    pub fn today(policy: &Policy, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&policy.tenant().zone).date_naive()
+    }
+
     /// As people read it.
     pub fn text(&self) -> String {
         text::render(self)

@@ -8,6 +8,7 @@
 use super::metrics::{self, Counters};
 use super::{twilio, Server};
 use crate::engine::Event;
+use crate::overview::Overview;
 use crate::runtime::{reload, CandidateError, DecideError, Decided, Stats, Tenant};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -587,18 +588,15 @@ async fn policy_overview(
                 format!("`week={text}` is not a date; write it as 2026-12-07"),
             )
         })?,
-        None => chrono::Utc::now()
-            .with_timezone(&policy.tenant().zone)
-            .date_naive(),
+        None => Overview::today(policy, chrono::Utc::now()),
     };
-    let mut overview =
-        serde_json::to_value(crate::overview::Overview::of(policy, day)).map_err(|e| {
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::Internal,
-                e.to_string(),
-            )
-        })?;
+    let mut overview = serde_json::to_value(Overview::of(policy, day)).map_err(|e| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            e.to_string(),
+        )
+    })?;
     overview["revision"] = Value::String(revision.id.clone());
     Ok(Json(overview).into_response())
 }
