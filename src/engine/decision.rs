@@ -11,6 +11,7 @@ use crate::vocab::{ClaimMode, ComplianceSet, RevocationAction};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
+use smallvec::SmallVec;
 use smol_str::SmolStr;
 
 fn is_empty(agents: &Agents) -> bool {
@@ -42,14 +43,17 @@ pub struct Decision {
     /// Agents alerted or invited by this event.
     #[serde(skip_serializing_if = "is_empty")]
     pub offered_to: Agents,
-    /// Messages to send to the customer.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub messages: Vec<Outbound>,
+    /// Messages to send to the customer (held inline: a decision sends
+    /// at most one in most cases, and a reply's decision allocates nothing
+    /// for it).
+    #[serde(skip_serializing_if = "SmallVec::is_empty")]
+    pub messages: SmallVec<[Outbound; 1]>,
     /// Agents who get a copy of an outbound message (copy_team).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub copied_to: Vec<SmolStr>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub changes: Vec<Change>,
+    /// What the event changed (inline up to two, as most decisions make).
+    #[serde(skip_serializing_if = "SmallVec::is_empty")]
+    pub changes: SmallVec<[Change; 2]>,
     /// The reporting label of the message, e.g. "Messaging Inbound (SMS Direct)".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_type: Option<&'static str>,
@@ -485,9 +489,9 @@ impl Decision {
             customer: None,
             visible_to: no_agents(),
             offered_to: no_agents(),
-            messages: Vec::new(),
+            messages: SmallVec::new(),
             copied_to: Vec::new(),
-            changes: Vec::new(),
+            changes: SmallVec::new(),
             session_type: None,
             tags: Vec::new(),
             priority: None,

@@ -72,7 +72,7 @@ pub struct State {
     /// Derived: the open conversation of a business number and customer.
     pub(crate) open: Open,
     /// Derived: each conversation's next deadline, in time order.
-    pub(crate) deadlines: OrdSet<(DateTime<Utc>, Slot)>,
+    pub(crate) deadlines: Deadlines,
     /// Derived: per inbox and agent, the open conversations the agent owns.
     pub(crate) loads: HashMap<(SmolStr, SmolStr), u32>,
     /// Derived: per agent, pending alerts and invites (hidden ones too).
@@ -118,6 +118,40 @@ impl Open {
 
     fn len(&self) -> usize {
         self.len
+    }
+}
+
+/// Each conversation's next deadline, in time order, with the earliest
+/// kept beside the set: every decision asks for it (are timers due? when
+/// is the next tick?), and reading it from the tree is a walk down its
+/// levels, each a likely cache miss.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Deadlines {
+    set: OrdSet<(DateTime<Utc>, Slot)>,
+    first: Option<(DateTime<Utc>, Slot)>,
+}
+
+impl Deadlines {
+    fn insert(&mut self, deadline: (DateTime<Utc>, Slot)) {
+        self.set.insert(deadline);
+        if self.first.is_none_or(|first| deadline < first) {
+            self.first = Some(deadline);
+        }
+    }
+
+    fn remove(&mut self, deadline: &(DateTime<Utc>, Slot)) {
+        self.set.remove(deadline);
+        if self.first.as_ref() == Some(deadline) {
+            self.first = self.set.get_min().copied();
+        }
+    }
+
+    fn first(&self) -> Option<(DateTime<Utc>, Slot)> {
+        self.first
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (DateTime<Utc>, Slot)> + '_ {
+        self.set.iter().copied()
     }
 }
 
@@ -383,7 +417,7 @@ impl State {
 
     /// The next time anything expires: when the engine wants a tick.
     pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
-        self.deadlines.get_min().map(|(at, _)| *at)
+        self.deadlines.first().map(|(at, _)| at)
     }
 
     /// How many conversations the state holds in memory, open or archived.
@@ -448,12 +482,12 @@ impl State {
 
     /// The earliest deadline and the conversation it belongs to.
     pub(crate) fn first_deadline(&self) -> Option<(DateTime<Utc>, Slot)> {
-        self.deadlines.get_min().copied()
+        self.deadlines.first()
     }
 
     /// Every deadline, earliest first, with its conversation.
     pub(crate) fn deadlines_in_order(&self) -> impl Iterator<Item = (DateTime<Utc>, Slot)> + '_ {
-        self.deadlines.iter().copied()
+        self.deadlines.iter()
     }
 
     /// Applies what a decision's draft changed. Conversations go in slot
