@@ -925,3 +925,77 @@ fn applied_once(server: &Server, acknowledged: &[Pair], owners: &[Pair], sent: u
         assert_eq!(state["owner"], winner.as_str(), "{state}");
     }
 }
+
+/// With `--store postgres://...`, a tenant's state lives in PostgreSQL: a
+/// service killed mid-stream comes back on another data folder with every
+/// acknowledged event, and a redelivery still answers from the store.
+#[test]
+fn state_in_postgresql_survives_a_kill_and_a_new_data_folder() {
+    let schema = common::postgres::Schema::new("service_store");
+    let store = ["--store", schema.url.as_str()];
+    let sms = Some("sms-secret");
+    let first = inbound(AT, "+14155551234", "+14155550100", "Is the sale on?", "SM1");
+    let reply = r#"{"type":"reply","at":"2030-03-04T17:01:00Z","agent":"ana","conversation":"c1","body":"It is","action_id":"a1"}"#;
+
+    let server = Server::start_with(&scratch("pg-first"), &repository("policies"), &store);
+    let events = server.url("/v1/tenants/brightside/events");
+    let (status, routed) = call("POST", &events, sms, Some(&first));
+    assert_eq!(status, 200, "{routed}");
+    assert_eq!(routed["conversation"], "c1");
+    let (status, replied) = call("POST", &events, sms, Some(reply));
+    assert_eq!(
+        (status, &replied["outcome"]),
+        (200, &json!("allowed")),
+        "{replied}"
+    );
+    let (_, before) = call(
+        "GET",
+        &server.url("/v1/tenants/brightside/conversations/c1"),
+        sms,
+        None,
+    );
+    assert_eq!(
+        (&before["id"], &before["outbound"]),
+        (&json!("c1"), &json!(1)),
+        "{before}"
+    );
+    server.kill();
+
+    let server = Server::start_with(&scratch("pg-second"), &repository("policies"), &store);
+    let (_, after) = call(
+        "GET",
+        &server.url("/v1/tenants/brightside/conversations/c1"),
+        sms,
+        None,
+    );
+    assert_eq!(after, before, "recovered from PostgreSQL");
+    let events = server.url("/v1/tenants/brightside/events");
+    let (_, mut again) = call("POST", &events, sms, Some(&first));
+    assert_eq!(again["redelivered"], true, "{again}");
+    again.as_object_mut().unwrap().remove("redelivered");
+    assert_eq!(again, routed);
+}
+
+#[test]
+fn a_store_that_is_not_postgresql_is_refused_at_start() {
+    let data = scratch("bad-store");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--policies"])
+        .arg(repository("policies"))
+        .arg("--data")
+        .arg(&data)
+        .args([
+            "--store",
+            "mysql://root@127.0.0.1/test",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--store takes a PostgreSQL URL"),
+        "{stderr}"
+    );
+}

@@ -1,11 +1,39 @@
-//! The embedded store keeps every acknowledged event, once, and a tenant's
-//! state comes back exactly from its snapshot and the events after it.
+//! The store conformance suite: every backend keeps every acknowledged
+//! event, once, and a tenant's state comes back exactly from its snapshot
+//! and the events after it. Each test runs against the embedded SQLite
+//! store and against PostgreSQL (a schema of its own on the machine's
+//! server, dropped after); what only one backend has is tested below the
+//! suite.
 
+mod common;
+
+use common::postgres::Schema;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 use switchboard::engine::{Engine, Event, State};
-use switchboard::store::{Appended, Record, SqliteStore, TenantStore};
+use switchboard::store::{Appended, PostgresStore, Record, SqliteStore, TenantStore};
+
+/// Where a test's store lives; `open` opens it (again).
+trait Place {
+    fn open(&self) -> Box<dyn TenantStore>;
+}
+
+struct Sqlite(PathBuf);
+
+impl Place for Sqlite {
+    fn open(&self) -> Box<dyn TenantStore> {
+        Box::new(SqliteStore::open(&self.0).unwrap())
+    }
+}
+
+struct Postgres(Schema);
+
+impl Place for Postgres {
+    fn open(&self) -> Box<dyn TenantStore> {
+        Box::new(PostgresStore::open(&self.0.url).unwrap())
+    }
+}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("store-{name}"));
@@ -13,6 +41,38 @@ fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir.join("switchboard.db")
 }
+
+/// Runs each test of the suite against each backend: `store::sqlite::x`
+/// and `store::postgres::x`.
+macro_rules! conformance {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $test() {
+                super::$test(&super::Sqlite(super::scratch(stringify!($test))));
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $test() {
+                super::$test(&super::Postgres(super::Schema::new(stringify!($test))));
+            })*
+        }
+    };
+}
+
+conformance!(
+    appended_events_survive_reopening,
+    a_redelivered_message_is_stored_once_and_gets_its_first_decision,
+    a_message_id_twice_in_one_commit_is_stored_once,
+    many_threads_appending_at_once_all_get_stored,
+    state_comes_back_exactly_from_snapshot_and_replay,
+    a_snapshot_past_the_stored_events_is_not_saved,
+    after_a_failed_batch_the_tenants_later_batches_wait_for_a_probe,
+    revisions_serving_and_archived_conversations_are_kept,
+    pruning_removes_only_what_a_snapshot_covers_and_the_window_left,
+    a_replay_stops_at_the_first_error,
+);
 
 fn record(tenant: &str, seq: u64, message_id: Option<&str>) -> Record {
     Record {
@@ -26,11 +86,9 @@ fn record(tenant: &str, seq: u64, message_id: Option<&str>) -> Record {
     }
 }
 
-#[test]
-fn appended_events_survive_reopening() {
-    let path = scratch("reopen");
+fn appended_events_survive_reopening(place: &dyn Place) {
     {
-        let store = SqliteStore::open(&path).unwrap();
+        let store = place.open();
         for seq in 1..=5 {
             assert_eq!(
                 store.append(record("acme", seq, None)).unwrap(),
@@ -39,7 +97,7 @@ fn appended_events_survive_reopening() {
         }
         store.append(record("other", 1, None)).unwrap();
     }
-    let store = SqliteStore::open(&path).unwrap();
+    let store = place.open();
     let history = store.history("acme").unwrap();
     assert_eq!(history.snapshot, None);
     let seqs: Vec<u64> = history.events.iter().map(|e| e.seq).collect();
@@ -49,9 +107,8 @@ fn appended_events_survive_reopening() {
     assert_eq!(store.history("other").unwrap().events.len(), 1);
 }
 
-#[test]
-fn a_redelivered_message_is_stored_once_and_gets_its_first_decision() {
-    let store = SqliteStore::open(scratch("idempotent")).unwrap();
+fn a_redelivered_message_is_stored_once_and_gets_its_first_decision(place: &dyn Place) {
+    let store = place.open();
     assert_eq!(
         store.append(record("acme", 1, Some("SM1"))).unwrap(),
         Appended::Stored
@@ -63,6 +120,7 @@ fn a_redelivered_message_is_stored_once_and_gets_its_first_decision() {
         store.decision_for("acme", "SM1").unwrap(),
         Some(json!({"seq": 1}).to_string())
     );
+    assert_eq!(store.decision_for("acme", "SM2").unwrap(), None);
     // Message ids are per tenant.
     assert_eq!(
         store.append(record("other", 1, Some("SM1"))).unwrap(),
@@ -70,9 +128,21 @@ fn a_redelivered_message_is_stored_once_and_gets_its_first_decision() {
     );
 }
 
-#[test]
-fn many_threads_appending_at_once_all_get_stored() {
-    let store = Arc::new(SqliteStore::open(scratch("concurrent")).unwrap());
+fn a_message_id_twice_in_one_commit_is_stored_once(place: &dyn Place) {
+    let store = place.open();
+    // Submitted together, so the writer takes both in one transaction.
+    let first = store.submit(record("acme", 1, Some("SM1"))).unwrap();
+    let second = store.submit(record("acme", 2, Some("SM1"))).unwrap();
+    assert_eq!(first.wait().unwrap(), Appended::Stored);
+    assert_eq!(
+        second.wait().unwrap(),
+        Appended::Duplicate(json!({"seq": 1}).to_string())
+    );
+    assert_eq!(store.history("acme").unwrap().events.len(), 1);
+}
+
+fn many_threads_appending_at_once_all_get_stored(place: &dyn Place) {
+    let store: Arc<dyn TenantStore> = Arc::from(place.open());
     let threads: Vec<_> = (0..8)
         .map(|t| {
             let store = store.clone();
@@ -92,16 +162,13 @@ fn many_threads_appending_at_once_all_get_stored() {
         t.join().unwrap();
     }
     for t in 0..8 {
-        assert_eq!(
-            store.history(&format!("tenant{t}")).unwrap().events.len(),
-            250
-        );
+        let history = store.history(&format!("tenant{t}")).unwrap();
+        let seqs: Vec<u64> = history.events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=250).collect::<Vec<u64>>());
     }
 }
 
-#[test]
-fn state_comes_back_exactly_from_snapshot_and_replay() {
-    let path = scratch("recover");
+fn state_comes_back_exactly_from_snapshot_and_replay(place: &dyn Place) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let source = std::fs::read_to_string(root.join("policies/team-sms/team-sms.policy")).unwrap();
     let engine = Engine::new(switchboard::compile(&source).unwrap());
@@ -114,7 +181,7 @@ fn state_comes_back_exactly_from_snapshot_and_replay() {
 
     let mut live = State::new();
     {
-        let store = SqliteStore::open(&path).unwrap();
+        let store = place.open();
         for (i, event) in events.iter().enumerate() {
             let seq = i as u64 + 1;
             let decision = engine.step(&mut live, event);
@@ -136,7 +203,7 @@ fn state_comes_back_exactly_from_snapshot_and_replay() {
         }
     }
 
-    let store = SqliteStore::open(&path).unwrap();
+    let store = place.open();
     let history = store.history("brightside").unwrap();
     let (seq, snapshot) = history.snapshot.clone().unwrap();
     assert_eq!(seq, 2);
@@ -153,6 +220,168 @@ fn state_comes_back_exactly_from_snapshot_and_replay() {
     assert_eq!(recovered, live);
 }
 
+fn a_snapshot_past_the_stored_events_is_not_saved(place: &dyn Place) {
+    let store = place.open();
+    store.append(record("acme", 1, None)).unwrap();
+    store.snapshot("acme", 2, "{}".into()).unwrap();
+    assert_eq!(
+        store.history("acme").unwrap().snapshot,
+        None,
+        "event 2 was never stored"
+    );
+    store.snapshot("acme", 1, "{}".into()).unwrap();
+    assert_eq!(
+        store.history("acme").unwrap().snapshot,
+        Some((1, "{}".to_string()))
+    );
+    // An older snapshot never replaces a newer one.
+    store.append(record("acme", 2, None)).unwrap();
+    store.snapshot("acme", 2, "{\"two\":2}".into()).unwrap();
+    store.snapshot("acme", 1, "{}".into()).unwrap();
+    assert_eq!(
+        store.latest_snapshot("acme").unwrap(),
+        Some((2, "{\"two\":2}".to_string()))
+    );
+}
+
+/// Submits a tenant's batch and waits for its outcome.
+fn write_all(store: &dyn TenantStore, records: Vec<Record>) -> Result<(), String> {
+    let (done, outcome) = std::sync::mpsc::channel();
+    store
+        .submit_all(
+            records,
+            Box::new(move |result| {
+                let _ = done.send(result.map_err(|e| e.to_string()));
+            }),
+        )
+        .map_err(|e| e.to_string())?;
+    outcome.recv().unwrap()
+}
+
+fn after_a_failed_batch_the_tenants_later_batches_wait_for_a_probe(place: &dyn Place) {
+    let store = place.open();
+    let store = store.as_ref();
+    write_all(store, vec![record("acme", 1, Some("SM1"))]).unwrap();
+    // A batch with a message id stored before fails whole...
+    let failed = write_all(
+        store,
+        vec![record("acme", 2, None), record("acme", 3, Some("SM1"))],
+    );
+    assert!(failed.unwrap_err().contains("stored already"));
+    assert_eq!(store.history("acme").unwrap().events.len(), 1, "none of it");
+    // ...and the batch decided on top of it is refused unwritten.
+    let refused = write_all(store, vec![record("acme", 2, None)]);
+    assert!(refused.unwrap_err().contains("earlier write"), "refused");
+    // Another tenant writes as ever.
+    write_all(store, vec![record("other", 1, None)]).unwrap();
+    // Once a probe of the tenant succeeds, its batches are taken again.
+    store.probe("acme").unwrap();
+    write_all(store, vec![record("acme", 2, None)]).unwrap();
+    assert_eq!(store.history("acme").unwrap().events.len(), 2);
+}
+
+fn revisions_serving_and_archived_conversations_are_kept(place: &dyn Place) {
+    {
+        let store = place.open();
+        let files = json!({"acme.policy": "tenant acme {}", "hooks.rhai": "fn f() { 1 }"});
+        store.save_revision("acme", "r1", &files).unwrap();
+        // Storing a revision twice keeps the first.
+        store
+            .save_revision("acme", "r1", &json!({"other": "text"}))
+            .unwrap();
+        store
+            .note_serving("acme", "policies/acme.policy", "r1")
+            .unwrap();
+        store
+            .note_serving("acme", "policies/acme.policy", "r2")
+            .unwrap();
+        store
+            .note_serving("bolt", "policies/bolt.policy", "r9")
+            .unwrap();
+        let mut closing = record("acme", 1, None);
+        closing.archived = vec![("c1".into(), "{\"id\":\"c1\"}".into())];
+        store.append(closing).unwrap();
+    }
+    let store = place.open();
+    assert_eq!(
+        store.revision("acme", "r1").unwrap(),
+        Some(json!({"acme.policy": "tenant acme {}", "hooks.rhai": "fn f() { 1 }"}))
+    );
+    assert_eq!(store.revision("acme", "r2").unwrap(), None);
+    assert_eq!(store.revision("bolt", "r1").unwrap(), None, "per tenant");
+    let served: Vec<(String, String, String)> = store
+        .served()
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.tenant, s.path, s.revision))
+        .collect();
+    assert_eq!(
+        served,
+        vec![
+            ("acme".into(), "policies/acme.policy".into(), "r2".into()),
+            ("bolt".into(), "policies/bolt.policy".into(), "r9".into()),
+        ]
+    );
+    assert_eq!(
+        store.archived("acme", "c1").unwrap(),
+        Some("{\"id\":\"c1\"}".to_string())
+    );
+    assert_eq!(store.archived("bolt", "c1").unwrap(), None);
+}
+
+fn pruning_removes_only_what_a_snapshot_covers_and_the_window_left(place: &dyn Place) {
+    let store = place.open();
+    for seq in 1..=4 {
+        let mut r = record("acme", seq, Some(&format!("m{seq}")));
+        if seq == 2 {
+            r.archived = vec![("c2".into(), "{}".into())];
+        }
+        store.append(r).unwrap();
+    }
+    store.append(record("other", 1, None)).unwrap();
+    store.snapshot("acme", 3, "{}".into()).unwrap();
+    // Everything was stored after this moment: nothing is old enough.
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(1);
+    assert_eq!(store.prune("acme", 3, long_ago).unwrap(), (0, 0));
+    // Everything is old enough by a moment from now: only what the
+    // snapshot covers goes, and only the tenant's.
+    let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(store.prune("acme", 3, later).unwrap(), (3, 1));
+    let history = store.history("acme").unwrap();
+    assert_eq!(history.snapshot, Some((3, "{}".to_string())));
+    let seqs: Vec<u64> = history.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![4]);
+    assert_eq!(store.archived("acme", "c2").unwrap(), None);
+    assert_eq!(store.history("other").unwrap().events.len(), 1);
+}
+
+fn a_replay_stops_at_the_first_error(place: &dyn Place) {
+    let store = place.open();
+    for seq in 1..=50 {
+        store.append(record("acme", seq, None)).unwrap();
+    }
+    let mut seen = Vec::new();
+    let error = store
+        .replay("acme", 10, &mut |stored| {
+            seen.push(stored.seq);
+            if stored.seq == 20 {
+                Err("event 20 does not step".to_string())
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("event 20 does not step"),
+        "{error}"
+    );
+    assert_eq!(seen, (11..=20).collect::<Vec<u64>>());
+    // The store answers as ever after a replay was abandoned.
+    assert_eq!(store.history("acme").unwrap().events.len(), 50);
+}
+
+// What only the embedded store has.
+
 #[test]
 fn a_file_that_is_not_a_database_is_an_error() {
     let path = scratch("garbage");
@@ -166,55 +395,69 @@ fn a_file_that_is_not_a_database_is_an_error() {
     );
 }
 
+// What only PostgreSQL has.
+
 #[test]
-fn a_snapshot_past_the_stored_events_is_not_saved() {
-    let store = SqliteStore::open(scratch("snapshot-past")).unwrap();
-    store.append(record("acme", 1, None)).unwrap();
-    store.snapshot("acme", 2, "{}".into()).unwrap();
-    assert_eq!(
-        store.history("acme").unwrap().snapshot,
-        None,
-        "event 2 was never stored"
-    );
-    store.snapshot("acme", 1, "{}".into()).unwrap();
-    assert_eq!(
-        store.history("acme").unwrap().snapshot,
-        Some((1, "{}".to_string()))
+fn an_address_that_is_not_postgresql_is_a_clear_error() {
+    let error = PostgresStore::open("postgres://root@127.0.0.1:notaport/test").unwrap_err();
+    assert!(
+        error.to_string().contains("not a PostgreSQL URL"),
+        "{error}"
     );
 }
 
-/// Submits a tenant's batch and waits for its outcome.
-fn write_all(store: &SqliteStore, records: Vec<Record>) -> Result<(), String> {
-    let (done, outcome) = std::sync::mpsc::channel();
-    store
-        .submit_all(
-            records,
-            Box::new(move |result| {
-                let _ = done.send(result.map_err(|e| e.to_string()));
-            }),
-        )
-        .map_err(|e| e.to_string())?;
-    outcome.recv().unwrap()
+#[test]
+fn a_server_that_does_not_answer_is_a_clear_error() {
+    // A port nothing listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let error = PostgresStore::open(&format!("postgres://root@127.0.0.1:{port}/test")).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("127.0.0.1:{port}/test")),
+        "{message}"
+    );
 }
 
 #[test]
-fn after_a_failed_batch_the_tenants_later_batches_wait_for_a_probe() {
-    let store = SqliteStore::open(scratch("poison")).unwrap();
-    write_all(&store, vec![record("acme", 1, Some("SM1"))]).unwrap();
-    // A batch with a message id stored before fails whole...
-    let failed = write_all(
-        &store,
-        vec![record("acme", 2, None), record("acme", 3, Some("SM1"))],
-    );
-    assert!(failed.unwrap_err().contains("stored already"));
-    assert_eq!(store.history("acme").unwrap().events.len(), 1, "none of it");
-    // ...and the batch decided on top of it is refused unwritten.
-    let refused = write_all(&store, vec![record("acme", 2, None)]);
-    assert!(refused.unwrap_err().contains("earlier write"), "refused");
-    // Another tenant writes as ever.
-    write_all(&store, vec![record("other", 1, None)]).unwrap();
-    // Once a probe of the tenant succeeds, its batches are taken again.
-    store.probe("acme").unwrap();
-    write_all(&store, vec![record("acme", 2, None)]).unwrap();
-    assert_eq!(store.history("acme").unwrap().events.len(), 2);
+fn nodes_starting_together_migrate_once() {
+    let schema = Schema::new("migrate_once");
+    let url = Arc::new(schema.url.clone());
+    let opened: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || PostgresStore::open(&url).map(drop))
+        })
+        .collect();
+    for open in opened {
+        open.join().unwrap().unwrap();
+    }
+    common::postgres::execute(&format!(
+        "DO $$ BEGIN
+           IF (SELECT count(*) FROM {0}.switchboard_migrations) <> 1 THEN
+             RAISE EXCEPTION 'migrated more than once';
+           END IF;
+         END $$",
+        schema.name
+    ));
+}
+
+#[test]
+fn a_database_from_a_newer_switchboard_is_refused_untouched() {
+    let schema = Schema::new("newer_schema");
+    drop(PostgresStore::open(&schema.url).unwrap());
+    common::postgres::execute(&format!(
+        "INSERT INTO {0}.switchboard_migrations (version) VALUES (999);
+         INSERT INTO {0}.events VALUES ('acme', 1, NULL, 'r1', '{{}}', '{{}}', 0)",
+        schema.name
+    ));
+    let error = PostgresStore::open(&schema.url).unwrap_err();
+    assert!(error.to_string().contains("newer"), "{error}");
+    common::postgres::execute(&format!(
+        "DELETE FROM {0}.switchboard_migrations WHERE version = 999",
+        schema.name
+    ));
+    let store = PostgresStore::open(&schema.url).unwrap();
+    assert_eq!(store.history("acme").unwrap().events.len(), 1, "kept");
 }

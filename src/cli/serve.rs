@@ -16,6 +16,10 @@ pub struct Args {
     /// Where the database and the decision log are kept.
     #[arg(long, default_value = "data")]
     data: PathBuf,
+    /// Keep state in PostgreSQL instead of SQLite in the data folder:
+    /// `postgres://user@host:port/database` [env: SWITCHBOARD_STORE]
+    #[arg(long)]
+    store: Option<String>,
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
     /// A file of `TENANT SHA256-HEX` API token hashes.
@@ -126,6 +130,10 @@ fn config(args: Args) -> Result<(runtime::Config, http::Config), String> {
     served.public_url = args.public_url;
     served.metrics_listen = args.metrics_listen;
     let mut config = runtime::Config::new(&args.policies, &args.data);
+    config.store = args
+        .store
+        .or_else(|| std::env::var("SWITCHBOARD_STORE").ok())
+        .filter(|s| !s.is_empty());
     match args.decision_log {
         Some(path) if path.as_os_str() == "off" => config.decision_log = None,
         Some(path) => config.decision_log = Some(path),

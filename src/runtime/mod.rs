@@ -31,7 +31,7 @@ pub use reload::Reloaded;
 pub use stats::Stats;
 pub use tenant::{CandidateError, Status, Tenant, View};
 
-use crate::store::{SqliteStore, StoreError, TenantStore};
+use crate::store::{PostgresStore, SqliteStore, StoreError, TenantStore};
 use log::{DecisionLog, Rotation};
 use retention::Retention;
 use revision::{Files, Revision};
@@ -50,6 +50,9 @@ pub struct Config {
     pub policies: PathBuf,
     /// Where the database (and by default the decision log) live.
     pub data: PathBuf,
+    /// A shared store's address (`postgres://...`) instead of the SQLite
+    /// database in `data`.
+    pub store: Option<String>,
     /// Where decision log lines go (`-` for stdout); `None` for nowhere.
     pub decision_log: Option<PathBuf>,
     /// When the decision log file is rotated, and how many old ones stay.
@@ -96,11 +99,26 @@ impl Config {
             decision_log: Some(data.join("decisions.jsonl")),
             rotation: Rotation::default(),
             data,
+            store: None,
             reload_every: Some(Duration::from_secs(1)),
             tick_every: Duration::from_millis(100),
             settings: Settings::default(),
         }
     }
+}
+
+/// Opens the store at a `--store` address: PostgreSQL's URL
+/// (`postgres://` or `postgresql://`) is the one kind there is.
+fn shared_store(address: &str) -> Result<Arc<dyn TenantStore>, StartError> {
+    if !(address.starts_with("postgres://") || address.starts_with("postgresql://")) {
+        return Err(StartError::SharedStore(
+            "--store takes a PostgreSQL URL (postgres://user@host:port/database); \
+             without it the store is SQLite in the data folder"
+                .into(),
+        ));
+    }
+    let store = PostgresStore::open(address).map_err(|e| StartError::SharedStore(e.to_string()))?;
+    Ok(Arc::new(store))
 }
 
 /// What every decider shares.
@@ -132,6 +150,8 @@ pub enum StartError {
     InUse(PathBuf),
     #[error("the database {path}: {why}")]
     Store { path: PathBuf, why: String },
+    #[error("the store: {0}")]
+    SharedStore(String),
     #[error("no tenant can be served: {0}")]
     NoTenants(String),
     #[error("cannot start a thread: {0}")]
@@ -208,12 +228,16 @@ impl Runtime {
                 return Err(StartError::DataFolder(data_folder_error(&data, &e)))
             }
         }
-        let db = data.join("switchboard.db");
-        let store: Arc<dyn TenantStore> =
-            Arc::new(SqliteStore::open(&db).map_err(|e| StartError::Store {
-                path: db.clone(),
-                why: e.to_string(),
-            })?);
+        let store: Arc<dyn TenantStore> = match config.store.as_deref() {
+            None => {
+                let db = data.join("switchboard.db");
+                Arc::new(SqliteStore::open(&db).map_err(|e| StartError::Store {
+                    path: db.clone(),
+                    why: e.to_string(),
+                })?)
+            }
+            Some(address) => shared_store(address)?,
+        };
         Self::start_on(config, store, data_lock)
     }
 

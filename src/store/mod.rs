@@ -14,8 +14,11 @@
 //! threads are written together, one transaction and one fsync for the
 //! batch (group commit), so durable throughput is not one fsync per event.
 
+mod postgres;
+mod queue;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::{backup, LogReader, SqliteStore};
 
 use serde_json::Value;
@@ -76,6 +79,8 @@ pub struct History {
 pub enum StoreError {
     #[error("the store's database: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("the store's database: {0}")]
+    Postgres(String),
     #[error("the store's writer has stopped")]
     WriterGone,
     #[error("writing to the store failed: {0}")]

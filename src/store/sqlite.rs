@@ -1,14 +1,13 @@
 //! The embedded store: SQLite (WAL, synchronous=FULL) with one writer
 //! thread that commits appends in batches.
 
+use super::queue::{Job, Poisoned, Reply, Writer};
 use super::{Appended, Pending, Record, Served, StoreError, Stored, TenantStore};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Mutex;
-use tokio::sync::oneshot;
 
 /// The schema this version writes.
 const SCHEMA: i64 = 3;
@@ -26,76 +25,6 @@ const WRITER_CHECKPOINT_PAGES: i64 = 4_096;
 /// After a checkpoint, the write-ahead log file is cut back to this size,
 /// so a burst of writes does not leave a large file behind for good.
 const WAL_SIZE_LIMIT: i64 = 16 << 20;
-
-/// Where a job's outcome goes: a channel the caller waits on, or a call.
-enum Reply {
-    Channel(oneshot::Sender<Result<Appended, String>>),
-    Call(Call),
-}
-
-/// A call made exactly once: with the outcome, or, should the writer drop
-/// the job unanswered, with the writer gone.
-struct Call(Option<super::Done>);
-
-impl Drop for Call {
-    fn drop(&mut self) {
-        if let Some(done) = self.0.take() {
-            done(Err(StoreError::WriterGone));
-        }
-    }
-}
-
-impl Reply {
-    fn send(self, result: Result<Appended, String>) {
-        match self {
-            Reply::Channel(sender) => {
-                let _ = sender.send(result);
-            }
-            Reply::Call(mut call) => {
-                if let Some(done) = call.0.take() {
-                    done(result.map(|_| ()).map_err(StoreError::Write));
-                }
-            }
-        }
-    }
-}
-
-/// What the writer does, in the order it was asked.
-enum Job {
-    Append(Record),
-    /// A tenant's events, stored in one transaction: all or none.
-    Batch(Vec<Record>),
-    /// A snapshot goes through the writer too, so it is written after
-    /// every append submitted before it.
-    Snapshot {
-        tenant: String,
-        seq: u64,
-        /// As JSON text.
-        state: String,
-    },
-    Revision {
-        tenant: String,
-        revision: String,
-        files: Value,
-    },
-    /// A write of no consequence, to learn whether writes succeed; once it
-    /// does, the tenant's batches are taken again.
-    Probe {
-        tenant: String,
-    },
-    /// Removes what retention no longer keeps.
-    Prune {
-        tenant: String,
-        through: u64,
-        before_ms: i64,
-    },
-    /// Records which revision of which policy file a tenant serves.
-    Serving {
-        tenant: String,
-        path: String,
-        revision: String,
-    },
-}
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -229,20 +158,6 @@ impl SqliteStore {
         })
     }
 
-    fn send(&self, job: Job) -> Result<Pending, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.queue(job, Reply::Channel(reply))?;
-        Ok(Pending(answer))
-    }
-
-    fn queue(&self, job: Job, reply: Reply) -> Result<(), StoreError> {
-        let writer = self.writer.lock().map_err(|_| StoreError::WriterGone)?;
-        let sender = writer.as_ref().ok_or(StoreError::WriterGone)?;
-        sender
-            .send((job, reply))
-            .map_err(|_| StoreError::WriterGone)
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -287,7 +202,7 @@ fn checkpoint_loop(connection: Connection, stop: Receiver<()>) {
 /// were decided on top of the failed one, are refused unwritten until a
 /// probe of the tenant succeeds.
 fn write_loop(mut connection: Connection, jobs: Receiver<(Job, Reply)>) {
-    let mut poisoned: HashSet<String> = HashSet::new();
+    let mut poisoned = Poisoned::default();
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -298,17 +213,7 @@ fn write_loop(mut connection: Connection, jobs: Receiver<(Job, Reply)>) {
         }
         let results = write_batch(&mut connection, &batch, &poisoned);
         for ((job, reply), result) in batch.into_iter().zip(results) {
-            match (&job, &result) {
-                (Job::Batch(records), Err(_)) => {
-                    if let Some(first) = records.first() {
-                        poisoned.insert(first.tenant.clone());
-                    }
-                }
-                (Job::Probe { tenant }, Ok(_)) => {
-                    poisoned.remove(tenant);
-                }
-                _ => {}
-            }
+            poisoned.note(&job, &result);
             reply.send(result);
         }
     }
@@ -317,7 +222,7 @@ fn write_loop(mut connection: Connection, jobs: Receiver<(Job, Reply)>) {
 fn write_batch(
     connection: &mut Connection,
     batch: &[(Job, Reply)],
-    poisoned: &HashSet<String>,
+    poisoned: &Poisoned,
 ) -> Vec<Result<Appended, String>> {
     let mut attempt = || -> Result<Vec<Result<Appended, String>>, rusqlite::Error> {
         // IMMEDIATE: the write lock is taken (waiting as busy_timeout says)
@@ -329,15 +234,8 @@ fn write_batch(
         {
             let mut writes = Writes::prepare(&tx)?;
             for (job, _) in batch {
-                let refused = match job {
-                    Job::Batch(records) => records.first().filter(|r| poisoned.contains(&r.tenant)),
-                    _ => None,
-                };
-                out.push(match refused {
-                    Some(record) => Err(format!(
-                        "an earlier write of tenant {} failed; its later events are not stored",
-                        record.tenant
-                    )),
+                out.push(match poisoned.refuses(job) {
+                    Some(refusal) => Err(refusal),
                     None => writes.run(job, now)?,
                 });
             }
@@ -511,6 +409,16 @@ impl<'t> Writes<'t> {
     }
 }
 
+impl Writer for SqliteStore {
+    fn queue(&self, job: Job, reply: Reply) -> Result<(), StoreError> {
+        let writer = self.writer.lock().map_err(|_| StoreError::WriterGone)?;
+        let sender = writer.as_ref().ok_or(StoreError::WriterGone)?;
+        sender
+            .send((job, reply))
+            .map_err(|_| StoreError::WriterGone)
+    }
+}
+
 impl TenantStore for SqliteStore {
     fn submit(&self, record: Record) -> Result<Pending, StoreError> {
         self.send(Job::Append(record))
@@ -529,23 +437,15 @@ impl TenantStore for SqliteStore {
     }
 
     fn snapshot(&self, tenant: &str, seq: u64, state: String) -> Result<(), StoreError> {
-        let job = Job::Snapshot {
-            tenant: tenant.to_string(),
-            seq,
-            state,
-        };
-        self.send(job)?.wait().map(|_| ())
+        self.write_snapshot(tenant, seq, state)
     }
 
     fn submit_all(&self, records: Vec<Record>, done: super::Done) -> Result<(), StoreError> {
-        self.queue(Job::Batch(records), Reply::Call(Call(Some(done))))
+        self.queue_batch(records, done)
     }
 
     fn probe(&self, tenant: &str) -> Result<(), StoreError> {
-        let job = Job::Probe {
-            tenant: tenant.to_string(),
-        };
-        self.send(job)?.wait().map(|_| ())
+        self.write_probe(tenant)
     }
 
     fn prune(
@@ -554,15 +454,7 @@ impl TenantStore for SqliteStore {
         through: u64,
         before: chrono::DateTime<chrono::Utc>,
     ) -> Result<(usize, usize), StoreError> {
-        let job = Job::Prune {
-            tenant: tenant.to_string(),
-            through,
-            before_ms: before.timestamp_millis(),
-        };
-        match self.send(job)?.wait()? {
-            Appended::Pruned { events, archived } => Ok((events, archived)),
-            _ => Ok((0, 0)),
-        }
+        self.write_prune(tenant, through, before)
     }
 
     fn latest_snapshot(&self, tenant: &str) -> Result<Option<(u64, String)>, StoreError> {
@@ -591,12 +483,7 @@ impl TenantStore for SqliteStore {
     }
 
     fn note_serving(&self, tenant: &str, path: &str, revision: &str) -> Result<(), StoreError> {
-        let job = Job::Serving {
-            tenant: tenant.to_string(),
-            path: path.to_string(),
-            revision: revision.to_string(),
-        };
-        self.send(job)?.wait().map(|_| ())
+        self.write_serving(tenant, path, revision)
     }
 
     fn served(&self) -> Result<Vec<Served>, StoreError> {
@@ -614,12 +501,7 @@ impl TenantStore for SqliteStore {
     }
 
     fn save_revision(&self, tenant: &str, revision: &str, files: &Value) -> Result<(), StoreError> {
-        let job = Job::Revision {
-            tenant: tenant.to_string(),
-            revision: revision.to_string(),
-            files: files.clone(),
-        };
-        self.send(job)?.wait().map(|_| ())
+        self.write_revision(tenant, revision, files)
     }
 
     fn revision(&self, tenant: &str, revision: &str) -> Result<Option<Value>, StoreError> {
