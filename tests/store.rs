@@ -121,6 +121,13 @@ fn a_redelivered_message_is_stored_once_and_gets_its_first_decision(place: &dyn 
         Some(json!({"seq": 1}).to_string())
     );
     assert_eq!(store.decision_for("acme", "SM2").unwrap(), None);
+    let asked = ["SM1".to_string(), "SM2".to_string()];
+    let found = store.decisions_for("acme", &asked).unwrap();
+    assert_eq!(
+        found.into_iter().collect::<Vec<_>>(),
+        vec![("SM1".to_string(), json!({"seq": 1}).to_string())]
+    );
+    assert!(store.decisions_for("other", &asked).unwrap().is_empty());
     // Message ids are per tenant.
     assert_eq!(
         store.append(record("other", 1, Some("SM1"))).unwrap(),

@@ -101,6 +101,10 @@ struct Batch {
     revisions: Vec<Arc<super::revision::Revision>>,
     /// The idempotency keys it decided.
     fresh: HashMap<String, (Arc<str>, Summary)>,
+    /// What the store answered, in one question, for the batch's keys
+    /// that memory did not hold; `None` if it could not be asked (each key
+    /// is then asked on its own).
+    stored: Option<HashMap<String, String>>,
 }
 
 /// One event of a batch, decided or answered, waiting for the write.
@@ -249,7 +253,7 @@ impl Decider {
             .map(|s| s.reason.clone())
             .unwrap_or_default();
         let earlier = idempotency_key(&event)
-            .and_then(|key| self.earlier(&key, &HashMap::new()).ok().flatten());
+            .and_then(|key| self.earlier(&key, &HashMap::new(), None).ok().flatten());
         let answer = match earlier {
             Some((decision, summary, _)) => Ok(Decided {
                 decision,
@@ -272,7 +276,9 @@ impl Decider {
             records: Vec::new(),
             revisions: Vec::new(),
             fresh: HashMap::new(),
+            stored: None,
         };
+        batch.stored = self.stored_decisions(&jobs);
         let mut answers = Vec::new();
         for job in jobs {
             let (event, reply, received) = match job {
@@ -399,7 +405,7 @@ impl Decider {
     ) -> (Result<Decided, DecideError>, bool) {
         let key = idempotency_key(event);
         if let Some(key) = &key {
-            match self.earlier(key, &batch.fresh) {
+            match self.earlier(key, &batch.fresh, batch.stored.as_ref()) {
                 Ok(Some((decision, summary, in_batch))) => {
                     let decided = Decided {
                         decision,
@@ -481,13 +487,42 @@ impl Decider {
         }
     }
 
+    /// The keys of a batch's events that memory does not hold, asked of
+    /// the store at once: against a database over the network, one
+    /// question per event would be a round trip per event.
+    fn stored_decisions(&self, jobs: &[Job]) -> Option<HashMap<String, String>> {
+        let keys: Vec<String> = jobs
+            .iter()
+            .filter_map(|job| match job {
+                Job::Decide { event, .. } => idempotency_key(event),
+                _ => None,
+            })
+            .filter(|key| !self.remembers(key))
+            .collect();
+        if keys.is_empty() {
+            return Some(HashMap::new());
+        }
+        self.shared
+            .store
+            .decisions_for(self.tenant.name(), &keys)
+            .ok()
+    }
+
+    /// Whether a key's decision is in memory: in a batch on its way to
+    /// disk, or among the recent ones.
+    fn remembers(&self, key: &str) -> bool {
+        self.flying.iter().any(|f| f.fresh.contains_key(key)) || self.recent.contains_key(key)
+    }
+
     /// The first decision of an idempotency key: from this batch, from
-    /// memory, or from the store.
+    /// memory, or from the store (`stored`, when the batch asked it
+    /// already for every key memory did not hold).
     #[allow(clippy::type_complexity)]
     fn earlier(
         &self,
         key: &str,
         fresh: &HashMap<String, (Arc<str>, Summary)>,
+        stored: Option<&HashMap<String, String>>,
     ) -> Result<Option<(Arc<str>, Summary, bool)>, String> {
         let flying = self.flying.iter().map(|f| &f.fresh);
         for batch in std::iter::once(fresh).chain(flying) {
@@ -499,11 +534,14 @@ impl Decider {
         if let Some((decision, summary)) = self.recent.get(key) {
             return Ok(Some((decision.clone(), summary.clone(), false)));
         }
-        let stored = self
-            .shared
-            .store
-            .decision_for(self.tenant.name(), key)
-            .map_err(|e| e.to_string())?;
+        let stored = match stored {
+            Some(asked) => asked.get(key).cloned(),
+            None => self
+                .shared
+                .store
+                .decision_for(self.tenant.name(), key)
+                .map_err(|e| e.to_string())?,
+        };
         Ok(stored.map(|text| {
             let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             (Arc::from(text), Summary::of_json(&value), false)

@@ -143,6 +143,23 @@ pub trait TenantStore: Send + Sync {
     /// The decision (JSON text) a message id got, if the tenant stored it.
     fn decision_for(&self, tenant: &str, message_id: &str) -> Result<Option<String>, StoreError>;
 
+    /// The decisions (JSON text) of those of `message_ids` the tenant
+    /// stored, by message id; one question for a batch of events (a store
+    /// across a network answers it in one round trip).
+    fn decisions_for(
+        &self,
+        tenant: &str,
+        message_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut found = std::collections::HashMap::new();
+        for id in message_ids {
+            if let Some(decision) = self.decision_for(tenant, id)? {
+                found.insert(id.clone(), decision);
+            }
+        }
+        Ok(found)
+    }
+
     /// Saves the tenant's state as of `seq`, after every append submitted
     /// before it; events up to `seq` are then covered by the snapshot. If
     /// event `seq` is not stored (its write failed), nothing is saved.

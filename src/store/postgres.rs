@@ -597,6 +597,24 @@ impl TenantStore for PostgresStore {
         })
     }
 
+    fn decisions_for(
+        &self,
+        tenant: &str,
+        message_ids: &[String],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let (tenant, ids) = (tenant.to_string(), message_ids.to_vec());
+        self.read(move |client| async move {
+            let rows = client
+                .query(
+                    "SELECT message_id, decision FROM events
+                     WHERE tenant = $1 AND message_id = ANY($2)",
+                    &[&tenant, &ids],
+                )
+                .await?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
     fn snapshot(&self, tenant: &str, seq: u64, state: String) -> Result<(), StoreError> {
         self.write_snapshot(tenant, seq, state)
     }
