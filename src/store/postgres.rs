@@ -363,8 +363,8 @@ async fn append(
             ids.push(id.as_str());
         }
     }
-    // What each message id got, stored before or earlier in this run.
-    let mut earlier: HashMap<(String, String), String> = HashMap::new();
+    // What each message id stored before this run got, by tenant and id.
+    let mut stored: HashMap<String, HashMap<String, String>> = HashMap::new();
     if !ids.is_empty() {
         for row in tx
             .query(
@@ -375,7 +375,10 @@ async fn append(
             )
             .await?
         {
-            earlier.insert((row.get(0), row.get(1)), row.get(2));
+            stored
+                .entry(row.get(0))
+                .or_default()
+                .insert(row.get(1), row.get(2));
         }
     }
     let mut rows = Rows::default();
@@ -385,21 +388,17 @@ async fn append(
             out.push(Err(refusal));
             continue;
         }
-        let found = |record: &Record, earlier: &HashMap<(String, String), String>| {
-            let id = record.message_id.as_ref()?;
-            earlier.get(&(record.tenant.clone(), id.clone())).cloned()
-        };
         match job {
-            Job::Append(record) => match found(record, &earlier) {
-                Some(decision) => out.push(Ok(Appended::Duplicate(decision))),
+            Job::Append(record) => match rows.earlier(record, &stored) {
+                Some(decision) => out.push(Ok(Appended::Duplicate(decision.to_string()))),
                 None => {
-                    rows.add(record, &mut earlier);
+                    rows.add(record);
                     out.push(Ok(Appended::Stored));
                 }
             },
             Job::Batch(records) => {
-                let stored = records.iter().find(|r| found(r, &earlier).is_some());
-                match stored {
+                let again = records.iter().find(|r| rows.earlier(r, &stored).is_some());
+                match again {
                     Some(record) => out.push(Err(format!(
                         "message id {} of tenant {} is stored already",
                         record.message_id.as_deref().unwrap_or_default(),
@@ -407,7 +406,7 @@ async fn append(
                     ))),
                     None => {
                         for record in records {
-                            rows.add(record, &mut earlier);
+                            rows.add(record);
                         }
                         out.push(Ok(Appended::Stored));
                     }
@@ -433,10 +432,27 @@ struct Rows<'r> {
     /// Archived conversations by tenant and id; a later one replaces an
     /// earlier, as a second insert would.
     archived: HashMap<(&'r str, &'r str), &'r str>,
+    /// The decisions of the message ids this run stores, by tenant and id.
+    decided: HashMap<(&'r str, &'r str), &'r str>,
 }
 
 impl<'r> Rows<'r> {
-    fn add(&mut self, record: &'r Record, earlier: &mut HashMap<(String, String), String>) {
+    /// The decision an earlier event with the record's message id got:
+    /// one stored before this run, or one of the run's own.
+    fn earlier<'a>(
+        &'a self,
+        record: &Record,
+        stored: &'a HashMap<String, HashMap<String, String>>,
+    ) -> Option<&'a str> {
+        let id = record.message_id.as_deref()?;
+        let tenant = record.tenant.as_str();
+        if let Some(decision) = self.decided.get(&(tenant, id)) {
+            return Some(decision);
+        }
+        stored.get(tenant)?.get(id).map(String::as_str)
+    }
+
+    fn add(&mut self, record: &'r Record) {
         self.tenant.push(&record.tenant);
         self.seq.push(record.seq as i64);
         self.message_id.push(record.message_id.as_deref());
@@ -448,7 +464,10 @@ impl<'r> Rows<'r> {
                 .insert((record.tenant.as_str(), id.as_str()), conversation.as_str());
         }
         if let Some(id) = &record.message_id {
-            earlier.insert((record.tenant.clone(), id.clone()), record.decision.clone());
+            self.decided.insert(
+                (record.tenant.as_str(), id.as_str()),
+                record.decision.as_str(),
+            );
         }
     }
 
