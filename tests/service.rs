@@ -932,7 +932,9 @@ fn applied_once(server: &Server, acknowledged: &[Pair], owners: &[Pair], sent: u
 #[test]
 fn state_in_postgresql_survives_a_kill_and_a_new_data_folder() {
     let schema = common::postgres::Schema::new("service_store");
-    let store = ["--store", schema.url.as_str()];
+    // One node name for both starts: a node started again under its name
+    // takes its leases at once.
+    let store = ["--store", schema.url.as_str(), "--node", "solo"];
     let sms = Some("sms-secret");
     let first = inbound(AT, "+14155551234", "+14155550100", "Is the sale on?", "SM1");
     let reply = r#"{"type":"reply","at":"2030-03-04T17:01:00Z","agent":"ana","conversation":"c1","body":"It is","action_id":"a1"}"#;

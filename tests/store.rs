@@ -442,7 +442,7 @@ fn nodes_starting_together_migrate_once() {
     }
     common::postgres::execute(&format!(
         "DO $$ BEGIN
-           IF (SELECT count(*) FROM {0}.switchboard_migrations) <> 1 THEN
+           IF (SELECT count(*) FROM {0}.switchboard_migrations) <> 2 THEN
              RAISE EXCEPTION 'migrated more than once';
            END IF;
          END $$",

@@ -20,6 +20,18 @@ pub struct Args {
     /// `postgres://user@host:port/database` [env: SWITCHBOARD_STORE]
     #[arg(long)]
     store: Option<String>,
+    /// With a shared store: this node's name among the nodes, one per
+    /// process [default: the advertised host:port]
+    #[arg(long)]
+    node: Option<String>,
+    /// With a shared store: where the other nodes reach this one
+    /// (`http://10.0.0.5:8080`) [default: http://LISTEN]
+    #[arg(long)]
+    advertise: Option<String>,
+    /// With a shared store: how long a tenant's lease runs unrenewed; a
+    /// node that dies loses its tenants to the others after this long.
+    #[arg(long, default_value = "5s", value_parser = span)]
+    lease_time: Duration,
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
     /// A file of `TENANT SHA256-HEX` API token hashes.
@@ -144,6 +156,21 @@ fn config(args: Args) -> Result<(runtime::Config, http::Config), String> {
         keep: args.decision_log_keep,
     };
     config.reload_every = args.reload_every.0;
+    if args.lease_time < Duration::from_secs(1) {
+        return Err("--lease-time must be at least 1s".into());
+    }
+    if let Some(address) = &args.advertise {
+        if !(address.starts_with("http://") && address.len() > "http://".len()) {
+            return Err(format!(
+                "--advertise {address}: give the address as http://HOST:PORT"
+            ));
+        }
+    }
+    config.cluster = runtime::cluster::Settings {
+        node: args.node,
+        advertise: args.advertise,
+        lease: args.lease_time,
+    };
     config.settings = runtime::Settings {
         retention: args.retention,
         snapshot_events: args.snapshot_every,

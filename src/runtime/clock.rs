@@ -8,7 +8,6 @@
 //! is asked again on the next pass.
 
 use super::Runtime;
-use chrono::Utc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -20,7 +19,7 @@ pub fn start(runtime: Arc<Runtime>) -> std::io::Result<JoinHandle<()>> {
 
 fn run(runtime: &Runtime) {
     loop {
-        let now = Utc::now();
+        let now = runtime.now();
         for tenant in runtime.tenants_now() {
             let due = tenant
                 .view()

@@ -64,6 +64,8 @@ pub enum DecideError {
     Internal(String),
     #[error("the service is shutting down")]
     ShuttingDown,
+    #[error("tenant {0} is decided by another node now; retry")]
+    Elsewhere(String),
 }
 
 /// Why a job was not taken.

@@ -16,6 +16,7 @@
 //! marked failed. The other tenants start regardless.
 
 mod clock;
+pub mod cluster;
 mod decider;
 pub mod log;
 mod mailbox;
@@ -26,6 +27,7 @@ pub mod revision;
 pub mod stats;
 mod tenant;
 
+pub use cluster::Owner;
 pub use mailbox::{DecideError, Decided};
 pub use reload::Reloaded;
 pub use stats::Stats;
@@ -62,6 +64,8 @@ pub struct Config {
     /// How often the clock looks for due timers.
     pub tick_every: Duration,
     pub settings: Settings,
+    /// How this node takes part when the store is shared.
+    pub cluster: cluster::Settings,
 }
 
 /// What bounds a tenant's memory, disk and waiting work.
@@ -103,6 +107,7 @@ impl Config {
             reload_every: Some(Duration::from_secs(1)),
             tick_every: Duration::from_millis(100),
             settings: Settings::default(),
+            cluster: cluster::Settings::default(),
         }
     }
 }
@@ -164,6 +169,8 @@ pub struct Runtime {
     unserved: Mutex<Vec<Unserved>>,
     pub config: Config,
     shared: Arc<Shared>,
+    /// This node's part in a cluster, when the store is shared.
+    cluster: Option<cluster::Cluster>,
     /// Held locked for as long as the runtime runs, so no second service
     /// writes to the same data folder.
     _data_lock: std::fs::File,
@@ -257,6 +264,10 @@ impl Runtime {
         };
         let retention = Retention::start(store.clone(), stats.clone(), config.settings.retention)
             .map_err(StartError::Thread)?;
+        let cluster = store.leases().map(|leases| {
+            leases.enforce();
+            cluster::Cluster::new(config.cluster.clone())
+        });
         let shared = Arc::new(Shared {
             store,
             stats,
@@ -269,6 +280,7 @@ impl Runtime {
             unserved: Mutex::new(Vec::new()),
             config,
             shared,
+            cluster,
             _data_lock: data_lock,
             reloading: Mutex::new(()),
             stop: AtomicBool::new(false),
@@ -372,7 +384,7 @@ impl Runtime {
             .and_then(|()| self.note_serving(&name, &path, &revision.id))
             .map_err(|e| e.to_string());
         match result {
-            Ok(()) => self.open(name, path, revision, None),
+            Ok(()) => self.serve(name, path, revision, None),
             Err(why) => self.open_failed(name, path, revision, why),
         }
     }
@@ -393,7 +405,7 @@ impl Runtime {
                     reason = %reason,
                     "tenant degraded: serving its last good stored revision"
                 );
-                self.open(
+                self.serve(
                     tenant.to_string(),
                     path.to_path_buf(),
                     revision,
@@ -413,6 +425,86 @@ impl Runtime {
             reason,
             revision,
         });
+    }
+
+    /// Serves a loaded tenant: decides it here, or, in a cluster, keeps it
+    /// on standby until this node takes its lease.
+    fn serve(&self, name: String, path: PathBuf, revision: Revision, degraded: Option<String>) {
+        if self.cluster.is_none() {
+            return self.open(name, path, revision, degraded);
+        }
+        let store = self.shared.store.clone();
+        let tenant = Tenant::standby(name, path, store, Arc::new(revision), degraded);
+        self.insert(Arc::new(tenant));
+    }
+
+    /// Decides a tenant on standby here, now that this node holds its
+    /// lease: recovers it from the store (snapshot and events) first.
+    pub(crate) fn take_over(&self, name: &str) {
+        let Some(standby) = self.tenant(name).filter(|t| t.is_standby()) else {
+            return;
+        };
+        // A write refused under an earlier lease left the tenant's writes
+        // stopped in the store's writer; under this lease they succeed.
+        if let Err(e) = self.shared.store.probe(name) {
+            tracing::warn!(tenant = %name, error = %e, "a write under the new lease failed");
+        }
+        let revision = (*standby.revision()).clone();
+        let path = standby.path().to_path_buf();
+        self.open(name.to_string(), path, revision, standby.degraded());
+    }
+
+    /// Stops deciding a tenant here: it goes on standby at once (so its
+    /// requests are forwarded), and its decider stops after what waits in
+    /// its mailbox, with a snapshot if its lease still allows one.
+    pub(crate) fn give_up(&self, name: &str, why: &str) {
+        let Some(owned) = self.tenant(name).filter(|t| !t.is_standby()) else {
+            return;
+        };
+        tracing::info!(tenant = %name, reason = %why, "no longer deciding the tenant here");
+        let standby = Tenant::standby(
+            name.to_string(),
+            owned.path().to_path_buf(),
+            self.shared.store.clone(),
+            owned.revision(),
+            owned.degraded(),
+        );
+        self.insert(Arc::new(standby));
+        owned.stop();
+    }
+
+    /// The service's time: in a cluster, this node's clock corrected by the
+    /// shared store's, so that nodes agree on it.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        match &self.cluster {
+            Some(cluster) => cluster.now(),
+            None => chrono::Utc::now(),
+        }
+    }
+
+    /// The node deciding a tenant this node has on standby, if one holds
+    /// its lease.
+    pub fn owner_of(&self, tenant: &str) -> Option<Owner> {
+        self.cluster.as_ref()?.owner_of(tenant)
+    }
+
+    /// This node's name, in a cluster.
+    pub fn node(&self) -> Option<String> {
+        Some(self.cluster.as_ref()?.me()?.name)
+    }
+
+    /// Takes part in the cluster, if the store is shared, now that the
+    /// service listens at `listening`: keeps leases from here on.
+    pub fn join(self: &Arc<Self>, listening: std::net::SocketAddr) -> Result<(), String> {
+        if self.cluster.is_none() {
+            return Ok(());
+        }
+        let thread = cluster::start(self.clone(), listening)?;
+        self.threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(thread);
+        Ok(())
     }
 
     /// Recovers a tenant and starts its decider; a tenant whose history
@@ -548,13 +640,25 @@ impl Runtime {
     }
 
     pub fn health(&self) -> Health {
+        let status = |t: &Tenant| match (t.is_standby(), self.owner_of(t.name())) {
+            (true, Some(owner)) => Status::Elsewhere(format!(
+                "decided by node {} at {}",
+                owner.node, owner.address
+            )),
+            (true, None) => Status::Elsewhere(
+                "no node holds its lease this moment (a failover or hand-off); retry shortly"
+                    .into(),
+            ),
+            (false, _) => t.status(),
+        };
         let tenants: BTreeMap<String, Status> = self
             .tenants_now()
             .iter()
-            .map(|t| (t.name().to_string(), t.status()))
+            .map(|t| (t.name().to_string(), status(t)))
             .collect();
+        let joined = self.cluster.as_ref().is_none_or(|c| c.joined());
         Health {
-            ready: tenants.values().all(Status::is_ready),
+            ready: joined && tenants.values().all(Status::is_ready),
             tenants,
             unserved: self.unserved(),
         }
@@ -586,8 +690,33 @@ impl Runtime {
         for tenant in self.tenants_now() {
             tenant.stop();
         }
+        self.leave();
         self.shared.retention.stop();
         self.shared.decision_log.close();
+    }
+}
+
+impl Runtime {
+    /// Hands back every lease this node holds (its tenants are stopped,
+    /// with their snapshots) and ends its membership, so the other nodes
+    /// take its tenants at once rather than after a lease time.
+    fn leave(&self) {
+        let (Some(cluster), Some(leases)) = (&self.cluster, self.shared.store.leases()) else {
+            return;
+        };
+        let Some(me) = cluster.me() else {
+            return;
+        };
+        for tenant in self.tenants_now() {
+            if !tenant.is_standby() {
+                if let Err(e) = leases.release(tenant.name(), &me) {
+                    tracing::warn!(tenant = tenant.name(), error = %e, "releasing the lease failed; it lapses");
+                }
+            }
+        }
+        if let Err(e) = leases.leave(&me) {
+            tracing::warn!(error = %e, "leaving the cluster failed; the membership lapses");
+        }
     }
 }
 

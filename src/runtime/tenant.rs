@@ -54,6 +54,9 @@ pub enum Status {
     Stopped(String),
     /// Not served: its stored history cannot be read.
     Failed(String),
+    /// Decided by another node of the cluster (this one forwards to it),
+    /// or, for the moment of a failover or hand-off, by none.
+    Elsewhere(String),
 }
 
 impl Status {
@@ -63,19 +66,26 @@ impl Status {
             Status::Degraded(_) => "degraded",
             Status::Stopped(_) => "stopped",
             Status::Failed(_) => "failed",
+            Status::Elsewhere(_) => "elsewhere",
         }
     }
 
     pub fn reason(&self) -> Option<&str> {
         match self {
             Status::Serving => None,
-            Status::Degraded(r) | Status::Stopped(r) | Status::Failed(r) => Some(r),
+            Status::Degraded(r) | Status::Stopped(r) | Status::Failed(r) | Status::Elsewhere(r) => {
+                Some(r)
+            }
         }
     }
 
-    /// Whether the tenant decides and stores events now.
+    /// Whether the tenant's requests are answered now: it decides here,
+    /// or another node does.
     pub fn is_ready(&self) -> bool {
-        matches!(self, Status::Serving | Status::Degraded(_))
+        matches!(
+            self,
+            Status::Serving | Status::Degraded(_) | Status::Elsewhere(_)
+        )
     }
 }
 
@@ -94,6 +104,9 @@ pub struct Tenant {
     /// Why writes stopped, while they are stopped.
     stopped: RwLock<Option<String>>,
     failed: Option<String>,
+    /// Kept ready for when this node takes the tenant's lease; another
+    /// node decides it.
+    standby: bool,
     /// The newest revision that failed to load, unless a later one loaded.
     refused: RwLock<Option<Refusal>>,
     pub(crate) decider: Mutex<Option<JoinHandle<()>>>,
@@ -136,9 +149,40 @@ impl Tenant {
             degraded: RwLock::new(None),
             stopped: RwLock::new(None),
             failed,
+            standby: false,
             refused: RwLock::new(None),
             decider: Mutex::new(None),
         }
+    }
+
+    /// A tenant another node decides: its revision loaded, no decider.
+    pub(crate) fn standby(
+        name: String,
+        path: PathBuf,
+        store: Arc<dyn TenantStore>,
+        revision: Arc<Revision>,
+        degraded: Option<String>,
+    ) -> Tenant {
+        let view = View {
+            state: State::new(),
+            seq: 0,
+        };
+        let tenant = Tenant {
+            standby: true,
+            ..Tenant::new(name, path, store, revision, view, None, None)
+        };
+        tenant.degrade(degraded);
+        tenant
+    }
+
+    /// Whether another node decides the tenant.
+    pub fn is_standby(&self) -> bool {
+        self.standby
+    }
+
+    /// Why the tenant serves a stored revision, if it does.
+    pub(crate) fn degraded(&self) -> Option<String> {
+        read(&self.degraded)
     }
 
     pub fn name(&self) -> &str {
@@ -193,6 +237,9 @@ impl Tenant {
         if let Some(reason) = &self.failed {
             return Status::Failed(reason.clone());
         }
+        if self.standby {
+            return Status::Elsewhere("decided by another node".into());
+        }
         if let Some(reason) = read(&self.stopped) {
             return Status::Stopped(reason);
         }
@@ -209,6 +256,9 @@ impl Tenant {
         &self,
         event: Event,
     ) -> Result<oneshot::Receiver<Result<Decided, DecideError>>, DecideError> {
+        if self.standby {
+            return Err(DecideError::Elsewhere(self.name.clone()));
+        }
         let Some(mailbox) = &self.mailbox else {
             return Err(DecideError::Failed {
                 tenant: self.name.clone(),

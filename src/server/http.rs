@@ -69,6 +69,10 @@ pub fn router(server: Arc<Server>) -> Router {
             .into_response()
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            to_the_owner,
+        ))
         .layer(axum::middleware::from_fn(in_request_span))
         .with_state(server)
 }
@@ -86,6 +90,43 @@ async fn in_request_span(
         path = %request.uri().path()
     );
     next.run(request).instrument(span).await
+}
+
+/// Forwards a request for a tenant another node decides to that node (a
+/// token is checked first, so only a tenant's own callers are forwarded;
+/// the Twilio webhook's signature is checked by the owner).
+async fn to_the_owner(
+    Shared(app): Shared<App>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let Some(rest) = path.strip_prefix("/v1/tenants/") else {
+        return next.run(request).await;
+    };
+    let (name, route) = rest.split_once('/').unwrap_or((rest, ""));
+    let standby = app.runtime.tenant(name).is_some_and(|t| t.is_standby());
+    if !standby {
+        return next.run(request).await;
+    }
+    let name = name.to_string();
+    if route != "twilio/messages" {
+        if let Err(refused) = tenant(&app, request.headers(), &name) {
+            return refused.into_response();
+        }
+    }
+    match super::forward::forward(&app, &name, request).await {
+        Ok(response) => response,
+        Err(why) => ApiError {
+            retry_after: Some(1),
+            ..error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TenantMoving,
+                why,
+            )
+        }
+        .into_response(),
+    }
 }
 
 /// `/metrics` alone, for `--metrics-listen`.
@@ -126,12 +167,13 @@ pub enum ErrorCode {
     TenantFailed,
     ShuttingDown,
     PolicyDoesNotCheck,
+    TenantMoving,
 }
 
 impl ErrorCode {
     /// Every code, for the test that keeps docs/API.md in step.
     #[cfg(test)]
-    const ALL: [ErrorCode; 19] = [
+    const ALL: [ErrorCode; 20] = [
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::Unauthorized,
@@ -151,6 +193,7 @@ impl ErrorCode {
         ErrorCode::TenantFailed,
         ErrorCode::ShuttingDown,
         ErrorCode::PolicyDoesNotCheck,
+        ErrorCode::TenantMoving,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -174,6 +217,7 @@ impl ErrorCode {
             ErrorCode::TenantFailed => "tenant_failed",
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::PolicyDoesNotCheck => "policy_does_not_check",
+            ErrorCode::TenantMoving => "tenant_moving",
         }
     }
 }
@@ -232,6 +276,11 @@ impl From<DecideError> for ApiError {
             DecideError::ShuttingDown => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::ShuttingDown,
+                Some(1),
+            ),
+            DecideError::Elsewhere(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TenantMoving,
                 Some(1),
             ),
             DecideError::Internal(_) => {
@@ -300,7 +349,7 @@ fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
 }
 
 /// Reads an event; one without `at` happens now, by the service's clock.
-fn parse_event(body: Result<Bytes, BytesRejection>) -> Result<Event, ApiError> {
+fn parse_event(app: &App, body: Result<Bytes, BytesRejection>) -> Result<Event, ApiError> {
     let body = read_body(body)?;
     let bad = |e: serde_json::Error| {
         error(
@@ -312,7 +361,10 @@ fn parse_event(body: Result<Bytes, BytesRejection>) -> Result<Event, ApiError> {
     let mut value: Value = serde_json::from_slice(&body).map_err(bad)?;
     if let Some(fields) = value.as_object_mut() {
         if !fields.contains_key("at") {
-            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            let now = app
+                .runtime
+                .now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
             fields.insert("at".into(), Value::String(now));
         }
     }
@@ -397,7 +449,7 @@ async fn post_event(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
-    let event = parse_event(body)?;
+    let event = parse_event(&app, body)?;
     let decided = decide(&app, &tenant, event).await?;
     if decided.summary.outcome == "rejected" {
         // Stored, so a redelivery answers the same, but nothing changed.
@@ -427,7 +479,7 @@ async fn dry_run(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
-    let event = parse_event(body)?;
+    let event = parse_event(&app, body)?;
     let decision = blocking("deciding", move || tenant.dry_run(&event)).await?;
     Ok(Json(decision).into_response())
 }
@@ -588,7 +640,7 @@ async fn policy_overview(
                 format!("`week={text}` is not a date; write it as 2026-12-07"),
             )
         })?,
-        None => Overview::today(policy, chrono::Utc::now()),
+        None => Overview::today(policy, app.runtime.now()),
     };
     let mut overview = serde_json::to_value(Overview::of(policy, day)).map_err(|e| {
         error(
@@ -695,7 +747,7 @@ async fn twilio_message(
             "the X-Twilio-Signature does not match a request to {url}"
         )));
     }
-    let inbound = twilio::inbound(&params, chrono::Utc::now())
+    let inbound = twilio::inbound(&params, app.runtime.now())
         .map_err(|why| error(StatusCode::BAD_REQUEST, ErrorCode::BadForm, why))?;
     let decided = decide(&app, &tenant, Event::Inbound(inbound.clone())).await?;
     // A redelivered message got its replies the first time.

@@ -6,6 +6,7 @@
 //! view, and what must touch the store runs on the blocking pool.
 
 mod auth;
+pub mod forward;
 mod http;
 mod metrics;
 pub mod twilio;
@@ -37,6 +38,8 @@ pub struct Server {
     pub runtime: Arc<Runtime>,
     pub config: Config,
     pub counters: Counters,
+    /// Connections to the other nodes of a cluster, for forwarding.
+    pub forwarder: forward::Forwarder,
 }
 
 /// Serves until interrupted (SIGINT or SIGTERM); then stops every tenant
@@ -50,12 +53,16 @@ pub fn serve(runtime: Runtime, config: Config, listen: &str) -> Result<(), Strin
         runtime: runtime.clone(),
         config,
         counters: Counters::default(),
+        forwarder: forward::Forwarder::default(),
     });
     let served = tokio.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("{listen}: {e}"))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
+        // The first lease round takes this node's tenants (recovering
+        // them from the store) before it says it serves.
+        tokio::task::block_in_place(|| runtime.join(address))?;
         let metrics_address = match &metrics_listen {
             Some(at) => {
                 let listener = tokio::net::TcpListener::bind(at)

@@ -14,10 +14,12 @@
 //! threads are written together, one transaction and one fsync for the
 //! batch (group commit), so durable throughput is not one fsync per event.
 
+mod lease;
 mod postgres;
 mod queue;
 mod sqlite;
 
+pub use lease::{Lease, Leases, Member, Node, Round};
 pub use postgres::PostgresStore;
 pub use sqlite::{backup, LogReader, SqliteStore};
 
@@ -233,4 +235,9 @@ pub trait TenantStore: Send + Sync {
 
     /// The files of a stored policy revision.
     fn revision(&self, tenant: &str, revision: &str) -> Result<Option<Value>, StoreError>;
+
+    /// The tenants' leases, if the store is shared by several nodes.
+    fn leases(&self) -> Option<&dyn Leases> {
+        None
+    }
 }

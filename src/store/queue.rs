@@ -77,6 +77,22 @@ pub(super) enum Job {
     },
 }
 
+impl Job {
+    /// The tenant whose lease the job needs, if it writes the tenant's
+    /// history: its events, snapshots, pruning, and probes (a probe that
+    /// succeeds lets the tenant write again).
+    pub(super) fn fenced_tenant(&self) -> Option<&str> {
+        match self {
+            Job::Append(record) => Some(&record.tenant),
+            Job::Batch(records) => records.first().map(|r| r.tenant.as_str()),
+            Job::Snapshot { tenant, .. } | Job::Probe { tenant } | Job::Prune { tenant, .. } => {
+                Some(tenant)
+            }
+            Job::Revision { .. } | Job::Serving { .. } => None,
+        }
+    }
+}
+
 /// Tenants whose last batch failed. Their later batches were decided on
 /// top of the failed one, so they are refused unwritten until a probe of
 /// the tenant succeeds.

@@ -19,14 +19,17 @@
 //! appends that waited together in one transaction, with one statement
 //! for all their rows (group commit, as the embedded store does).
 
+mod leases;
+
 use super::queue::{Job, Poisoned, Reply, Writer};
 use super::{Appended, Pending, Record, Served, StoreError, Stored, TenantStore};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures_util::TryStreamExt;
+use leases::Fences;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio_postgres::{NoTls, Transaction};
 
@@ -43,9 +46,10 @@ const MIGRATION_LOCK: i64 = 0x7362_7363_6865_6d61;
 /// The schema, one step per version, applied in order at start-up; each
 /// step runs once (the versions applied are kept in
 /// `switchboard_migrations`).
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE switchboard_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE switchboard_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
      CREATE TABLE events (
          tenant TEXT NOT NULL,
          seq BIGINT NOT NULL,
@@ -82,13 +86,37 @@ const MIGRATIONS: &[(i32, &str)] = &[(
          path TEXT NOT NULL,
          revision TEXT NOT NULL
      );",
-)];
+    ),
+    (
+        2,
+        // Several nodes: who is a member, who holds each tenant's lease,
+        // and the epoch every event was written under.
+        "CREATE TABLE nodes (
+             node TEXT PRIMARY KEY,
+             instance BIGINT NOT NULL,
+             address TEXT NOT NULL,
+             joined_at TIMESTAMPTZ NOT NULL,
+             seen_at TIMESTAMPTZ NOT NULL
+         );
+         CREATE TABLE leases (
+             tenant TEXT PRIMARY KEY,
+             node TEXT NOT NULL,
+             instance BIGINT NOT NULL,
+             address TEXT NOT NULL,
+             epoch BIGINT NOT NULL,
+             expires_at TIMESTAMPTZ NOT NULL
+         );
+         ALTER TABLE events ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0;",
+    ),
+];
 
 pub struct PostgresStore {
     /// Where it connects, without a password.
     target: String,
     pool: Pool,
-    writer: Mutex<Option<mpsc::UnboundedSender<(Job, Reply)>>>,
+    writer: Mutex<Option<mpsc::UnboundedSender<Queued>>>,
+    /// The leases this node holds, whose epochs its writes carry.
+    fences: Arc<Fences>,
     /// Dropped last: the writer's task and the pool's connections run on it.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -180,6 +208,7 @@ impl PostgresStore {
             target,
             pool,
             writer: Mutex::new(Some(tx)),
+            fences: Arc::new(Fences::default()),
             runtime: Some(runtime),
         })
     }
@@ -272,22 +301,31 @@ async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     tx.commit().await.map_err(database)
 }
 
+/// A job on its way to the writer, with the epoch of the tenant's lease it
+/// was queued under (`None` where leases are not enforced).
+struct Queued {
+    job: Job,
+    epoch: Option<i64>,
+    reply: Reply,
+}
+
 /// Takes jobs as they come and writes all that waited together in one
 /// transaction; a tenant's failed batch poisons the tenant, as in the
 /// embedded store.
-async fn write_loop(pool: Pool, mut jobs: mpsc::UnboundedReceiver<(Job, Reply)>) {
+async fn write_loop(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Queued>) {
     let mut poisoned = Poisoned::default();
     while let Some(first) = jobs.recv().await {
-        let (mut batch, mut replies) = (Vec::new(), Vec::new());
+        let (mut batch, mut epochs, mut replies) = (Vec::new(), Vec::new(), Vec::new());
         let mut next = Some(first);
-        while let Some((job, reply)) = next.take() {
-            batch.push(job);
-            replies.push(reply);
+        while let Some(queued) = next.take() {
+            batch.push(queued.job);
+            epochs.push(queued.epoch);
+            replies.push(queued.reply);
             if batch.len() < BATCH {
                 next = jobs.try_recv().ok();
             }
         }
-        let results = match write_batch(&pool, &batch, &poisoned).await {
+        let results = match write_batch(&pool, &batch, &epochs, &poisoned).await {
             Ok(results) => results,
             Err(error) => {
                 let message = error.to_string();
@@ -321,11 +359,13 @@ fn is_append(job: &Job) -> bool {
 async fn write_batch(
     pool: &Pool,
     batch: &[Job],
+    epochs: &[Option<i64>],
     poisoned: &Poisoned,
 ) -> Result<Vec<Result<Appended, String>>, StoreError> {
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client.transaction().await.map_err(database)?;
     let now = now_ms();
+    let fenced = leases::fence(&tx, batch, epochs).await.map_err(database)?;
     let mut out = Vec::with_capacity(batch.len());
     let mut at = 0;
     while at < batch.len() {
@@ -336,11 +376,20 @@ async fn write_batch(
                 .iter()
                 .position(|job| !is_append(job))
                 .map_or(batch.len(), |n| at + n);
-            let jobs: Vec<&Job> = batch[at..end].iter().collect();
-            out.extend(append(&tx, &jobs, poisoned, now).await.map_err(database)?);
+            let jobs: Vec<Append> = (at..end)
+                .map(|i| Append {
+                    job: &batch[i],
+                    epoch: epochs[i].unwrap_or(0),
+                    refused: fenced[i].clone().or_else(|| poisoned.refuses(&batch[i])),
+                })
+                .collect();
+            out.extend(append(&tx, &jobs, now).await.map_err(database)?);
             at = end;
         } else {
-            out.push(run(&tx, &batch[at], now).await.map_err(database)?);
+            match &fenced[at] {
+                Some(refusal) => out.push(Err(refusal.clone())),
+                None => out.push(run(&tx, &batch[at], now).await.map_err(database)?),
+            }
             at += 1;
         }
     }
@@ -348,16 +397,25 @@ async fn write_batch(
     Ok(out)
 }
 
+/// An append or a batch of a run, with the epoch it is written under, or
+/// why it is refused unwritten (its lease moved on, or its tenant is
+/// poisoned).
+struct Append<'j> {
+    job: &'j Job,
+    epoch: i64,
+    refused: Option<String>,
+}
+
 /// Appends and batches, in order: a message id stored before (or earlier
 /// in this run) makes an append a duplicate and fails a batch unwritten.
 async fn append(
     tx: &Transaction<'_>,
-    jobs: &[&Job],
-    poisoned: &Poisoned,
+    jobs: &[Append<'_>],
     now: i64,
 ) -> Result<Vec<Result<Appended, String>>, tokio_postgres::Error> {
     let (mut tenants, mut ids) = (Vec::new(), Vec::new());
-    for record in jobs.iter().flat_map(|job| records_of(job)) {
+    let taken = jobs.iter().filter(|a| a.refused.is_none());
+    for record in taken.flat_map(|a| records_of(a.job)) {
         if let Some(id) = &record.message_id {
             tenants.push(record.tenant.as_str());
             ids.push(id.as_str());
@@ -383,16 +441,21 @@ async fn append(
     }
     let mut rows = Rows::default();
     let mut out = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        if let Some(refusal) = poisoned.refuses(job) {
-            out.push(Err(refusal));
+    for Append {
+        job,
+        epoch,
+        refused,
+    } in jobs
+    {
+        if let Some(refusal) = refused {
+            out.push(Err(refusal.clone()));
             continue;
         }
         match job {
             Job::Append(record) => match rows.earlier(record, &stored) {
                 Some(decision) => out.push(Ok(Appended::Duplicate(decision.to_string()))),
                 None => {
-                    rows.add(record);
+                    rows.add(record, *epoch);
                     out.push(Ok(Appended::Stored));
                 }
             },
@@ -406,7 +469,7 @@ async fn append(
                     ))),
                     None => {
                         for record in records {
-                            rows.add(record);
+                            rows.add(record, *epoch);
                         }
                         out.push(Ok(Appended::Stored));
                     }
@@ -429,6 +492,7 @@ struct Rows<'r> {
     revision: Vec<&'r str>,
     event: Vec<&'r str>,
     decision: Vec<&'r str>,
+    epoch: Vec<i64>,
     /// Archived conversations by tenant and id; a later one replaces an
     /// earlier, as a second insert would.
     archived: HashMap<(&'r str, &'r str), &'r str>,
@@ -452,7 +516,8 @@ impl<'r> Rows<'r> {
         stored.get(tenant)?.get(id).map(String::as_str)
     }
 
-    fn add(&mut self, record: &'r Record) {
+    fn add(&mut self, record: &'r Record, epoch: i64) {
+        self.epoch.push(epoch);
         self.tenant.push(&record.tenant);
         self.seq.push(record.seq as i64);
         self.message_id.push(record.message_id.as_deref());
@@ -474,9 +539,11 @@ impl<'r> Rows<'r> {
     async fn write(self, tx: &Transaction<'_>, now: i64) -> Result<(), tokio_postgres::Error> {
         if !self.tenant.is_empty() {
             tx.execute(
-                "INSERT INTO events (tenant, seq, message_id, revision, event, decision, stored_at)
-                 SELECT r.*, $7::bigint
-                 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS r",
+                "INSERT INTO events
+                     (tenant, seq, message_id, revision, event, decision, epoch, stored_at)
+                 SELECT r.*, $8::bigint
+                 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                             $6::text[], $7::bigint[]) AS r",
                 &[
                     &self.tenant,
                     &self.seq,
@@ -484,6 +551,7 @@ impl<'r> Rows<'r> {
                     &self.revision,
                     &self.event,
                     &self.decision,
+                    &self.epoch,
                     &now,
                 ],
             )
@@ -590,10 +658,17 @@ async fn run(
 
 impl Writer for PostgresStore {
     fn queue(&self, job: Job, reply: Reply) -> Result<(), StoreError> {
+        let epoch = match self.fences.epoch_for(&job) {
+            Ok(epoch) => epoch,
+            Err(refusal) => {
+                reply.send(Err(refusal));
+                return Ok(());
+            }
+        };
         let writer = self.writer.lock().map_err(|_| StoreError::WriterGone)?;
         let sender = writer.as_ref().ok_or(StoreError::WriterGone)?;
         sender
-            .send((job, reply))
+            .send(Queued { job, epoch, reply })
             .map_err(|_| StoreError::WriterGone)
     }
 }
@@ -755,6 +830,10 @@ impl TenantStore for PostgresStore {
 
     fn save_revision(&self, tenant: &str, revision: &str, files: &Value) -> Result<(), StoreError> {
         self.write_revision(tenant, revision, files)
+    }
+
+    fn leases(&self) -> Option<&dyn super::Leases> {
+        Some(self)
     }
 
     fn revision(&self, tenant: &str, revision: &str) -> Result<Option<Value>, StoreError> {
