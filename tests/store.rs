@@ -468,3 +468,57 @@ fn a_database_from_a_newer_switchboard_is_refused_untouched() {
     let store = PostgresStore::open(&schema.url).unwrap();
     assert_eq!(store.history("acme").unwrap().events.len(), 1, "kept");
 }
+
+#[test]
+fn a_node_whose_lease_was_taken_over_writes_nothing() {
+    use std::time::Duration;
+    use switchboard::store::Node;
+    let schema = Schema::new("fence");
+    let node = |name: &str, instance| Node {
+        name: name.into(),
+        instance,
+        address: format!("http://{name}"),
+    };
+    let (a, b) = (node("a", 1), node("b", 2));
+    let lease = Duration::from_secs(1);
+    let first = PostgresStore::open(&schema.url).unwrap();
+    let second = PostgresStore::open(&schema.url).unwrap();
+    let (leases_a, leases_b) = (first.leases().unwrap(), second.leases().unwrap());
+    leases_a.enforce();
+    leases_b.enforce();
+    assert!(
+        second.append(record("t", 1, None)).is_err(),
+        "no lease held: refused"
+    );
+    assert_eq!(leases_a.acquire("t", &a, lease).unwrap(), Some(1));
+    assert_eq!(leases_b.acquire("t", &b, lease).unwrap(), None, "held by a");
+    first.append(record("t", 1, Some("m1"))).unwrap();
+
+    // a is paused past its lease; b takes the tenant over.
+    std::thread::sleep(lease + Duration::from_millis(300));
+    assert_eq!(leases_b.acquire("t", &b, lease).unwrap(), Some(2));
+    let refused = first.append(record("t", 2, Some("m2"))).unwrap_err();
+    assert!(refused.to_string().contains("taken over"), "{refused}");
+    assert!(first.snapshot("t", 1, "{}".into()).is_err());
+    assert!(first.probe("t").is_err(), "a probe cannot lift the fence");
+    let round = leases_a.round(&a, lease).unwrap();
+    assert!(round.renewed.is_empty(), "a renews nothing: {round:?}");
+    assert!(round
+        .leases
+        .iter()
+        .any(|l| l.tenant == "t" && l.node == "b" && l.epoch == 2));
+
+    second.append(record("t", 2, Some("m2"))).unwrap();
+    let history = second.history("t").unwrap();
+    let seqs: Vec<u64> = history.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2], "the events of both owners, once each");
+    common::postgres::execute(&format!(
+        "DO $$ BEGIN
+           IF (SELECT string_agg(seq || ':' || epoch, ',' ORDER BY seq) FROM {0}.events)
+              <> '1:1,2:2' THEN
+             RAISE EXCEPTION 'each event keeps the epoch it was written under';
+           END IF;
+         END $$",
+        schema.name
+    ));
+}
