@@ -247,7 +247,8 @@ impl Keeper {
     }
 
     fn keep(&mut self, round: Round) {
-        let me = &self.me.name.clone();
+        let me = self.me.name.clone();
+        let me = &me;
         let lease = self.cluster().lease;
         for name in self.owned() {
             if !round.renewed.contains(&name) {
@@ -256,7 +257,7 @@ impl Keeper {
                     .give_up(&name, "its lease was taken over by another node");
             }
         }
-        let owners: HashMap<String, crate::runtime::cluster::Owner> = round
+        let owners: HashMap<String, Owner> = round
             .leases
             .iter()
             .filter(|l| l.live && &l.node != me)
