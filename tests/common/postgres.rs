@@ -15,28 +15,67 @@ pub fn server() -> String {
 
 /// Runs one statement on the test server.
 pub fn execute(sql: &str) {
+    with_client(&server(), |client| async move {
+        client
+            .batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    });
+}
+
+/// The rows a query answers at `url`, each value as text (`None` for
+/// NULL).
+pub fn rows(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+    with_client(url, |client| async move {
+        let messages = client
+            .simple_query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        messages
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_string))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+/// The one text value a query answers at `url`.
+pub fn value(url: &str, sql: &str) -> String {
+    let rows = rows(url, sql);
+    assert_eq!(rows.len(), 1, "{sql}: {rows:?}");
+    rows[0][0].clone().unwrap_or_default()
+}
+
+fn with_client<T, F>(url: &str, work: impl FnOnce(std::sync::Arc<tokio_postgres::Client>) -> F) -> T
+where
+    F: std::future::Future<Output = T>,
+{
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&server(), tokio_postgres::NoTls)
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
             .await
             .unwrap_or_else(|e| {
                 panic!(
-                    "PostgreSQL at {} cannot be reached ({e}); start it (pg_ctlcluster 15 main start) \
-                     or set SWITCHBOARD_TEST_POSTGRES",
-                    server()
+                    "PostgreSQL at {url} cannot be reached ({e}); start it (pg_ctlcluster 15 main start) \
+                     or set SWITCHBOARD_TEST_POSTGRES"
                 )
             });
         let connection = tokio::spawn(connection);
-        client
-            .batch_execute(sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let client = std::sync::Arc::new(client);
+        let answer = work(client.clone()).await;
         drop(client);
         let _ = connection.await;
-    });
+        answer
+    })
 }
 
 /// An empty schema; `url` connects with it first on the search path, so
