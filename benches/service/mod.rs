@@ -112,6 +112,16 @@ impl Server {
         log.and_then(Result::ok).unwrap_or_default()
     }
 
+    /// SIGTERM, and waits for the clean stop; gives back the warnings and
+    /// errors it logged.
+    pub fn stop(mut self) -> Vec<String> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.child.wait();
+        let log = self.log.take().map(std::thread::JoinHandle::join);
+        log.and_then(Result::ok).unwrap_or_default()
+    }
+
     /// CPU time the service has used so far.
     pub fn cpu(&self) -> Option<Duration> {
         cpu_time(&format!("/proc/{}/stat", self.child.id()))
@@ -160,7 +170,7 @@ fn problems(mut stderr: impl BufRead) -> Vec<String> {
         let level = serde_json::from_slice::<serde_json::Value>(&line)
             .ok()
             .and_then(|v| v["level"].as_str().map(str::to_string));
-        if level.as_deref() != Some("info") && kept.len() < LOG_LINES {
+        if !level.is_some_and(|l| l.eq_ignore_ascii_case("info")) && kept.len() < LOG_LINES {
             kept.push(String::from_utf8_lossy(&line).trim_end().to_string());
         }
         line.clear();
@@ -257,5 +267,135 @@ pub fn ms(micros: Option<&u32>) -> String {
     match micros {
         Some(&m) => format!("{:.2}", f64::from(m) / 1000.0),
         None => "-".to_string(),
+    }
+}
+
+/// `copies` tenants `shop1`…`shopN` under a fresh folder `name`, each a
+/// copy of Brightside's policy (policies/team-sms) under its own name.
+pub fn brightside_copies(copies: usize, name: &str) -> Result<PathBuf, String> {
+    let policies = scratch(name);
+    let source = std::fs::read_to_string(repository("policies/team-sms/team-sms.policy"))
+        .map_err(|e| format!("reading Brightside's policy: {e}"))?;
+    if !source.contains("tenant brightside {") {
+        return Err("policies/team-sms/team-sms.policy no longer declares brightside".into());
+    }
+    for n in 1..=copies {
+        let tenant = format!("shop{n}");
+        let folder = policies.join(&tenant);
+        std::fs::create_dir_all(&folder)
+            .and_then(|()| {
+                std::fs::write(
+                    folder.join(format!("{tenant}.policy")),
+                    source.replace("tenant brightside {", &format!("tenant {tenant} {{")),
+                )
+            })
+            .map_err(|e| format!("writing {}: {e}", folder.display()))?;
+    }
+    Ok(policies)
+}
+
+/// A run's own schema on the PostgreSQL server, and a connection to it.
+pub struct Schema {
+    pub name: String,
+    pub url: String,
+    client: tokio_postgres::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Schema {
+    /// A fresh schema `sb_<what>_<pid>` on `server`; `url` connects to it.
+    pub fn create(server: &str, what: &str) -> Result<Schema, String> {
+        let name = format!("sb_{what}_{}", std::process::id());
+        let glue = if server.contains('?') { '&' } else { '?' };
+        let url = format!("{server}{glue}options=-csearch_path%3D{name}");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot build a runtime: {e}"))?;
+        let client = runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| format!("LOAD_POSTGRES={server}: {e}"))?;
+            tokio::spawn(connection);
+            client
+                .batch_execute(&format!(
+                    "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}; SET search_path = {name}"
+                ))
+                .await
+                .map_err(|e| format!("creating schema {name}: {e}"))?;
+            Ok::<_, String>(client)
+        })?;
+        Ok(Schema {
+            name,
+            url,
+            client,
+            runtime,
+        })
+    }
+
+    /// Waits until each of the `tenants` has a live lease, and no lease
+    /// has moved for two lease times: the nodes have spread the tenants.
+    pub fn settled(
+        &self,
+        tenants: usize,
+        lease: Duration,
+    ) -> Result<Vec<(String, String)>, String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut last = Vec::new();
+        let mut since = Instant::now();
+        loop {
+            let now: Vec<(String, String)> = self
+                .rows("SELECT tenant, node FROM leases WHERE expires_at > now() ORDER BY tenant")?
+                .into_iter()
+                .map(|mut row| (row.remove(0), row.remove(0)))
+                .collect();
+            if now != last {
+                last = now;
+                since = Instant::now();
+            } else if last.len() >= tenants && since.elapsed() >= 2 * lease {
+                return Ok(last);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("the nodes did not settle in 60 s: {last:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The rows a query of this schema's tables answers, as text.
+    pub fn rows(&self, sql: &str) -> Result<Vec<Vec<String>>, String> {
+        self.runtime.block_on(async {
+            let messages = self
+                .client
+                .simple_query(sql)
+                .await
+                .map_err(|e| format!("{sql}: {e}"))?;
+            Ok(messages
+                .into_iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                        (0..row.len())
+                            .map(|i| row.get(i).unwrap_or_default().to_string())
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .collect())
+        })
+    }
+
+    pub fn drop(self) -> Result<(), String> {
+        let Schema {
+            name,
+            client,
+            runtime,
+            ..
+        } = self;
+        runtime.block_on(async {
+            client
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .await
+                .map_err(|e| format!("dropping schema {name}: {e}"))
+        })
     }
 }
