@@ -17,7 +17,12 @@
 //! thread, a request's blocking task) without borrowing the service's.
 //! One writer task takes the queued jobs in order and writes each run of
 //! appends that waited together in one transaction, with one statement
-//! for all their rows (group commit, as the embedded store does).
+//! for all their rows (group commit, as the embedded store does). The
+//! deciders' questions (what did these message ids get before?) are
+//! grouped the same way: one task asks all that waited together in one
+//! query, since each tenant asks before each batch it decides, and with
+//! many tenants on a node a query per question was most of the database's
+//! work.
 
 mod leases;
 
@@ -115,6 +120,9 @@ pub struct PostgresStore {
     target: String,
     pool: Pool,
     writer: Mutex<Option<mpsc::UnboundedSender<Queued>>>,
+    /// Where the deciders' questions about message ids wait to be asked
+    /// together.
+    asker: mpsc::UnboundedSender<Question>,
     /// The leases this node holds, whose epochs its writes carry.
     fences: Arc<Fences>,
     /// Dropped last: the writer's task and the pool's connections run on it.
@@ -204,10 +212,13 @@ impl PostgresStore {
             })?;
         let (tx, rx) = mpsc::unbounded_channel();
         runtime.spawn(write_loop(pool.clone(), rx));
+        let (asker, questions) = mpsc::unbounded_channel();
+        runtime.spawn(ask_loop(pool.clone(), questions));
         Ok(PostgresStore {
             target,
             pool,
             writer: Mutex::new(Some(tx)),
+            asker,
             fences: Arc::new(Fences::default()),
             runtime: Some(runtime),
         })
@@ -339,6 +350,70 @@ async fn write_loop(pool: Pool, mut jobs: mpsc::UnboundedReceiver<Queued>) {
     }
 }
 
+/// A decider's question: what did these message ids of this tenant get?
+struct Question {
+    tenant: String,
+    ids: Vec<String>,
+    answer: tokio::sync::oneshot::Sender<Result<HashMap<String, String>, StoreError>>,
+}
+
+/// Asks every question that waited together in one query: each tenant's
+/// decider asks before each batch it decides, and with many tenants on a
+/// node one query a batch would be most of the database's work.
+async fn ask_loop(pool: Pool, mut questions: mpsc::UnboundedReceiver<Question>) {
+    while let Some(first) = questions.recv().await {
+        let mut waiting = vec![first];
+        while waiting.len() < BATCH {
+            match questions.try_recv() {
+                Ok(next) => waiting.push(next),
+                Err(_) => break,
+            }
+        }
+        let (mut tenants, mut ids) = (Vec::new(), Vec::new());
+        for question in &waiting {
+            for id in &question.ids {
+                tenants.push(question.tenant.as_str());
+                ids.push(id.as_str());
+            }
+        }
+        let answered = async {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .query(
+                    "SELECT e.tenant, e.message_id, e.decision
+                     FROM events e
+                     JOIN unnest($1::text[], $2::text[]) AS asked (tenant, message_id)
+                       ON e.tenant = asked.tenant AND e.message_id = asked.message_id",
+                    &[&tenants, &ids],
+                )
+                .await
+                .map_err(database)
+        }
+        .await;
+        let mut found: HashMap<String, HashMap<String, String>> = HashMap::new();
+        // Every question waited on this query: each gets its failure.
+        let answered = answered.map_err(|e| match e {
+            StoreError::Postgres(why) => why,
+            other => other.to_string(),
+        });
+        let answered = answered.map(|rows| {
+            for row in rows {
+                found
+                    .entry(row.get(0))
+                    .or_default()
+                    .insert(row.get(1), row.get(2));
+            }
+        });
+        for question in waiting {
+            let answer = match &answered {
+                Ok(()) => Ok(found.remove(&question.tenant).unwrap_or_default()),
+                Err(why) => Err(StoreError::Postgres(why.clone())),
+            };
+            let _ = question.answer.send(answer);
+        }
+    }
+}
+
 /// The current time in milliseconds since 1970, as rows record it.
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -365,7 +440,11 @@ async fn write_batch(
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client.transaction().await.map_err(database)?;
     let now = now_ms();
-    let fenced = leases::fence(&tx, batch, epochs).await.map_err(database)?;
+    // The fence and what the batch's message ids got before, asked
+    // together (tokio-postgres sends both before either answers).
+    let (fenced, stored) =
+        tokio::try_join!(leases::fence(&tx, batch, epochs), stored_before(&tx, batch))
+            .map_err(database)?;
     let mut out = Vec::with_capacity(batch.len());
     let mut at = 0;
     while at < batch.len() {
@@ -383,7 +462,7 @@ async fn write_batch(
                     refused: fenced[i].clone().or_else(|| poisoned.refuses(&batch[i])),
                 })
                 .collect();
-            out.extend(append(&tx, &jobs, now).await.map_err(database)?);
+            out.extend(append(&tx, &jobs, &stored, now).await.map_err(database)?);
             at = end;
         } else {
             match &fenced[at] {
@@ -406,39 +485,49 @@ struct Append<'j> {
     refused: Option<String>,
 }
 
-/// Appends and batches, in order: a message id stored before (or earlier
-/// in this run) makes an append a duplicate and fails a batch unwritten.
-async fn append(
+/// What each message id of the batch's appends got when it was stored
+/// before this transaction, by tenant and id.
+async fn stored_before(
     tx: &Transaction<'_>,
-    jobs: &[Append<'_>],
-    now: i64,
-) -> Result<Vec<Result<Appended, String>>, tokio_postgres::Error> {
+    batch: &[Job],
+) -> Result<HashMap<String, HashMap<String, String>>, tokio_postgres::Error> {
     let (mut tenants, mut ids) = (Vec::new(), Vec::new());
-    let taken = jobs.iter().filter(|a| a.refused.is_none());
-    for record in taken.flat_map(|a| records_of(a.job)) {
+    for record in batch.iter().flat_map(records_of) {
         if let Some(id) = &record.message_id {
             tenants.push(record.tenant.as_str());
             ids.push(id.as_str());
         }
     }
-    // What each message id stored before this run got, by tenant and id.
     let mut stored: HashMap<String, HashMap<String, String>> = HashMap::new();
-    if !ids.is_empty() {
-        for row in tx
-            .query(
-                "SELECT e.tenant, e.message_id, e.decision
-                 FROM events e JOIN unnest($1::text[], $2::text[]) AS asked (tenant, message_id)
-                   ON e.tenant = asked.tenant AND e.message_id = asked.message_id",
-                &[&tenants, &ids],
-            )
-            .await?
-        {
-            stored
-                .entry(row.get(0))
-                .or_default()
-                .insert(row.get(1), row.get(2));
-        }
+    if ids.is_empty() {
+        return Ok(stored);
     }
+    for row in tx
+        .query(
+            "SELECT e.tenant, e.message_id, e.decision
+             FROM events e JOIN unnest($1::text[], $2::text[]) AS asked (tenant, message_id)
+               ON e.tenant = asked.tenant AND e.message_id = asked.message_id",
+            &[&tenants, &ids],
+        )
+        .await?
+    {
+        stored
+            .entry(row.get(0))
+            .or_default()
+            .insert(row.get(1), row.get(2));
+    }
+    Ok(stored)
+}
+
+/// Appends and batches, in order: a message id stored before (`stored`)
+/// or earlier in this run makes an append a duplicate and fails a batch
+/// unwritten.
+async fn append(
+    tx: &Transaction<'_>,
+    jobs: &[Append<'_>],
+    stored: &HashMap<String, HashMap<String, String>>,
+    now: i64,
+) -> Result<Vec<Result<Appended, String>>, tokio_postgres::Error> {
     let mut rows = Rows::default();
     let mut out = Vec::with_capacity(jobs.len());
     for Append {
@@ -452,7 +541,7 @@ async fn append(
             continue;
         }
         match job {
-            Job::Append(record) => match rows.earlier(record, &stored) {
+            Job::Append(record) => match rows.earlier(record, stored) {
                 Some(decision) => out.push(Ok(Appended::Duplicate(decision.to_string()))),
                 None => {
                     rows.add(record, *epoch);
@@ -460,7 +549,7 @@ async fn append(
                 }
             },
             Job::Batch(records) => {
-                let again = records.iter().find(|r| rows.earlier(r, &stored).is_some());
+                let again = records.iter().find(|r| rows.earlier(r, stored).is_some());
                 match again {
                     Some(record) => out.push(Err(format!(
                         "message id {} of tenant {} is stored already",
@@ -696,17 +785,16 @@ impl TenantStore for PostgresStore {
         tenant: &str,
         message_ids: &[String],
     ) -> Result<HashMap<String, String>, StoreError> {
-        let (tenant, ids) = (tenant.to_string(), message_ids.to_vec());
-        self.read(move |client| async move {
-            let rows = client
-                .query(
-                    "SELECT message_id, decision FROM events
-                     WHERE tenant = $1 AND message_id = ANY($2)",
-                    &[&tenant, &ids],
-                )
-                .await?;
-            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-        })
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let question = Question {
+            tenant: tenant.to_string(),
+            ids: message_ids.to_vec(),
+            answer,
+        };
+        self.asker
+            .send(question)
+            .map_err(|_| StoreError::WriterGone)?;
+        futures_executor::block_on(answered).map_err(|_| StoreError::WriterGone)?
     }
 
     fn snapshot(&self, tenant: &str, seq: u64, state: String) -> Result<(), StoreError> {
