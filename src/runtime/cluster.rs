@@ -1,7 +1,8 @@
 //! Several nodes on one shared store: which node decides each tenant.
 //!
 //! ```text
-//!  every lease/3:  round ─▶ renew what this node holds ─▶ lost? give it up
+//!  every lease/3, and right after another node's lease lapses:
+//!                  round ─▶ renew what this node holds ─▶ lost? give it up
 //!                    │      learn the members, the owners, the store's clock
 //!                    ├──▶ a lapsed lease this node is preferred for? take it
 //!                    └──▶ a tenant a settled member is preferred for? hand one back
@@ -158,13 +159,14 @@ pub(crate) fn start(
         me,
         free_for: HashMap::new(),
         renewed_at: Instant::now(),
+        next_lapse: None,
     };
     let every = cluster.lease / 3;
     keeper.round();
     std::thread::Builder::new()
         .name("switchboard-leases".into())
         .spawn(move || {
-            while super::sleep_unless_stopping(&keeper.runtime, every) {
+            while super::sleep_unless_stopping(&keeper.runtime, keeper.until_next_round(every)) {
                 keeper.round();
             }
         })
@@ -190,7 +192,14 @@ struct Keeper {
     free_for: HashMap<String, u32>,
     /// When the last round that renewed this node's leases was sent.
     renewed_at: Instant,
+    /// When the soonest lease another node holds lapses unless renewed, as
+    /// the last round saw it.
+    next_lapse: Option<Instant>,
 }
+
+/// How long after a lease's lapse the round that may take it runs: the
+/// store's clock and this node's measure of it agree only so closely.
+const AFTER_LAPSE: Duration = Duration::from_millis(20);
 
 /// Rounds after which any node takes a tenant no one holds.
 const TAKE_ANYWAY: u32 = 3;
@@ -218,6 +227,17 @@ impl Keeper {
             .filter(|t| !t.is_standby())
             .map(|t| t.name().to_string())
             .collect()
+    }
+
+    /// A round every third of a lease time renews in time; one right after
+    /// another node's lease lapses takes it over without waiting for the
+    /// next (so a dead node's tenants move a lease time after its last
+    /// renewal, not up to a third later).
+    fn until_next_round(&self, every: Duration) -> Duration {
+        let lapse = self
+            .next_lapse
+            .map(|at| at.saturating_duration_since(Instant::now()) + AFTER_LAPSE);
+        lapse.map_or(every, |lapse| lapse.min(every))
     }
 
     /// One round: renew, learn, take and hand back.
@@ -250,6 +270,13 @@ impl Keeper {
         let me = self.me.name.clone();
         let me = &me;
         let lease = self.cluster().lease;
+        let answered = Instant::now();
+        self.next_lapse = round
+            .leases
+            .iter()
+            .filter(|l| l.live && &l.node != me)
+            .map(|l| answered + l.left)
+            .min();
         for name in self.owned() {
             if !round.renewed.contains(&name) {
                 self.leases().forget(&name);

@@ -47,6 +47,8 @@ pub struct Lease {
     pub epoch: u64,
     /// Whether it runs still, by the store's clock.
     pub live: bool,
+    /// How long it runs still unless renewed (zero once it lapsed).
+    pub left: Duration,
 }
 
 /// What one round of a node's lease keeping found.

@@ -165,7 +165,8 @@ impl Leases for PostgresStore {
                     .collect();
                 let leases = tx
                     .query(
-                        "SELECT tenant, node, address, epoch, expires_at > now()
+                        "SELECT tenant, node, address, epoch, expires_at > now(),
+                                greatest(extract(epoch FROM expires_at - now()) * 1000, 0)::bigint
                          FROM leases ORDER BY tenant",
                         &[],
                     )
@@ -177,6 +178,7 @@ impl Leases for PostgresStore {
                         address: row.get(2),
                         epoch: row.get::<_, i64>(3) as u64,
                         live: row.get(4),
+                        left: Duration::from_millis(row.get::<_, i64>(5) as u64),
                     })
                     .collect();
                 let round = Round {
