@@ -10,7 +10,7 @@
 mod common;
 
 use common::postgres::{rows, value, Schema};
-use common::service::{copy_tenant, eventually, inbound, repository, try_request, Server};
+use common::service::{eventually, inbound, repository, team_sms_locking_for, try_request, Server};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -601,20 +601,8 @@ fn a_node_paused_past_its_lease_writes_nothing_when_it_wakes() {
 /// died is not fired again.
 #[test]
 fn a_timer_due_during_a_failover_fires_once() {
-    let folder = scratch("timers-policies");
-    let policies = folder.join("policies");
-    let tenant_folder = copy_tenant("team-sms", &policies);
-    let policy = tenant_folder.join("team-sms.policy");
-    let text = std::fs::read_to_string(&policy).unwrap();
-    assert!(text.contains("inbox service_team_sms shared {"));
-    std::fs::write(
-        &policy,
-        text.replace(
-            "inbox service_team_sms shared {",
-            "inbox service_team_sms shared {\n  lock 1s",
-        ),
-    )
-    .unwrap();
+    let policies = scratch("timers-policies").join("policies");
+    team_sms_locking_for("1s", &policies);
     // A lease of 3s: the lock falls due well inside the gap.
     let mut nodes = Nodes::new("timers", policies, 2, "3s");
     nodes.start(0);

@@ -8,7 +8,9 @@
 
 mod common;
 
-use common::service::{agent, copy_tenant, eventually, inbound, repository, try_request, Server};
+use common::service::{
+    agent, copy_tenant, eventually, inbound, repository, team_sms_locking_for, try_request, Server,
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -517,16 +519,7 @@ fn twilio_whatsapp_messages_route_as_whatsapp() {
 fn timers_fire_from_the_service_clock_and_survive_a_restart() {
     let data = scratch("timers");
     let policies = data.join("policies");
-    let folder = copy_tenant("team-sms", &policies);
-    let policy = folder.join("team-sms.policy");
-    let text = std::fs::read_to_string(&policy).unwrap();
-    // The service line, open around the clock, locks for two seconds.
-    assert!(text.contains("inbox service_team_sms shared {"));
-    let text = text.replace(
-        "inbox service_team_sms shared {",
-        "inbox service_team_sms shared {\n  lock 2s",
-    );
-    std::fs::write(&policy, text).unwrap();
+    team_sms_locking_for("2s", &policies);
     let sms = Some("sms-secret");
     // Events without `at` happen now, by the service's clock.
     let message = r#"{"type":"inbound","from":"+14155558888","to":"+14155550102","body":"Hi"}"#;

@@ -195,6 +195,18 @@ pub fn copy_tenant(example: &str, into: &Path) -> PathBuf {
     folder
 }
 
+/// A copy of the team-sms example (Brightside) under `into` whose service
+/// line, open around the clock, locks a conversation for `lock` (`2s`)
+/// after a reply: a timer that comes due while a test watches.
+pub fn team_sms_locking_for(lock: &str, into: &Path) {
+    let policy = copy_tenant("team-sms", into).join("team-sms.policy");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    let line = "inbox service_team_sms shared {";
+    assert!(text.contains(line), "{} declares {line}", policy.display());
+    let text = text.replace(line, &format!("{line}\n  lock {lock}"));
+    std::fs::write(&policy, text).unwrap();
+}
+
 /// A customer's text, as the events endpoint takes it.
 pub fn inbound(at: &str, from: &str, to: &str, body: &str, message_id: &str) -> String {
     json!({"type": "inbound", "at": at, "from": from, "to": to, "body": body, "message_id": message_id})
