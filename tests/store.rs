@@ -66,6 +66,7 @@ conformance!(
     a_redelivered_message_is_stored_once_and_gets_its_first_decision,
     a_message_id_twice_in_one_commit_is_stored_once,
     many_threads_appending_at_once_all_get_stored,
+    many_threads_asking_at_once_each_get_their_own_answers,
     state_comes_back_exactly_from_snapshot_and_replay,
     a_snapshot_past_the_stored_events_is_not_saved,
     after_a_failed_batch_the_tenants_later_batches_wait_for_a_probe,
@@ -172,6 +173,47 @@ fn many_threads_appending_at_once_all_get_stored(place: &dyn Place) {
         let history = store.history(&format!("tenant{t}")).unwrap();
         let seqs: Vec<u64> = history.events.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, (1..=250).collect::<Vec<u64>>());
+    }
+}
+
+/// Questions about message ids asked at once from many threads (the
+/// shared store asks those that wait together in one query): each gets
+/// the decisions of its own tenant's ids, and nothing for ids not stored.
+fn many_threads_asking_at_once_each_get_their_own_answers(place: &dyn Place) {
+    let store: Arc<dyn TenantStore> = Arc::from(place.open());
+    for t in 0..4 {
+        let tenant = format!("tenant{t}");
+        let records = (1..=20)
+            .map(|i| record(&tenant, i, Some(&format!("m{i}"))))
+            .collect();
+        write_all(store.as_ref(), records).unwrap();
+    }
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                // Two threads a tenant; each asks for the ids it owns, half
+                // of them stored (m1..m20), half not.
+                let tenant = format!("tenant{}", t % 4);
+                for round in 0..50u64 {
+                    let asked: Vec<String> = (0..4)
+                        .map(|k| format!("m{}", (round * 4 + k + t) % 40 + 1))
+                        .collect();
+                    let found = store.decisions_for(&tenant, &asked).unwrap();
+                    let expected: std::collections::HashMap<String, String> = asked
+                        .iter()
+                        .filter_map(|id| {
+                            let n: u64 = id[1..].parse().unwrap();
+                            (n <= 20).then(|| (id.clone(), json!({"seq": n}).to_string()))
+                        })
+                        .collect();
+                    assert_eq!(found, expected, "{tenant} asked {asked:?}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
     }
 }
 

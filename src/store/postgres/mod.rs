@@ -378,35 +378,27 @@ async fn ask_loop(pool: Pool, mut questions: mpsc::UnboundedReceiver<Question>) 
         }
         let answered = async {
             let client = pool.get().await.map_err(pool_error)?;
-            client
-                .query(
-                    "SELECT e.tenant, e.message_id, e.decision
-                     FROM events e
-                     JOIN unnest($1::text[], $2::text[]) AS asked (tenant, message_id)
-                       ON e.tenant = asked.tenant AND e.message_id = asked.message_id",
-                    &[&tenants, &ids],
-                )
+            earlier_decisions(&**client, &tenants, &ids)
                 .await
                 .map_err(database)
         }
         .await;
-        let mut found: HashMap<String, HashMap<String, String>> = HashMap::new();
         // Every question waited on this query: each gets its failure.
         let answered = answered.map_err(|e| match e {
             StoreError::Postgres(why) => why,
             other => other.to_string(),
         });
-        let answered = answered.map(|rows| {
-            for row in rows {
-                found
-                    .entry(row.get(0))
-                    .or_default()
-                    .insert(row.get(1), row.get(2));
-            }
-        });
         for question in waiting {
+            // Its own ids only: two questions of one tenant may share a query.
             let answer = match &answered {
-                Ok(()) => Ok(found.remove(&question.tenant).unwrap_or_default()),
+                Ok(found) => Ok(question
+                    .ids
+                    .iter()
+                    .filter_map(|id| {
+                        let decision = found.get(&question.tenant)?.get(id)?;
+                        Some((id.clone(), decision.clone()))
+                    })
+                    .collect()),
                 Err(why) => Err(StoreError::Postgres(why.clone())),
             };
             let _ = question.answer.send(answer);
@@ -498,11 +490,21 @@ async fn stored_before(
             ids.push(id.as_str());
         }
     }
-    let mut stored: HashMap<String, HashMap<String, String>> = HashMap::new();
     if ids.is_empty() {
-        return Ok(stored);
+        return Ok(HashMap::new());
     }
-    for row in tx
+    earlier_decisions(tx, &tenants, &ids).await
+}
+
+/// What each message id got when it was stored, by tenant and id; the
+/// `i`th id is the `i`th tenant's.
+async fn earlier_decisions(
+    client: &impl tokio_postgres::GenericClient,
+    tenants: &[&str],
+    ids: &[&str],
+) -> Result<HashMap<String, HashMap<String, String>>, tokio_postgres::Error> {
+    let mut stored: HashMap<String, HashMap<String, String>> = HashMap::new();
+    for row in client
         .query(
             "SELECT e.tenant, e.message_id, e.decision
              FROM events e JOIN unnest($1::text[], $2::text[]) AS asked (tenant, message_id)
