@@ -75,12 +75,11 @@ impl Nodes {
             "--snapshot-every",
             "200",
         ];
-        let server = Server::serve(
-            &data,
-            &self.policies,
-            &args,
-            &[("SWITCHBOARD_TOKENS", TOKENS)],
-        );
+        let env = [
+            ("SWITCHBOARD_TOKENS", TOKENS),
+            ("SWITCHBOARD_TWILIO_TOKENS", "brightside=twilio-auth"),
+        ];
+        let server = Server::serve(&data, &self.policies, &args, &env);
         self.bases.write().unwrap()[i] = Some(server.base.clone());
         self.servers[i] = Some(server);
     }
@@ -661,4 +660,68 @@ fn a_timer_due_during_a_failover_fires_once() {
         "SELECT count(*) FROM events WHERE tenant = '{tenant}' AND event LIKE '%\"tick\"%'"
     ));
     assert_eq!(ticks, 2, "one tick for each expiry");
+}
+
+/// Twilio's webhook, signed for the node it reached, which does not decide
+/// the tenant: forwarded as it came (its Host kept), the owner checks the
+/// signature, decides and answers with TwiML; a forged one is refused by
+/// the owner just the same.
+#[test]
+fn a_twilio_webhook_to_any_node_is_checked_and_decided_by_the_owner() {
+    let mut nodes = Nodes::new("twilio", repository("policies"), 2, "2s");
+    nodes.start(0);
+    nodes.start(1);
+    let (tenant, token, number) = BRIGHTSIDE;
+    nodes.settled(&[tenant]);
+    let (owner, _) = nodes.owner(tenant).unwrap();
+    let other = 1 - nodes.index(&owner);
+    let url = nodes
+        .server(other)
+        .url(&format!("/v1/tenants/{tenant}/twilio/messages"));
+    let params: Vec<(String, String)> = [
+        ("MessageSid", "SMTW1"),
+        ("AccountSid", "AC0001"),
+        ("From", "+14155557777"),
+        ("To", number),
+        ("Body", "Is the store open?"),
+        ("NumMedia", "0"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let post = |signature: &str| {
+        let body = params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.replace('+', "%2B").replace(' ', "+")))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut response = common::service::agent()
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", signature)
+            .send(&body)
+            .unwrap();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        (response.status().as_u16(), text)
+    };
+    let forged = switchboard::server::twilio::signature("guessed", &url, &params);
+    let (status, body) = post(&forged);
+    assert_eq!(status, 403, "{body}");
+    let signed = switchboard::server::twilio::signature("twilio-auth", &url, &params);
+    let (status, body) = post(&signed);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<Response"), "TwiML: {body}");
+    let stored = nodes.count(&format!(
+        "SELECT count(*) FROM events WHERE tenant = '{tenant}' AND message_id = 'SMTW1'"
+    ));
+    assert_eq!(stored, 1, "the owner stored it once");
+    let conversation = nodes
+        .server(other)
+        .url(&format!("/v1/tenants/{tenant}/conversations/c1"));
+    let conversation = try_request("GET", &conversation, Some(token), None).unwrap();
+    assert_eq!(
+        conversation.body["customer"], "+14155557777",
+        "{}",
+        conversation.body
+    );
 }
