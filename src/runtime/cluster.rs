@@ -5,6 +5,7 @@
 //!                  round ─▶ renew what this node holds ─▶ lost? give it up
 //!                    │      learn the members, the owners, the store's clock
 //!                    ├──▶ a lapsed lease this node is preferred for? take it
+//!                    │      (and recover it on the recoverer's thread)
 //!                    └──▶ a tenant a settled member is preferred for? hand one back
 //! ```
 //!
@@ -25,9 +26,10 @@ use super::Runtime;
 use crate::store::{Leases, Node, Round};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -73,6 +75,9 @@ pub(crate) struct Cluster {
     offset: AtomicI64,
     /// Whether a round has succeeded yet.
     joined: AtomicBool,
+    /// The tenants whose leases this node took and whose history it is
+    /// recovering (off the lease thread, so renewals never wait on it).
+    recovering: Mutex<HashSet<String>>,
 }
 
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
@@ -88,6 +93,7 @@ impl Cluster {
             owners: RwLock::new(HashMap::new()),
             offset: AtomicI64::new(0),
             joined: AtomicBool::new(false),
+            recovering: Mutex::new(HashSet::new()),
         }
     }
 
@@ -110,6 +116,30 @@ impl Cluster {
 
     pub(crate) fn joined(&self) -> bool {
         self.joined.load(Ordering::Acquire)
+    }
+
+    /// Whether this node took the tenant's lease and is recovering it.
+    pub(crate) fn is_recovering(&self, tenant: &str) -> bool {
+        self.recovering
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(tenant)
+    }
+
+    fn recovering_none(&self) -> bool {
+        self.recovering
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    fn set_recovering(&self, tenant: &str, recovering: bool) {
+        let mut set = self.recovering.lock().unwrap_or_else(|e| e.into_inner());
+        if recovering {
+            set.insert(tenant.to_string());
+        } else {
+            set.remove(tenant);
+        }
     }
 
     /// Notes the store's clock as a round read it, between `sent` and
@@ -154,23 +184,63 @@ pub(crate) fn start(
         address,
     };
     *cluster.me.write().unwrap_or_else(|e| e.into_inner()) = Some(me.clone());
+    let (recover, taken) = mpsc::channel();
+    let recoverer = {
+        let (runtime, me) = (runtime.clone(), me.clone());
+        std::thread::Builder::new()
+            .name("switchboard-recover".into())
+            .spawn(move || recover_taken(&runtime, &me, taken))
+            .map_err(|e| format!("cannot start a thread: {e}"))?
+    };
     let mut keeper = Keeper {
         runtime: runtime.clone(),
         me,
         free_for: HashMap::new(),
         renewed_at: Instant::now(),
         next_lapse: None,
+        recover,
     };
     let every = cluster.lease / 3;
     keeper.round();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("switchboard-leases".into())
         .spawn(move || {
             while super::sleep_unless_stopping(&keeper.runtime, keeper.until_next_round(every)) {
                 keeper.round();
             }
+            // The recoverer ends with the channel, after the tenant it is
+            // recovering.
+            drop(keeper);
+            let _ = recoverer.join();
         })
-        .map_err(|e| format!("cannot start a thread: {e}"))
+        .map_err(|e| format!("cannot start a thread: {e}"))?;
+    // A node that says it serves has recovered the tenants its first round
+    // took (while the lease thread renews them).
+    while !cluster.recovering_none() && !runtime.stopping() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(thread)
+}
+
+/// Recovers the tenants whose leases the keeper took, one at a time, in
+/// the order taken. A node stopping releases the leases it has not
+/// recovered yet, so the other nodes take them at once.
+fn recover_taken(runtime: &Runtime, me: &Node, taken: mpsc::Receiver<String>) {
+    let Some(cluster) = &runtime.cluster else {
+        return;
+    };
+    for name in taken {
+        if runtime.stopping() {
+            if let Some(leases) = runtime.store().leases() {
+                if let Err(e) = leases.release(&name, me) {
+                    tracing::warn!(tenant = %name, error = %e, "releasing the lease failed; it lapses");
+                }
+            }
+        } else {
+            runtime.take_over(&name);
+        }
+        cluster.set_recovering(&name, false);
+    }
 }
 
 /// A number for this start of the process, different from every other's.
@@ -195,6 +265,8 @@ struct Keeper {
     /// When the soonest lease another node holds lapses unless renewed, as
     /// the last round saw it.
     next_lapse: Option<Instant>,
+    /// Where tenants taken over go to be recovered.
+    recover: mpsc::Sender<String>,
 }
 
 /// How long after a lease's lapse the round that may take it runs: the
@@ -318,7 +390,7 @@ impl Keeper {
 
         let mut taken = Vec::new();
         for tenant in self.runtime.tenants_now() {
-            if !tenant.is_standby() {
+            if !tenant.is_standby() || self.cluster().is_recovering(tenant.name()) {
                 continue;
             }
             let name = tenant.name();
@@ -356,7 +428,13 @@ impl Keeper {
             Ok(Some(epoch)) => {
                 self.free_for.remove(name);
                 tracing::info!(tenant = %name, epoch, "took the tenant's lease");
-                self.runtime.take_over(name);
+                // Recovered on a thread of its own: a long history must not
+                // hold up the renewals of the leases this node has.
+                self.cluster().set_recovering(name, true);
+                if self.recover.send(name.to_string()).is_err() {
+                    self.cluster().set_recovering(name, false);
+                    self.runtime.take_over(name);
+                }
                 true
             }
             Ok(None) => false,

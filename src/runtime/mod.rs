@@ -488,6 +488,13 @@ impl Runtime {
         self.cluster.as_ref()?.owner_of(tenant)
     }
 
+    /// Whether this node took the tenant's lease and is recovering it.
+    pub fn is_recovering(&self, tenant: &str) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.is_recovering(tenant))
+    }
+
     /// This node's name, in a cluster.
     pub fn node(&self) -> Option<String> {
         Some(self.cluster.as_ref()?.me()?.name)
@@ -645,6 +652,9 @@ impl Runtime {
                 "decided by node {} at {}",
                 owner.node, owner.address
             )),
+            (true, None) if self.is_recovering(t.name()) => Status::Elsewhere(
+                "this node took its lease and is recovering its history; retry shortly".into(),
+            ),
             (true, None) => Status::Elsewhere(
                 "no node holds its lease this moment (a failover or hand-off); retry shortly"
                     .into(),

@@ -63,6 +63,11 @@ pub async fn forward(server: &Server, tenant: &str, request: Request) -> Result<
              decide it either: its lease is moving; retry shortly"
         ));
     }
+    if runtime.is_recovering(tenant) {
+        return Err(format!(
+            "node {me} took tenant {tenant}'s lease and is recovering its history; retry shortly"
+        ));
+    }
     let Some(owner) = runtime.owner_of(tenant) else {
         return Err(format!(
             "no node holds tenant {tenant}'s lease this moment (a failover or hand-off); \
