@@ -237,7 +237,19 @@ fn recover_taken(runtime: &Runtime, me: &Node, taken: mpsc::Receiver<String>) {
                 }
             }
         } else {
-            runtime.take_over(&name);
+            // A panic would leave the tenant marked recovering for good (and
+            // a starting node waiting on it): it is logged, and the lease
+            // handed back for a node that can recover the tenant.
+            let recovered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                runtime.take_over(&name);
+            }));
+            if recovered.is_err() {
+                tracing::error!(tenant = %name, "recovering the tenant panicked; its lease is handed back");
+                if let Some(leases) = runtime.store().leases() {
+                    leases.forget(&name);
+                    let _ = leases.release(&name, me);
+                }
+            }
         }
         cluster.set_recovering(&name, false);
     }
