@@ -331,6 +331,11 @@ impl Conversation {
 
     /// The earliest time something about this conversation expires.
     pub fn deadline(&self) -> Option<DateTime<Utc>> {
+        // A closed conversation waits for nothing: its lock, alerts, session
+        // and escalation ended with it (and it may leave memory at once).
+        if !self.is_open() {
+            return None;
+        }
         [
             self.lock.as_ref().map(|l| l.until),
             self.alerts.as_ref().map(|a| a.until),
