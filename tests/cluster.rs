@@ -123,10 +123,20 @@ impl Nodes {
         })
     }
 
-    /// Waits until each of `tenants` has a live lease.
+    /// Waits until each of `tenants` has a live lease and its owner has
+    /// recovered it (`/healthz` says `serving`).
     fn settled(&self, tenants: &[&str]) {
-        eventually("every tenant is held by a node", || {
-            tenants.iter().all(|t| self.owner(t).is_some())
+        eventually("every tenant is held by a node and served", || {
+            tenants.iter().all(|t| {
+                let Some((node, _)) = self.owner(t) else {
+                    return false;
+                };
+                let Some(base) = self.bases.read().unwrap()[self.index(&node)].clone() else {
+                    return false;
+                };
+                try_request("GET", &format!("{base}/healthz"), None, None)
+                    .is_ok_and(|r| r.body["tenants"][t]["status"] == "serving")
+            })
         });
     }
 
@@ -516,8 +526,17 @@ fn a_node_paused_past_its_lease_writes_nothing_when_it_wakes() {
             .is_some_and(|(node, epoch)| node == nodes.names[other] && epoch > before)
     });
     let (_, after) = nodes.owner(tenant).unwrap();
-    let reply = send_to(other, "SMQ0").unwrap();
-    assert_eq!(reply.status, 200, "the new owner decides: {}", reply.body);
+    // Once it has recovered the tenant (until then: 503 tenant_moving).
+    eventually("the new owner decides", || {
+        let reply = send_to(other, "SMQ0").unwrap();
+        assert!(
+            reply.status == 200 || reply.body["error"]["code"] == "tenant_moving",
+            "{} {}",
+            reply.status,
+            reply.body
+        );
+        reply.status == 200
+    });
 
     // Requests to the paused node wait in its listen queue; it answers
     // them when it wakes, before or after its next lease round.
