@@ -10,7 +10,9 @@
 mod common;
 
 use common::postgres::{rows, value, Schema};
-use common::service::{eventually, inbound, repository, team_sms_locking_for, try_request, Server};
+use common::service::{
+    eventually, inbound, repository, team_sms_locking_for, try_request, twilio_signed_post, Server,
+};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -138,6 +140,27 @@ impl Nodes {
                     .is_ok_and(|r| r.body["tenants"][t]["status"] == "serving")
             })
         });
+    }
+
+    /// Two nodes, settled on `tenant`: the nodes, the owner's index and
+    /// the other's.
+    fn pair(test: &str, tenant: &str) -> (Nodes, usize, usize) {
+        let mut nodes = Nodes::new(test, repository("policies"), 2, "2s");
+        nodes.start(0);
+        nodes.start(1);
+        nodes.settled(&[tenant]);
+        let (owner, _) = nodes.owner(tenant).unwrap();
+        let owner = nodes.index(&owner);
+        (nodes, owner, 1 - owner)
+    }
+
+    /// How many events have an epoch below the one before them (none
+    /// should: a takeover only raises it).
+    fn falling_epochs(&self) -> i64 {
+        self.count(
+            "SELECT count(*) FROM events a JOIN events b ON b.tenant = a.tenant AND b.seq = a.seq + 1 \
+             WHERE b.epoch < a.epoch",
+        )
     }
 
     fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
@@ -412,10 +435,7 @@ fn three_nodes_killed_at_random_lose_and_double_nothing() {
             "{tenant}: events 1..{max}, {count} of them"
         );
     }
-    let falling = nodes.count(
-        "SELECT count(*) FROM events a JOIN events b ON b.tenant = a.tenant AND b.seq = a.seq + 1 \
-         WHERE b.epoch < a.epoch",
-    );
+    let falling = nodes.falling_epochs();
     assert_eq!(
         falling, 0,
         "an event's epoch is never below the one before it"
@@ -495,14 +515,9 @@ fn three_nodes_killed_at_random_lose_and_double_nothing() {
 /// takeover.
 #[test]
 fn a_node_paused_past_its_lease_writes_nothing_when_it_wakes() {
-    let mut nodes = Nodes::new("paused", repository("policies"), 2, "2s");
-    nodes.start(0);
-    nodes.start(1);
     let (tenant, token, number) = BRIGHTSIDE;
-    nodes.settled(&[tenant]);
-    let (owner, before) = nodes.owner(tenant).unwrap();
-    let paused = nodes.index(&owner);
-    let other = 1 - paused;
+    let (nodes, paused, other) = Nodes::pair("paused", tenant);
+    let (_, before) = nodes.owner(tenant).unwrap();
     let send_to = |i: usize, id: &str| {
         let url = format!(
             "{}/v1/tenants/{tenant}/events",
@@ -607,10 +622,7 @@ fn a_node_paused_past_its_lease_writes_nothing_when_it_wakes() {
         conversations(&base, BRIGHTSIDE)
     };
     assert_eq!(served(paused), served(other));
-    let falling = nodes.count(
-        "SELECT count(*) FROM events a JOIN events b ON b.tenant = a.tenant AND b.seq = a.seq + 1 \
-         WHERE b.epoch < a.epoch",
-    );
+    let falling = nodes.falling_epochs();
     assert_eq!(falling, 0);
 }
 
@@ -687,47 +699,22 @@ fn a_timer_due_during_a_failover_fires_once() {
 /// the owner just the same.
 #[test]
 fn a_twilio_webhook_to_any_node_is_checked_and_decided_by_the_owner() {
-    let mut nodes = Nodes::new("twilio", repository("policies"), 2, "2s");
-    nodes.start(0);
-    nodes.start(1);
     let (tenant, token, number) = BRIGHTSIDE;
-    nodes.settled(&[tenant]);
-    let (owner, _) = nodes.owner(tenant).unwrap();
-    let other = 1 - nodes.index(&owner);
+    let (nodes, _, other) = Nodes::pair("twilio", tenant);
     let url = nodes
         .server(other)
         .url(&format!("/v1/tenants/{tenant}/twilio/messages"));
-    let params: Vec<(String, String)> = [
+    let params = [
         ("MessageSid", "SMTW1"),
         ("AccountSid", "AC0001"),
         ("From", "+14155557777"),
         ("To", number),
         ("Body", "Is the store open?"),
         ("NumMedia", "0"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let post = |signature: &str| {
-        let body = params
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.replace('+', "%2B").replace(' ', "+")))
-            .collect::<Vec<_>>()
-            .join("&");
-        let mut response = common::service::agent()
-            .post(&url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-twilio-signature", signature)
-            .send(&body)
-            .unwrap();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        (response.status().as_u16(), text)
-    };
-    let forged = switchboard::server::twilio::signature("guessed", &url, &params);
-    let (status, body) = post(&forged);
+    ];
+    let (status, _, body) = twilio_signed_post(&url, "guessed", &params);
     assert_eq!(status, 403, "{body}");
-    let signed = switchboard::server::twilio::signature("twilio-auth", &url, &params);
-    let (status, body) = post(&signed);
+    let (status, _, body) = twilio_signed_post(&url, "twilio-auth", &params);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("<Response"), "TwiML: {body}");
     let stored = nodes.count(&format!(

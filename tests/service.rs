@@ -9,7 +9,8 @@
 mod common;
 
 use common::service::{
-    agent, copy_tenant, eventually, inbound, repository, team_sms_locking_for, try_request, Server,
+    agent, copy_tenant, eventually, inbound, repository, team_sms_locking_for, try_request,
+    twilio_post, twilio_signed_post, Server,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -280,48 +281,6 @@ fn the_service_end_to_end() {
     assert_eq!(lines[0]["customer"], "+*******1234");
     assert_eq!(lines[0]["revision"], revision.as_str());
     assert_eq!(lines[1]["redelivered"], true);
-}
-
-/// A Twilio webhook request signed with `auth_token`, as Twilio signs it.
-fn twilio_signed_post(
-    url: &str,
-    auth_token: &str,
-    params: &[(&str, &str)],
-) -> (u16, String, String) {
-    let owned: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let signature = twilio::signature(auth_token, url, &owned);
-    twilio_post(url, Some(&signature), params)
-}
-
-/// A Twilio webhook request: (status, content type, body).
-fn twilio_post(
-    url: &str,
-    signature: Option<&str>,
-    params: &[(&str, &str)],
-) -> (u16, String, String) {
-    let body = params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.replace('+', "%2B").replace(' ', "+")))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut request = agent()
-        .post(url)
-        .header("content-type", "application/x-www-form-urlencoded");
-    if let Some(signature) = signature {
-        request = request.header("x-twilio-signature", signature);
-    }
-    let mut response = request.send(&body).unwrap();
-    let kind = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let text = response.body_mut().read_to_string().unwrap_or_default();
-    (response.status().as_u16(), kind, text)
 }
 
 #[test]

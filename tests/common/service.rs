@@ -207,6 +207,48 @@ pub fn team_sms_locking_for(lock: &str, into: &Path) {
     std::fs::write(&policy, text).unwrap();
 }
 
+/// A Twilio webhook request signed with `auth_token`, as Twilio signs it.
+pub fn twilio_signed_post(
+    url: &str,
+    auth_token: &str,
+    params: &[(&str, &str)],
+) -> (u16, String, String) {
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signature = switchboard::server::twilio::signature(auth_token, url, &owned);
+    twilio_post(url, Some(&signature), params)
+}
+
+/// A Twilio webhook request: (status, content type, body).
+pub fn twilio_post(
+    url: &str,
+    signature: Option<&str>,
+    params: &[(&str, &str)],
+) -> (u16, String, String) {
+    let body = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.replace('+', "%2B").replace(' ', "+")))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut request = agent()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(signature) = signature {
+        request = request.header("x-twilio-signature", signature);
+    }
+    let mut response = request.send(&body).unwrap();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (response.status().as_u16(), kind, text)
+}
+
 /// A customer's text, as the events endpoint takes it.
 pub fn inbound(at: &str, from: &str, to: &str, body: &str, message_id: &str) -> String {
     json!({"type": "inbound", "at": at, "from": from, "to": to, "body": body, "message_id": message_id})
