@@ -155,7 +155,7 @@ fn deny(d: &mut Decision, denial: Denial) {
 
 /// An agent's message to the customer.
 pub(crate) fn reply(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut Decision) {
-    let Some(body) = a.body.as_deref().filter(|b| !is_blank(b)) else {
+    let Some(body) = a.body.as_ref().filter(|b| !is_blank(b)) else {
         d.outcome = Outcome::Rejected;
         d.denial = Some(Denial::EmptyBody);
         return;
@@ -262,14 +262,7 @@ pub(crate) fn reply(cx: &Cx<'_>, state: &mut Draft<'_>, a: &AgentAction, d: &mut
         from: &from,
         channel,
     };
-    send(
-        state,
-        d,
-        envelope,
-        body.to_string(),
-        Some(t.name),
-        Why::Reply,
-    );
+    send(state, d, envelope, body.clone(), Some(t.name), Why::Reply);
 }
 
 /// An internal note: any member, at any time, lock or no lock; it never

@@ -198,7 +198,7 @@ pub struct Outbound {
     pub to: SmolStr,
     pub from: SmolStr,
     pub channel: crate::vocab::Channel,
-    pub text: String,
+    pub text: SmolStr,
     /// The bot or agent name the message is signed with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<SmolStr>,

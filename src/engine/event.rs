@@ -192,7 +192,7 @@ pub struct AgentAction {
     pub customer: Option<SmolStr>,
     /// The text of a reply or note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
+    pub body: Option<SmolStr>,
     /// The caller's id for this action, for idempotent retries: the
     /// service answers a repeated id with the first decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]

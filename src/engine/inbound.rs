@@ -739,7 +739,7 @@ fn autoresponder(
             state,
             d,
             Envelope::reply_to(e),
-            reply.text,
+            reply.text.into(),
             bot,
             Why::Autoresponder,
         );
@@ -762,7 +762,7 @@ fn autoresponder(
         state,
         d,
         Envelope::reply_to(e),
-        fill.render(text),
+        fill.render(text).into(),
         bot,
         Why::Autoresponder,
     );

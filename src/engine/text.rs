@@ -98,14 +98,18 @@ pub(crate) fn answer(
     text: String,
     why: Why,
 ) -> bool {
-    send(state, d, Envelope::reply_to(e), text, None, why)
+    send(state, d, Envelope::reply_to(e), text.into(), None, why)
 }
 
 /// The text without the characters no message can carry (a hook may echo
 /// a customer's control characters), so what a decision records is what
 /// was sent.
-fn sendable(text: String) -> String {
-    if text.chars().all(is_sendable) {
+fn sendable(text: SmolStr) -> SmolStr {
+    // Bytes first: below U+0020 only tab and line ends are sendable, and
+    // the two unsendable characters above it (U+FFFE, U+FFFF) start with
+    // 0xEF, so a text with neither kind of byte is sendable as it is.
+    let plain = |b: &u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0xEE | 0xF0..);
+    if text.as_bytes().iter().all(plain) || text.chars().all(is_sendable) {
         return text;
     }
     text.chars().filter(|&c| is_sendable(c)).collect()
@@ -119,7 +123,7 @@ pub(crate) fn send(
     state: &Draft<'_>,
     d: &mut Decision,
     to: Envelope<'_>,
-    text: String,
+    text: SmolStr,
     sender: Option<SmolStr>,
     why: Why,
 ) -> bool {
@@ -144,9 +148,9 @@ mod tests {
 
     #[test]
     fn characters_xml_does_not_allow_are_not_sent() {
-        let text = "a\u{7}b\u{b}c\u{0}d\u{fffe}e\u{ffff}f\u{1f}".to_string();
+        let text = SmolStr::new("a\u{7}b\u{b}c\u{0}d\u{fffe}e\u{ffff}f\u{1f}");
         assert_eq!(sendable(text), "abcdef");
-        let kept = "tab\tnew\nline\r é 😀 \u{fffd}".to_string();
+        let kept = SmolStr::new("tab\tnew\nline\r é 😀 \u{fffd} \u{efff} \u{10ffff}");
         assert_eq!(sendable(kept.clone()), kept);
     }
 }
