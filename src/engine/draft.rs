@@ -232,6 +232,9 @@ impl<'s> Draft<'s> {
     /// state's, skipping conversations the draft holds, against the
     /// draft's own.
     pub fn first_deadline(&self) -> Option<(DateTime<Utc>, Slot)> {
+        if self.conversations.is_empty() {
+            return self.base.first_deadline();
+        }
         let drafted = self
             .conversations
             .iter()
