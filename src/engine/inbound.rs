@@ -762,7 +762,7 @@ fn autoresponder(
         state,
         d,
         Envelope::reply_to(e),
-        fill.render(text).into(),
+        fill.render(text),
         bot,
         Why::Autoresponder,
     );

@@ -40,7 +40,7 @@ impl<'a> Fill<'a> {
 
     /// The text with its placeholders filled. `{next_open}` with no
     /// opening in sight says `soon`, unless the text gives a fallback.
-    pub fn render(&self, text: &Text) -> String {
+    pub fn render(&self, text: &Text) -> SmolStr {
         let e = self.message;
         let value = |name: &str| -> Option<String> {
             Some(match name {
@@ -95,10 +95,10 @@ pub(crate) fn answer(
     state: &Draft<'_>,
     d: &mut Decision,
     e: &crate::engine::event::Inbound,
-    text: String,
+    text: SmolStr,
     why: Why,
 ) -> bool {
-    send(state, d, Envelope::reply_to(e), text.into(), None, why)
+    send(state, d, Envelope::reply_to(e), text, None, why)
 }
 
 /// The text without the characters no message can carry (a hook may echo

@@ -20,6 +20,7 @@ use crate::policy::{Inbox, InboxId, Level, Policy, ScheduleId, Text};
 use crate::vocab::{Channel, ClaimMode, InboxKind};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use smol_str::SmolStr;
 
 /// The customer messages are shown to, in samples.
 pub const SAMPLE_CUSTOMER: &str = "+15555550123";
@@ -345,8 +346,11 @@ fn inbox_card(policy: &Policy, id: InboxId, inbox: &Inbox, week: NaiveDate) -> I
     }
 }
 
-fn message(when: &'static str, text: String) -> Message {
-    Message { when, text }
+fn message(when: &'static str, text: SmolStr) -> Message {
+    Message {
+        when,
+        text: text.into(),
+    }
 }
 
 /// The customer's sample message to `to` (or to no number) at `at`.

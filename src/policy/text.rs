@@ -1,6 +1,7 @@
 //! Message texts with `{placeholders}`, split once at compile time.
 
 use serde::Serialize;
+use smol_str::SmolStr;
 
 /// A message text: literal runs and placeholders.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -10,7 +11,7 @@ pub struct Text {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Part {
-    Literal(String),
+    Literal(SmolStr),
     /// One of `syntax::lower::values::PLACEHOLDERS`, and what to write when
     /// it has no value (`{customer_name|there}`).
     Placeholder {
@@ -38,7 +39,7 @@ impl Text {
                 '{' => {
                     let inside: String = chars.by_ref().take_while(|&c| c != '}').collect();
                     if !literal.is_empty() {
-                        parts.push(Part::Literal(std::mem::take(&mut literal)));
+                        parts.push(Part::Literal(std::mem::take(&mut literal).into()));
                     }
                     let (name, fallback) = match inside.split_once('|') {
                         Some((name, fallback)) => (name.to_string(), Some(fallback.to_string())),
@@ -50,24 +51,30 @@ impl Text {
             }
         }
         if !literal.is_empty() {
-            parts.push(Part::Literal(literal));
+            parts.push(Part::Literal(literal.into()));
         }
         Text { parts }
     }
 
     /// Fills the placeholders: a placeholder with no value (`lookup` gives
     /// `None` or nothing) renders its fallback, else nothing.
-    pub fn render(&self, lookup: impl Fn(&str) -> Option<String>) -> String {
+    pub fn render(&self, lookup: impl Fn(&str) -> Option<String>) -> SmolStr {
         self.render_or(lookup, |_| "")
     }
 
     /// Fills the placeholders; one with no value and no fallback renders
-    /// `missing` of its name.
+    /// `missing` of its name. A text without placeholders is its one
+    /// literal, shared, not copied.
     pub fn render_or<'m>(
         &self,
         lookup: impl Fn(&str) -> Option<String>,
         missing: impl Fn(&str) -> &'m str,
-    ) -> String {
+    ) -> SmolStr {
+        match self.parts.as_slice() {
+            [] => return SmolStr::default(),
+            [Part::Literal(s)] => return s.clone(),
+            _ => {}
+        }
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -80,13 +87,21 @@ impl Text {
                 }
             }
         }
-        out
+        out.into()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_without_placeholders_is_its_literal() {
+        let t = Text::parse("Thanks! We'll be right with you, {{soon}}.");
+        assert_eq!(t.parts.len(), 1);
+        assert_eq!(t.render(|_| None), "Thanks! We'll be right with you, {soon}.");
+        assert_eq!(Text::parse("").render(|_| None), "");
+    }
 
     #[test]
     fn placeholders_and_braces() {
