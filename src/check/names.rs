@@ -5,7 +5,8 @@ use super::Checker;
 use crate::diag::did_you_mean;
 use crate::diag::{Code, Diagnostic};
 use crate::diag::{Span, Spanned};
-use crate::syntax::ast::{Deflection, HoursRule, InboxKind, Message, Name, BUILTIN_STATUSES};
+use crate::syntax::ast::{Deflection, InboxKind, Name, BUILTIN_STATUSES};
+use crate::syntax::names::{self, NameKind};
 use std::collections::HashMap;
 
 /// Each kind of name, mapped to the index of its declaration.
@@ -25,6 +26,20 @@ pub struct Symbols<'a> {
     pub team_members: Vec<Vec<usize>>,
     /// Each agent's teams (by team index); sorted.
     pub agent_teams: Vec<Vec<usize>>,
+}
+
+impl<'a> Symbols<'a> {
+    /// The declarations of one kind of name.
+    pub fn of(&self, kind: NameKind) -> &HashMap<&'a str, usize> {
+        match kind {
+            NameKind::Agent => &self.agents,
+            NameKind::Team => &self.teams,
+            NameKind::Inbox => &self.inboxes,
+            NameKind::Hours => &self.hours,
+            NameKind::Holidays => &self.holidays,
+            NameKind::Template => &self.templates,
+        }
+    }
 }
 
 /// Builds the symbol tables, reporting names declared twice.
@@ -140,119 +155,72 @@ fn table<'a>(
 }
 
 impl Checker<'_> {
-    /// Reports every reference to a name that is not declared.
+    /// Reports every reference to a name that is not declared, a queue
+    /// limit on an inbox that is not a queue, and statuses no agent may
+    /// accept in.
     pub(super) fn references(&mut self) {
         let ast = self.ast;
-        for team in &ast.teams {
-            for member in &team.members {
-                self.expect(member, Kind::Agent);
-            }
-            self.deflection_refs(team.deflection.as_ref());
+        for r in names::references(ast) {
+            self.expect(r.name, r.kind);
         }
         for agent in &ast.agents {
-            for team in &agent.teams {
-                self.expect(team, Kind::Team);
-            }
             for status in agent.accepts.iter().flatten() {
                 self.status(status);
             }
             for (queue, _) in &agent.queue_max_sessions {
-                if self.expect(queue, Kind::Inbox) {
-                    let inbox = &ast.inboxes[self.symbols.inboxes[queue.value.as_str()]];
-                    if inbox.kind.value != InboxKind::Queue {
-                        self.push(
-                            Diagnostic::new(
-                                Code::WrongInboxKind,
-                                queue.span,
-                                format!(
-                                    "`{}` is a {} inbox, not a queue",
-                                    queue.value,
-                                    inbox.kind.value.as_str()
-                                ),
-                            )
-                            .hint("per-queue `max_sessions` names a queue inbox"),
-                        );
-                    }
-                }
-            }
-            self.deflection_refs(agent.deflection.as_ref());
-        }
-        for hours in &ast.hours {
-            for rule in &hours.rules {
-                if let HoursRule::Calendar(calendar) = rule {
-                    self.expect(calendar, Kind::Holidays);
+                let Some(&i) = self.symbols.inboxes.get(queue.value.as_str()) else {
+                    continue;
+                };
+                let inbox = &ast.inboxes[i];
+                if inbox.kind.value != InboxKind::Queue {
+                    self.push(
+                        Diagnostic::new(
+                            Code::WrongInboxKind,
+                            queue.span,
+                            format!(
+                                "`{}` is a {} inbox, not a queue",
+                                queue.value,
+                                inbox.kind.value.as_str()
+                            ),
+                        )
+                        .hint("per-queue `max_sessions` names a queue inbox"),
+                    );
                 }
             }
         }
-        for inbox in &ast.inboxes {
-            for team in &inbox.teams {
-                self.expect(team, Kind::Team);
-            }
-            for agent in inbox.agents.iter().chain(&inbox.agent) {
-                self.expect(agent, Kind::Agent);
-            }
-            if let Some(hours) = &inbox.hours {
-                self.expect(hours, Kind::Hours);
-            }
-            let messages = [
-                &inbox.after_hours,
-                &inbox.autoresponder,
-                &inbox.initiation_message,
-                &inbox.initiation_needed,
-                &inbox.termination_message,
-                &inbox.no_agents,
-            ];
-            for message in messages.into_iter().flatten() {
-                self.message(message);
-            }
-        }
-        self.deflection_refs(ast.deflection.as_ref());
-        if let Some(compliance) = &ast.compliance {
-            let replies = [
-                &compliance.opt_out_reply,
-                &compliance.opt_in_reply,
-                &compliance.help_reply,
-            ];
-            for message in replies.into_iter().flatten() {
-                self.message(message);
-            }
+        let deflections = ast.teams.iter().map(|t| t.deflection.as_ref());
+        let deflections = deflections
+            .chain(ast.agents.iter().map(|a| a.deflection.as_ref()))
+            .chain([ast.deflection.as_ref()]);
+        for deflection in deflections.flatten() {
+            self.deflection_complete(deflection);
         }
     }
 
     /// A deflection that is on needs its hours and its message.
-    fn deflection_refs(&mut self, deflection: Option<&Spanned<Deflection>>) {
-        let Some(Spanned {
+    fn deflection_complete(&mut self, deflection: &Spanned<Deflection>) {
+        let Spanned {
             value: Deflection::On { hours, message },
             span,
-        }) = deflection
+        } = deflection
         else {
             return;
         };
-        match hours {
-            Some(hours) => {
-                self.expect(hours, Kind::Hours);
-            }
-            None => self.push(
+        if hours.is_none() {
+            self.push(
                 Diagnostic::new(Code::MissingSetting, *span, "this deflection has no hours")
                     .hint("deflection applies outside its hours: add `hours office`"),
-            ),
+            );
         }
-        match message {
-            Some(message) => self.message(message),
-            None => self.push(
+        if message.is_none() {
+            self.push(
                 Diagnostic::new(
                     Code::MissingMessage,
                     *span,
                     "this deflection has no message",
                 )
                 .hint("add the text customers get after hours: `message \"We're closed...\"`"),
-            ),
-        }
-    }
-
-    fn message(&mut self, message: &Message) {
-        if let Message::Template(name) = message {
-            self.expect(name, Kind::Template);
+            );
         }
     }
 
@@ -291,15 +259,8 @@ impl Checker<'_> {
     }
 
     /// Reports `name` if no declaration of `kind` has it.
-    pub(super) fn expect(&mut self, name: &Name, kind: Kind) -> bool {
-        let table = match kind {
-            Kind::Agent => &self.symbols.agents,
-            Kind::Team => &self.symbols.teams,
-            Kind::Inbox => &self.symbols.inboxes,
-            Kind::Hours => &self.symbols.hours,
-            Kind::Holidays => &self.symbols.holidays,
-            Kind::Template => &self.symbols.templates,
-        };
+    pub(super) fn expect(&mut self, name: &Name, kind: NameKind) -> bool {
+        let table = self.symbols.of(kind);
         if table.contains_key(name.value.as_str()) {
             return true;
         }
@@ -321,39 +282,5 @@ impl Checker<'_> {
             .hint(hint),
         );
         false
-    }
-}
-
-#[derive(Clone, Copy)]
-pub(super) enum Kind {
-    Agent,
-    Team,
-    Inbox,
-    Hours,
-    Holidays,
-    Template,
-}
-
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::Agent => "agent",
-            Kind::Team => "team",
-            Kind::Inbox => "inbox",
-            Kind::Hours => "hours",
-            Kind::Holidays => "holidays calendar",
-            Kind::Template => "template",
-        }
-    }
-
-    fn example(self, name: &str) -> String {
-        match self {
-            Kind::Agent => format!("agent {name} {{ teams ... }}"),
-            Kind::Team => format!("team {name} {{ members ... }}"),
-            Kind::Inbox => format!("inbox {name} queue {{ ... }}"),
-            Kind::Hours => format!("hours {name} {{ mon-fri 09:00-17:00 }}"),
-            Kind::Holidays => format!("holidays {name} {{ holiday 2026-12-25 }}"),
-            Kind::Template => format!("template {name} \"...\""),
-        }
     }
 }

@@ -10,6 +10,7 @@ pub mod ast;
 pub mod document;
 pub mod format;
 pub mod lower;
+pub mod names;
 pub mod parse;
 
 use crate::diag::Diagnostics;
