@@ -44,6 +44,7 @@ pub mod diff;
 pub mod engine;
 pub mod files;
 pub mod hooks;
+pub mod lsp;
 pub mod overview;
 pub mod policy;
 pub mod runtime;

@@ -19,6 +19,8 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Channel; 3] = [Channel::Sms, Channel::Mms, Channel::Whatsapp];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Sms => "sms",
@@ -59,6 +61,8 @@ pub enum InboxKind {
 }
 
 impl InboxKind {
+    pub const ALL: [InboxKind; 3] = [InboxKind::Shared, InboxKind::Queue, InboxKind::Direct];
+
     pub fn as_str(self) -> &'static str {
         match self {
             InboxKind::Shared => "shared",
@@ -75,6 +79,19 @@ pub enum ClaimMode {
     Can,
     Cannot,
     Must,
+}
+
+impl ClaimMode {
+    pub const ALL: [ClaimMode; 3] = [ClaimMode::Can, ClaimMode::Cannot, ClaimMode::Must];
+
+    /// As a policy writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimMode::Can => "can",
+            ClaimMode::Cannot => "cannot",
+            ClaimMode::Must => "must",
+        }
+    }
 }
 
 /// Where a hook script refines a decision.

@@ -1,5 +1,5 @@
 //! The `switchboard` command line: check, fmt, show, simulate, test, serve,
-//! backup, completions.
+//! backup, completions, lsp.
 
 mod backup;
 mod check;
@@ -153,6 +153,13 @@ enum Command {
     /// zsh: `switchboard completions zsh > ~/.zfunc/_switchboard`;
     /// fish: `switchboard completions fish > ~/.config/fish/completions/switchboard.fish`.
     Completions { shell: clap_complete::Shell },
+    /// The language server, over standard input and output, for editors.
+    ///
+    /// Diagnostics as you type, hover, go to definition, references,
+    /// rename, completion, formatting and an outline. Editors start it
+    /// themselves; docs/EDITORS.md says how for VS Code, Neovim, Helix
+    /// and Emacs.
+    Lsp,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -250,6 +257,13 @@ pub fn run() -> i32 {
                 false => test::run(&paths, &options),
             }
         }
+        Command::Lsp => match switchboard::lsp::serve_stdio() {
+            Ok(()) => exit::OK,
+            Err(message) => {
+                eprintln!("error: {message}");
+                exit::FAILED
+            }
+        },
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -287,6 +287,60 @@ fn reads_members(ast: &AST) -> bool {
     reads
 }
 
+/// Where a script defines each function: the byte range of its name, read
+/// from rhai's own tokens (a `fn` in a comment or a string is not one), for
+/// an editor's go-to-definition. A script that does not lex to the end
+/// gives the definitions before the fault.
+pub fn definitions(source: &str) -> Vec<(String, std::ops::Range<usize>)> {
+    let engine = Engine::new_raw();
+    let inputs = [source];
+    let (tokens, _) = engine.lex(&inputs);
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let offset = |pos: rhai::Position| -> Option<usize> {
+        let start = *starts.get(pos.line()?.checked_sub(1)?)?;
+        let column = pos.position()?.checked_sub(1)?;
+        let line = source[start..].split('\n').next()?;
+        Some(
+            start
+                + line
+                    .char_indices()
+                    .nth(column)
+                    .map_or(line.len(), |(i, _)| i),
+        )
+    };
+    let mut out = Vec::new();
+    let mut after_fn = false;
+    for (token, pos) in tokens {
+        match token {
+            rhai::Token::Fn => after_fn = true,
+            rhai::Token::Identifier(name) if after_fn => {
+                if let Some(at) = offset(pos) {
+                    out.push((name.to_string(), at..at + name.len()));
+                }
+                after_fn = false;
+            }
+            rhai::Token::EOF | rhai::Token::LexError(_) => break,
+            _ => after_fn = false,
+        }
+    }
+    out
+}
+
+/// Where a script fails to compile, if it does: one-based line and column
+/// (as rhai counts them) and what is wrong, for an editor to mark in the
+/// script itself.
+pub fn compile_error(source: &str) -> Option<(usize, usize, String)> {
+    let error = sandbox(&Limits::default()).compile(source).err()?;
+    let at = error.position();
+    Some((
+        at.line().unwrap_or(1),
+        at.position().unwrap_or(1),
+        error.err_type().to_string(),
+    ))
+}
+
 /// The functions a script defines, with their parameter counts.
 pub fn functions(ast: &AST) -> Vec<(String, usize)> {
     ast.iter_functions()
@@ -328,6 +382,23 @@ mod tests {
         Hooks::compile(script, Limits::default(), Arc::new(Tables::default()))
             .expect("the script compiles")
             .reads_members()
+    }
+
+    #[test]
+    fn definitions_are_found_by_token_not_by_text() {
+        let script = "// fn commented(ctx) {}\nlet s = \"fn quoted(x)\";\n\
+                      fn route(ctx) { () }\n  fn  é_not_ascii_is_an_error() {}";
+        let found = definitions(script);
+        let route = script.find("route").unwrap();
+        assert_eq!(found[0], ("route".to_string(), route..route + 5));
+        assert!(found
+            .iter()
+            .all(|(name, _)| name != "commented" && name != "quoted"));
+        assert_eq!(
+            compile_error("fn route(ctx) { ( }").map(|(line, ..)| line),
+            Some(1)
+        );
+        assert_eq!(compile_error("fn route(ctx) { () }"), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod mermaid;
 mod text;
 mod week;
 
-pub use week::{Day, Week};
+pub use week::{monday_of, Day, Week};
 
 use crate::engine::event::{Customer, Inbound};
 use crate::engine::text::Fill;

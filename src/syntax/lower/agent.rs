@@ -7,7 +7,7 @@ use crate::syntax::ast::Agent;
 use crate::syntax::document::Statement;
 
 const EXAMPLE: &str = "agent alice { teams sales }";
-const SETTINGS: &[&str] = &[
+pub(super) const SETTINGS: &[&str] = &[
     "name",
     "teams",
     "accepts",

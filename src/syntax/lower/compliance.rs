@@ -5,7 +5,7 @@ use crate::diag::{Code, Diagnostic, Spanned};
 use crate::syntax::ast::{Compliance, RevocationAction};
 use crate::syntax::document::Statement;
 
-const SETTINGS: &[&str] = &[
+pub(super) const SETTINGS: &[&str] = &[
     "opt_out",
     "opt_out_reply",
     "opt_in",

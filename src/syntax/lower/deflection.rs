@@ -7,7 +7,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::Deflection;
 use crate::syntax::document::Statement;
 
-const SETTINGS: &[&str] = &["hours", "message"];
+pub(super) const SETTINGS: &[&str] = &["hours", "message"];
 
 /// Where a deflection is set; the global level has nothing to inherit from.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use crate::syntax::ast::{HookLimits, HookPoint, HookRef, HookScript, Table};
 use crate::syntax::document::{Statement, ValueKind};
 
 /// The limits a `hooks` block may set.
-const LIMITS: &[&str] = &[
+pub(super) const LIMITS: &[&str] = &[
     "timeout",
     "max_operations",
     "max_call_depth",

@@ -8,7 +8,7 @@ use crate::syntax::document::Statement;
 
 const EXAMPLE: &str = "hours office { mon-fri 09:00-17:00 }";
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-const SETTINGS: &[&str] = &[
+pub(super) const SETTINGS: &[&str] = &[
     "zone", "always", "holiday", "holidays", "special", "daily", "weekdays", "weekends", "mon",
     "tue", "wed", "thu", "fri", "sat", "sun",
 ];

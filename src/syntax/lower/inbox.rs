@@ -9,7 +9,7 @@ use crate::syntax::document::Statement;
 const EXAMPLE: &str = "inbox sales shared { numbers +14155550100; teams sales }";
 
 /// Settings every kind of inbox takes.
-const COMMON: &[&str] = &[
+pub(super) const COMMON: &[&str] = &[
     "name",
     "language",
     "clock",
@@ -19,7 +19,7 @@ const COMMON: &[&str] = &[
     "alerts",
     "hook",
 ];
-const SHARED: &[&str] = &[
+pub(super) const SHARED: &[&str] = &[
     "teams",
     "agents",
     "claim",
@@ -28,7 +28,7 @@ const SHARED: &[&str] = &[
     "bot",
     "copy_team",
 ];
-const QUEUE: &[&str] = &[
+pub(super) const QUEUE: &[&str] = &[
     "teams",
     "agents",
     "autoresponder",
@@ -42,7 +42,7 @@ const QUEUE: &[&str] = &[
     "max_sessions",
     "session_timeout",
 ];
-const DIRECT: &[&str] = &["agent"];
+pub(super) const DIRECT: &[&str] = &["agent"];
 
 impl Lowerer {
     pub(crate) fn inbox(&mut self, s: &Statement) -> Option<Inbox> {

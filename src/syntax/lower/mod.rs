@@ -39,6 +39,40 @@ pub const DECLARATIONS: &[&str] = &[
     "table",
 ];
 
+/// The settings a block takes, by the keys of the statements it sits in
+/// (`[]` is the top level, `["inbox"]` an inbox's block, `["agent",
+/// "deflection"]` an agent's deflection block), and for an inbox its kind:
+/// what an editor offers to complete.
+pub fn settings(path: &[&str], inbox: Option<crate::vocab::InboxKind>) -> Vec<&'static str> {
+    use crate::vocab::InboxKind;
+    let of = |lists: &[&[&'static str]]| lists.iter().flat_map(|l| l.iter().copied()).collect();
+    match path {
+        [] => DECLARATIONS.to_vec(),
+        ["tenant"] => of(&[tenant::SETTINGS]),
+        ["number"] => of(&[number::SETTINGS]),
+        ["team"] => of(&[team::SETTINGS]),
+        ["agent"] => of(&[agent::SETTINGS]),
+        ["hours"] => of(&[hours::SETTINGS]),
+        ["holidays"] => vec!["holiday", "special"],
+        ["compliance"] => of(&[compliance::SETTINGS]),
+        ["hooks"] => of(&[hooks::LIMITS]),
+        [.., "deflection"] => of(&[deflection::SETTINGS]),
+        ["inbox"] => match inbox {
+            Some(InboxKind::Shared) => of(&[inbox::COMMON, inbox::SHARED]),
+            Some(InboxKind::Queue) => of(&[inbox::COMMON, inbox::QUEUE]),
+            Some(InboxKind::Direct) => of(&[inbox::COMMON, inbox::DIRECT]),
+            None => {
+                let mut all: Vec<&str> =
+                    of(&[inbox::COMMON, inbox::SHARED, inbox::QUEUE, inbox::DIRECT]);
+                all.sort_unstable();
+                all.dedup();
+                all
+            }
+        },
+        _ => Vec::new(),
+    }
+}
+
 /// Lowers a parsed document to the typed AST.
 pub fn lower(document: &Document) -> (Policy, Diagnostics) {
     let mut cx = Lowerer::default();

@@ -7,7 +7,7 @@ use crate::syntax::ast::{Channel, NumberDecl};
 use crate::syntax::document::Statement;
 
 const EXAMPLE: &str = "number +14155550100 { channels sms mms }";
-const SETTINGS: &[&str] = &["label", "channels", "voice_queue"];
+pub(super) const SETTINGS: &[&str] = &["label", "channels", "voice_queue"];
 
 impl Lowerer {
     pub(crate) fn number(&mut self, s: &Statement) -> Option<NumberDecl> {

@@ -6,7 +6,7 @@ use crate::syntax::ast::Team;
 use crate::syntax::document::Statement;
 
 const EXAMPLE: &str = "team sales { members alice bob }";
-const SETTINGS: &[&str] = &["members", "deflection"];
+pub(super) const SETTINGS: &[&str] = &["members", "deflection"];
 
 impl Lowerer {
     pub(crate) fn team(&mut self, s: &Statement) -> Option<Team> {

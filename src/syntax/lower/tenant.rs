@@ -5,7 +5,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::{Name, Tenant, BUILTIN_STATUSES};
 use crate::syntax::document::Statement;
 
-const SETTINGS: &[&str] = &[
+pub(super) const SETTINGS: &[&str] = &[
     "name",
     "zone",
     "country",

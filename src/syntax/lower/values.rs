@@ -22,6 +22,23 @@ pub const PLACEHOLDERS: &[&str] = &[
     "tenant",
 ];
 
+/// What a placeholder writes, for hovers and completions.
+pub fn placeholder_meaning(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "customer_name" => "the customer's name, when the event carries one",
+        "customer_number" => "the number the customer texts from",
+        "inbox" => "the inbox's display name (its name if it sets none)",
+        "agent" => "the agent the message speaks for (a direct number's owner, a session's agent)",
+        "business_number" => "the business number the customer texted",
+        "next_open" => {
+            "when the inbox (or the deflection's hours) opens next, in the tenant's zone \
+             and the inbox's language; `soon` when no opening is in sight"
+        }
+        "tenant" => "the tenant's display name",
+        _ => return None,
+    })
+}
+
 impl Lowerer {
     /// The statement's single value, or an error naming what was expected.
     pub(crate) fn one<'s>(&mut self, s: &'s Statement, expected: &str) -> Option<&'s Value> {
@@ -535,6 +552,14 @@ pub fn normalize_keyword(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_placeholder_has_a_meaning() {
+        for name in PLACEHOLDERS {
+            assert!(placeholder_meaning(name).is_some(), "{name}");
+        }
+        assert_eq!(placeholder_meaning("nope"), None);
+    }
 
     #[test]
     fn durations() {
