@@ -99,7 +99,10 @@ mod tests {
     fn a_text_without_placeholders_is_its_literal() {
         let t = Text::parse("Thanks! We'll be right with you, {{soon}}.");
         assert_eq!(t.parts.len(), 1);
-        assert_eq!(t.render(|_| None), "Thanks! We'll be right with you, {soon}.");
+        assert_eq!(
+            t.render(|_| None),
+            "Thanks! We'll be right with you, {soon}."
+        );
         assert_eq!(Text::parse("").render(|_| None), "");
     }
 

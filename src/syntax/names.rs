@@ -71,7 +71,11 @@ pub fn declarations(ast: &Policy) -> Vec<NameUse<'_>> {
             .map(|t| declared(NameKind::Template, &t.name)),
     );
     out.extend(ast.teams.iter().map(|t| declared(NameKind::Team, &t.name)));
-    out.extend(ast.agents.iter().map(|a| declared(NameKind::Agent, &a.name)));
+    out.extend(
+        ast.agents
+            .iter()
+            .map(|a| declared(NameKind::Agent, &a.name)),
+    );
     out.extend(
         ast.inboxes
             .iter()
