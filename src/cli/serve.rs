@@ -69,6 +69,11 @@ pub struct Args {
     /// How many events may wait for one tenant before more are answered 429.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     mailbox: u64,
+    /// How many decisions a tenant's live stream (`GET .../stream`) holds
+    /// for a listener that falls behind; one further behind skips ahead
+    /// and is told how many it missed.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    stream_buffer: u64,
     /// A decision log file past this many MiB is rotated.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
     decision_log_mib: u64,
@@ -176,6 +181,7 @@ fn config(args: Args) -> Result<(runtime::Config, http::Config), String> {
         snapshot_events: args.snapshot_every,
         snapshot_interval: args.snapshot_interval.max(Duration::from_secs(1)),
         mailbox: args.mailbox as usize,
+        stream_buffer: args.stream_buffer as usize,
     };
     Ok((config, served))
 }

@@ -20,6 +20,7 @@ use super::mailbox::{DecideError, Decided, Job, Mailbox};
 use super::recover;
 use super::revision::Stamped;
 use super::stats::Stats;
+use super::stream::{Item, Streamed};
 use super::tenant::{Tenant, View};
 use super::Shared;
 use crate::engine::event::Tick;
@@ -90,6 +91,8 @@ struct Flight {
     fresh: HashMap<String, (Arc<str>, Summary)>,
     /// How many events of the batch are stored with it.
     stored: u64,
+    /// Its decisions for the tenant's stream, when anyone listened.
+    streamed: Vec<Streamed>,
 }
 
 /// A batch being decided.
@@ -105,6 +108,8 @@ struct Batch {
     /// that memory did not hold; `None` if it could not be asked (each key
     /// is then asked on its own).
     stored: Option<HashMap<String, String>>,
+    /// Its decisions for the tenant's stream, when anyone listens.
+    streamed: Vec<Streamed>,
 }
 
 /// One event of a batch, decided or answered, waiting for the write.
@@ -277,6 +282,7 @@ impl Decider {
             revisions: Vec::new(),
             fresh: HashMap::new(),
             stored: None,
+            streamed: Vec::new(),
         };
         batch.stored = self.stored_decisions(&jobs);
         let mut answers = Vec::new();
@@ -314,6 +320,7 @@ impl Decider {
             before,
             records,
             fresh,
+            streamed,
             ..
         } = batch;
         let stored = records.len() as u64;
@@ -324,6 +331,7 @@ impl Decider {
             after: (self.state.clone(), self.seq),
             fresh,
             stored,
+            streamed,
         });
         // Nothing to store, and nothing in flight that its answers (a
         // redelivery of an event still on its way) could depend on.
@@ -369,6 +377,9 @@ impl Decider {
                         state: flight.after.0,
                         seq: flight.after.1,
                     });
+                }
+                for decided in flight.streamed {
+                    self.tenant.stream().send(Item::Decision(Arc::new(decided)));
                 }
                 for (key, decided) in flight.fresh {
                     self.remember(key, decided);
@@ -452,6 +463,13 @@ impl Decider {
         let summary = Summary::of(&decision, &revision.id);
         self.seq += 1;
         let decision: Arc<str> = text.into();
+        if self.tenant.stream().is_heard() {
+            batch.streamed.push(Streamed {
+                seq: self.seq,
+                event: event_text.as_str().into(),
+                decision: decision.clone(),
+            });
+        }
         batch.records.push(Record {
             tenant: self.tenant.name().to_string(),
             seq: self.seq,

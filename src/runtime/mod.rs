@@ -25,6 +25,7 @@ pub mod reload;
 mod retention;
 pub mod revision;
 pub mod stats;
+pub mod stream;
 mod tenant;
 
 pub use cluster::Owner;
@@ -81,6 +82,9 @@ pub struct Settings {
     /// How many events may wait for a tenant's decider before more are
     /// refused (HTTP 429).
     pub mailbox: usize,
+    /// How many items a tenant's live stream holds for a listener that
+    /// falls behind, before it skips ahead.
+    pub stream_buffer: usize,
 }
 
 impl Default for Settings {
@@ -90,6 +94,7 @@ impl Default for Settings {
             snapshot_events: 10_000,
             snapshot_interval: Duration::from_secs(300),
             mailbox: 1024,
+            stream_buffer: stream::DEFAULT_BUFFER,
         }
     }
 }
@@ -531,15 +536,18 @@ impl Runtime {
             state: recovered.state.clone(),
             seq: recovered.seq,
         };
-        let tenant = Arc::new(Tenant::new(
-            name.clone(),
-            path,
-            shared.store.clone(),
-            Arc::new(revision),
-            view,
-            Some(mailbox.clone()),
-            None,
-        ));
+        let tenant = Arc::new(
+            Tenant::new(
+                name.clone(),
+                path,
+                shared.store.clone(),
+                Arc::new(revision),
+                view,
+                Some(mailbox.clone()),
+                None,
+            )
+            .with_stream(shared.settings.stream_buffer),
+        );
         tenant.degrade(degraded);
         let decider = decider::Decider::new(
             tenant.clone(),

@@ -13,6 +13,7 @@
 
 use super::mailbox::{DecideError, Decided, Job, Mailbox, Refused};
 use super::revision::{Files, Refusal, Revision};
+use super::stream::{Item, Stream, Streamed};
 use crate::engine::{Event, State};
 use crate::store::TenantStore;
 use chrono::{DateTime, Utc};
@@ -110,6 +111,8 @@ pub struct Tenant {
     /// The newest revision that failed to load, unless a later one loaded.
     refused: RwLock<Option<Refusal>>,
     pub(crate) decider: Mutex<Option<JoinHandle<()>>>,
+    /// Every durable decision and revision change, for listeners.
+    stream: Stream,
 }
 
 impl std::fmt::Debug for Tenant {
@@ -152,6 +155,49 @@ impl Tenant {
             standby: false,
             refused: RwLock::new(None),
             decider: Mutex::new(None),
+            stream: Stream::new(super::stream::DEFAULT_BUFFER),
+        }
+    }
+
+    /// The same tenant, its stream holding `buffer` items for a listener
+    /// behind it.
+    pub(crate) fn with_stream(self, buffer: usize) -> Tenant {
+        Tenant {
+            stream: Stream::new(buffer),
+            ..self
+        }
+    }
+
+    /// Listens to the tenant's stream from now on.
+    pub fn listen(&self) -> tokio::sync::broadcast::Receiver<Item> {
+        self.stream.listen()
+    }
+
+    pub(crate) fn stream(&self) -> &Stream {
+        &self.stream
+    }
+
+    /// Up to `limit` of the tenant's stored decisions after sequence number
+    /// `after`, oldest first: what a listener resuming its stream (or one
+    /// that fell behind) missed. Blocks on the store.
+    pub fn stored_after(&self, after: u64, limit: usize) -> Result<Vec<Streamed>, String> {
+        const ENOUGH: &str = "a page is full";
+        let mut page = Vec::new();
+        let read = self.store.replay(&self.name, after, &mut |stored| {
+            page.push(Streamed {
+                seq: stored.seq,
+                event: stored.event.into(),
+                decision: stored.decision.into(),
+            });
+            match page.len() < limit {
+                true => Ok(()),
+                false => Err(ENOUGH.into()),
+            }
+        });
+        match read {
+            Ok(()) => Ok(page),
+            Err(crate::store::StoreError::Replay(why)) if why == ENOUGH => Ok(page),
+            Err(e) => Err(e.to_string()),
         }
     }
 
@@ -211,7 +257,11 @@ impl Tenant {
     /// Serves `revision` from the next event on; its files are in the
     /// store already.
     pub(crate) fn swap_revision(&self, revision: Revision) {
+        let serving = Item::Serving {
+            revision: revision.id.clone(),
+        };
         write(&self.revision, Arc::new(revision));
+        self.stream.send(serving);
         write(&self.refused, None);
         write(&self.degraded, None);
     }
@@ -222,6 +272,10 @@ impl Tenant {
     }
 
     pub(crate) fn refuse(&self, refusal: Refusal) {
+        self.stream.send(Item::Refused {
+            revision: refusal.revision.clone(),
+            diagnostics: refusal.diagnostics.clone(),
+        });
         write(&self.refused, Some(refusal));
     }
 
@@ -320,6 +374,9 @@ impl Tenant {
         if let Some(decider) = decider {
             let _ = decider.join();
         }
+        self.stream.send(Item::End {
+            reason: format!("tenant {} is no longer decided here", self.name),
+        });
     }
 
     /// Decides an event against the published state with the read-only

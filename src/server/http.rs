@@ -52,6 +52,7 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/tenants/{tenant}/policy/diff", post(diff_policy))
         .route("/v1/tenants/{tenant}/policy/overview", get(policy_overview))
         .route("/v1/tenants/{tenant}/twilio/messages", post(twilio_message))
+        .route("/v1/tenants/{tenant}/stream", get(stream))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,
@@ -168,12 +169,13 @@ pub enum ErrorCode {
     ShuttingDown,
     PolicyDoesNotCheck,
     TenantMoving,
+    BadResume,
 }
 
 impl ErrorCode {
     /// Every code, for the test that keeps docs/API.md in step.
     #[cfg(test)]
-    const ALL: [ErrorCode; 20] = [
+    const ALL: [ErrorCode; 21] = [
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::Unauthorized,
@@ -194,6 +196,7 @@ impl ErrorCode {
         ErrorCode::ShuttingDown,
         ErrorCode::PolicyDoesNotCheck,
         ErrorCode::TenantMoving,
+        ErrorCode::BadResume,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -218,6 +221,7 @@ impl ErrorCode {
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::PolicyDoesNotCheck => "policy_does_not_check",
             ErrorCode::TenantMoving => "tenant_moving",
+            ErrorCode::BadResume => "bad_resume",
         }
     }
 }
@@ -482,6 +486,73 @@ async fn dry_run(
     let event = parse_event(&app, body)?;
     let decision = blocking("deciding", move || tenant.dry_run(&event)).await?;
     Ok(Json(decision).into_response())
+}
+
+/// The live stream (`super::stream`): the tenant, the filter and where to
+/// resume, checked here like every request's.
+async fn stream(
+    Shared(app): Shared<App>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Answer {
+    let tenant = tenant(&app, &headers, &name)?;
+    let filter = super::stream::Filter {
+        agent: query.get("agent").cloned(),
+        inbox: query.get("inbox").cloned(),
+    };
+    {
+        let revision = tenant.revision();
+        let policy = revision.engine.policy();
+        if let Some(a) = filter
+            .agent
+            .as_ref()
+            .filter(|a| policy.agent_id(a).is_none())
+        {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                ErrorCode::UnknownAgent,
+                format!("no agent {a}"),
+            ));
+        }
+        if let Some(i) = filter
+            .inbox
+            .as_ref()
+            .filter(|i| policy.inbox_id(i).is_none())
+        {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                ErrorCode::UnknownInbox,
+                format!("no inbox {i}"),
+            ));
+        }
+    }
+    let after = resume_after(&headers, &query)?;
+    let closing = app.closing.subscribe();
+    Ok(super::stream::respond(tenant, filter, after, closing))
+}
+
+/// Where a client resumes: `Last-Event-ID`, else `?after=`.
+fn resume_after(
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<Option<u64>, ApiError> {
+    let given = match headers.get("last-event-id") {
+        Some(value) => Some(value.to_str().unwrap_or("?").trim().to_string()),
+        None => query.get("after").cloned(),
+    };
+    given
+        .filter(|g| !g.is_empty())
+        .map(|g| {
+            g.parse::<u64>().map_err(|_| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadResume,
+                    format!("`{g}` is not an event's sequence number (Last-Event-ID, or `after`)"),
+                )
+            })
+        })
+        .transpose()
 }
 
 async fn conversation(

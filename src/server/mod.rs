@@ -9,6 +9,7 @@ mod auth;
 pub mod forward;
 mod http;
 mod metrics;
+mod stream;
 pub mod twilio;
 
 pub use auth::Tokens;
@@ -40,6 +41,10 @@ pub struct Server {
     pub counters: Counters,
     /// Connections to the other nodes of a cluster, for forwarding.
     pub forwarder: forward::Forwarder,
+    /// Set once the service is shutting down: open streams end then, so
+    /// the graceful shutdown, which waits for every connection, does not
+    /// wait on them.
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// Serves until interrupted (SIGINT or SIGTERM); then stops every tenant
@@ -54,6 +59,7 @@ pub fn serve(runtime: Runtime, config: Config, listen: &str) -> Result<(), Strin
         config,
         counters: Counters::default(),
         forwarder: forward::Forwarder::default(),
+        closing: tokio::sync::watch::Sender::new(false),
     });
     let served = tokio.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -98,7 +104,10 @@ pub fn serve(runtime: Runtime, config: Config, listen: &str) -> Result<(), Strin
             "serving"
         );
         axum::serve(listener, http::router(server.clone()))
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                server.closing.send_replace(true);
+            })
             .await
             .map_err(|e| e.to_string())
     });
