@@ -390,6 +390,74 @@ impl Tenant {
         decision
     }
 
+    /// A candidate policy (the policy file's text, and any of the files it
+    /// names, by name), compiled from memory; files it does not give come
+    /// from the serving revision. Blocks on the store.
+    fn candidate(
+        &self,
+        policy: String,
+        files: BTreeMap<String, String>,
+    ) -> Result<Revision, CandidateError> {
+        let serving = self.revision();
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("{}.policy", self.name));
+        let mut texts = self
+            .store
+            .revision(&self.name, &serving.id)
+            .map_err(|e| CandidateError::Store(e.to_string()))?
+            .and_then(|v| Files::from_json(&v))
+            .map(|f| f.texts)
+            .unwrap_or_default();
+        texts.extend(files);
+        texts.insert(name.clone(), policy);
+        Files {
+            policy: name,
+            texts,
+        }
+        .compile()
+        .map_err(CandidateError::DoesNotCheck)
+    }
+
+    /// What a candidate policy would decide for `event` against the
+    /// published state, with the read-only decision: nothing is stored,
+    /// changed or copied, and the serving revision goes on serving. The
+    /// decision's `revision` is the candidate's. Blocks on the store.
+    pub fn dry_run_candidate(
+        &self,
+        policy: String,
+        files: BTreeMap<String, String>,
+        event: &Event,
+    ) -> Result<serde_json::Value, CandidateError> {
+        let candidate = self.candidate(policy, files)?;
+        let decision = candidate.engine.decide(&self.view().state, event);
+        let mut decision = serde_json::to_value(&decision).unwrap_or_default();
+        decision["revision"] = serde_json::Value::String(candidate.id.clone());
+        Ok(decision)
+    }
+
+    /// The open conversations (of one inbox, if given), the latest
+    /// customer message first, at most `limit`.
+    pub fn open_conversations(&self, inbox: Option<&str>, limit: usize) -> Vec<serde_json::Value> {
+        let view = self.view();
+        let mut open: Vec<_> = view
+            .state
+            .conversations()
+            .filter(|c| c.closed_at.is_none() && inbox.is_none_or(|i| c.inbox == i))
+            .collect();
+        open.sort_by(|a, b| {
+            b.last_inbound_at
+                .cmp(&a.last_inbound_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        open.into_iter()
+            .take(limit)
+            .filter_map(|c| serde_json::to_value(c).ok())
+            .collect()
+    }
+
     /// What `candidate` (the policy file's text, and any of the files it
     /// names, by name) would have decided otherwise over the tenant's
     /// stored log, against the serving revision: events from `since` on
@@ -410,26 +478,7 @@ impl Tenant {
             evict: true,
         };
         let serving = self.revision();
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| format!("{}.policy", self.name));
-        let mut texts = self
-            .store
-            .revision(&self.name, &serving.id)
-            .map_err(|e| CandidateError::Store(e.to_string()))?
-            .and_then(|v| Files::from_json(&v))
-            .map(|f| f.texts)
-            .unwrap_or_default();
-        texts.extend(files);
-        texts.insert(name.clone(), policy);
-        let candidate = Files {
-            policy: name,
-            texts,
-        }
-        .compile()
-        .map_err(CandidateError::DoesNotCheck)?;
+        let candidate = self.candidate(policy, files)?;
         let store = self.store.clone();
         crate::diff::stored(
             |each| store.replay(&self.name, 0, each),

@@ -30,7 +30,10 @@ type App = Arc<Server>;
 pub fn router(server: Arc<Server>) -> Router {
     let router = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route("/console", get(super::console::page))
+        .route("/console/console.js", get(super::console::script))
+        .route("/console/console.css", get(super::console::style));
     let router = match server.config.metrics_listen {
         Some(_) => router,
         None => router.route("/metrics", get(metrics)),
@@ -38,6 +41,7 @@ pub fn router(server: Arc<Server>) -> Router {
     router
         .route("/v1/tenants/{tenant}/events", post(post_event))
         .route("/v1/tenants/{tenant}/events/dry-run", post(dry_run))
+        .route("/v1/tenants/{tenant}/conversations", get(conversations))
         .route("/v1/tenants/{tenant}/conversations/{id}", get(conversation))
         .route(
             "/v1/tenants/{tenant}/agents/{agent}/conversations",
@@ -50,6 +54,10 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/v1/tenants/{tenant}/policy", get(policy))
         .route("/v1/tenants/{tenant}/policy/reload", post(reload_policy))
         .route("/v1/tenants/{tenant}/policy/diff", post(diff_policy))
+        .route(
+            "/v1/tenants/{tenant}/policy/dry-run",
+            post(dry_run_candidate),
+        )
         .route("/v1/tenants/{tenant}/policy/overview", get(policy_overview))
         .route("/v1/tenants/{tenant}/twilio/messages", post(twilio_message))
         .route("/v1/tenants/{tenant}/stream", get(stream))
@@ -355,14 +363,21 @@ fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
 /// Reads an event; one without `at` happens now, by the service's clock.
 fn parse_event(app: &App, body: Result<Bytes, BytesRejection>) -> Result<Event, ApiError> {
     let body = read_body(body)?;
-    let bad = |e: serde_json::Error| {
-        error(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadEvent,
-            format!("not a valid event: {e}"),
-        )
-    };
-    let mut value: Value = serde_json::from_slice(&body).map_err(bad)?;
+    let value: Value = serde_json::from_slice(&body).map_err(bad_event)?;
+    event_of(app, value)
+}
+
+fn bad_event(e: serde_json::Error) -> ApiError {
+    error(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::BadEvent,
+        format!("not a valid event: {e}"),
+    )
+}
+
+/// An event from its JSON; one without `at` happens now.
+fn event_of(app: &App, mut value: Value) -> Result<Event, ApiError> {
+    let bad = bad_event;
     if let Some(fields) = value.as_object_mut() {
         if !fields.contains_key("at") {
             let now = app
@@ -777,6 +792,84 @@ async fn diff_policy(
     })?;
     answer["serving"] = Value::String(serving);
     Ok(Json(answer).into_response())
+}
+
+/// A candidate policy and one event for it to decide.
+#[derive(serde::Deserialize)]
+struct CandidateEvent {
+    policy: String,
+    #[serde(default)]
+    files: std::collections::BTreeMap<String, String>,
+    event: Value,
+}
+
+/// What a candidate policy would decide for one event against the serving
+/// state (the read-only decision): the console's playground.
+async fn dry_run_candidate(
+    Shared(app): Shared<App>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let tenant = tenant(&app, &headers, &name)?;
+    let body = read_body(body)?;
+    let asked: CandidateEvent = serde_json::from_slice(&body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadBody,
+            format!("not a candidate policy and an event: {e}"),
+        )
+    })?;
+    let event = event_of(&app, asked.event)?;
+    let (policy, files) = (asked.policy, asked.files);
+    let decided = blocking("deciding", move || {
+        tenant.dry_run_candidate(policy, files, &event)
+    })
+    .await?;
+    let decision = decided.map_err(|e| match e {
+        CandidateError::DoesNotCheck(diagnostics) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::PolicyDoesNotCheck,
+            diagnostics,
+        ),
+        CandidateError::Store(e) => error(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::NotRead, e),
+    })?;
+    Ok(Json(decision).into_response())
+}
+
+/// The open conversations, latest customer message first: who owns each,
+/// who holds its lock and until when, its alerts.
+async fn conversations(
+    Shared(app): Shared<App>,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Answer {
+    let tenant = tenant(&app, &headers, &name)?;
+    let inbox = query.get("inbox").cloned();
+    if let Some(i) = inbox
+        .as_ref()
+        .filter(|i| tenant.revision().engine.policy().inbox_id(i).is_none())
+    {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            ErrorCode::UnknownInbox,
+            format!("no inbox {i}"),
+        ));
+    }
+    let limit = match query.get("limit") {
+        Some(l) => l.parse::<usize>().map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadBody,
+                "`limit` is a whole number",
+            )
+        })?,
+        None => 1000,
+    }
+    .min(10_000);
+    let open = tenant.open_conversations(inbox.as_deref(), limit);
+    Ok(Json(json!({ "conversations": open })).into_response())
 }
 
 /// Twilio's inbound-message webhook: a signed form in, TwiML out.

@@ -6,6 +6,7 @@
 //! view, and what must touch the store runs on the blocking pool.
 
 mod auth;
+mod console;
 pub mod forward;
 mod http;
 mod metrics;
