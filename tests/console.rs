@@ -140,6 +140,7 @@ fn the_console_in_a_real_browser() {
         "denial": "must_claim",
         "candidate": candidate,
         "candidate_says": says,
+        "scenario": "B1-billing-gold-clients-must-claim.scenario.yaml",
         "new_customer": {"type": "inbound", "at": at, "from": "+14155550001", "to": "+14155550500", "body": "Hello"},
         "examples": examples,
         "large": {"tenant": "synth", "token": "synth-token", "inboxes": inboxes("synth").len()},
@@ -277,4 +278,53 @@ fn the_consoles_endpoints_over_plain_http() {
         Some("{\"policy\": 1}"),
     );
     assert_eq!(bad.status, 400);
+
+    // Played in order from an empty tenant: the reply sees the text before
+    // it; the tenant's own state is untouched.
+    let first = json!({"type": "inbound", "at": at, "from": "+14155553333", "to": "+14155550102", "body": "Hi"});
+    let played = json!({"events": [first, reply]});
+    let decided = request(
+        "POST",
+        &url("/policy/simulate"),
+        token,
+        Some(&played.to_string()),
+    );
+    assert_eq!(decided.status, 200, "{}", decided.body);
+    let decisions = decided.body["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 2);
+    assert_eq!(
+        decisions[0]["conversation"], "c1",
+        "a fresh tenant's first conversation"
+    );
+    assert_eq!(decisions[1]["outcome"], "allowed");
+    let open = request("GET", &url("/conversations"), token, None);
+    assert_eq!(
+        open.body["conversations"].as_array().unwrap().len(),
+        2,
+        "still its own two"
+    );
+    let too_many = json!({"events": vec![json!({"type": "tick", "at": at}); 1001]});
+    assert_eq!(
+        request(
+            "POST",
+            &url("/policy/simulate"),
+            token,
+            Some(&too_many.to_string())
+        )
+        .status,
+        400
+    );
+
+    // The scenario files beside the policy, with their events.
+    let found = request("GET", &url("/scenarios"), token, None);
+    let scenarios = found.body["scenarios"].as_array().unwrap();
+    assert!(!scenarios.is_empty());
+    assert!(
+        scenarios
+            .iter()
+            .all(|s| s["file"].as_str().unwrap().ends_with(".scenario.yaml")
+                && s["events"].is_array()),
+        "{}",
+        found.body
+    );
 }

@@ -438,6 +438,83 @@ impl Tenant {
         Ok(decision)
     }
 
+    /// Steps `events` in order from an empty state with the serving
+    /// revision, or with a candidate policy if one is given (its files
+    /// from the serving revision): a scenario played through, each event
+    /// seeing the ones before it, while the tenant's own state is neither
+    /// read nor changed. Blocks on the store for a candidate.
+    pub fn simulate(
+        &self,
+        candidate: Option<(String, BTreeMap<String, String>)>,
+        events: &[Event],
+    ) -> Result<Vec<serde_json::Value>, CandidateError> {
+        let revision = match candidate {
+            Some((policy, files)) => Arc::new(self.candidate(policy, files)?),
+            None => self.revision(),
+        };
+        let mut state = State::new();
+        Ok(events
+            .iter()
+            .map(|event| {
+                let decision = revision.engine.step(&mut state, event);
+                let mut decision = serde_json::to_value(&decision).unwrap_or_default();
+                decision["revision"] = serde_json::Value::String(revision.id.clone());
+                decision
+            })
+            .collect())
+    }
+
+    /// The scenario files beside the tenant's policy file, each with its
+    /// description and its events (agents' starting statuses as `status`
+    /// events first), for the console's playground. Reads the disk.
+    pub fn scenarios(&self) -> Vec<serde_json::Value> {
+        let Some(folder) = self.path.parent() else {
+            return Vec::new();
+        };
+        let Ok(entries) = std::fs::read_dir(folder) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with(".scenario.yaml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|path| {
+                let name = path.file_name()?.to_string_lossy().into_owned();
+                let text = std::fs::read_to_string(path).ok()?;
+                let read = crate::scenario::parse(&text, &name).and_then(|s| {
+                    let events = s.events()?;
+                    Ok((s, events))
+                });
+                Some(match read {
+                    Ok((scenario, events)) => {
+                        let first = events.first().map(|(_, e)| e.at());
+                        let statuses = scenario.statuses.iter().filter_map(|(agent, status)| {
+                            Some(serde_json::json!({
+                                "type": "status", "at": first?, "agent": agent, "status": status,
+                            }))
+                        });
+                        let events: Vec<serde_json::Value> = statuses
+                            .chain(
+                                events
+                                    .iter()
+                                    .filter_map(|(_, e)| serde_json::to_value(e).ok()),
+                            )
+                            .collect();
+                        serde_json::json!({
+                            "file": name,
+                            "description": scenario.description,
+                            "events": events,
+                        })
+                    }
+                    Err(why) => serde_json::json!({ "file": name, "error": why }),
+                })
+            })
+            .collect()
+    }
+
     /// The open conversations (of one inbox, if given), the latest
     /// customer message first, at most `limit`.
     pub fn open_conversations(&self, inbox: Option<&str>, limit: usize) -> Vec<serde_json::Value> {

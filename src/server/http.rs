@@ -58,6 +58,8 @@ pub fn router(server: Arc<Server>) -> Router {
             "/v1/tenants/{tenant}/policy/dry-run",
             post(dry_run_candidate),
         )
+        .route("/v1/tenants/{tenant}/policy/simulate", post(simulate))
+        .route("/v1/tenants/{tenant}/scenarios", get(scenarios))
         .route("/v1/tenants/{tenant}/policy/overview", get(policy_overview))
         .route("/v1/tenants/{tenant}/twilio/messages", post(twilio_message))
         .route("/v1/tenants/{tenant}/stream", get(stream))
@@ -835,6 +837,72 @@ async fn dry_run_candidate(
         CandidateError::Store(e) => error(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::NotRead, e),
     })?;
     Ok(Json(decision).into_response())
+}
+
+/// Events to play through from an empty state, with the serving revision
+/// or a candidate.
+#[derive(serde::Deserialize)]
+struct Simulation {
+    policy: Option<String>,
+    #[serde(default)]
+    files: std::collections::BTreeMap<String, String>,
+    events: Vec<Value>,
+}
+
+/// The most events one simulation takes.
+const MAX_SIMULATED: usize = 1000;
+
+/// Steps events in order from an empty state (nothing stored, the
+/// tenant's state untouched): a scenario played through in the console.
+async fn simulate(
+    Shared(app): Shared<App>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let tenant = tenant(&app, &headers, &name)?;
+    let body = read_body(body)?;
+    let asked: Simulation = serde_json::from_slice(&body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadBody,
+            format!("not a list of events (and a candidate policy): {e}"),
+        )
+    })?;
+    if asked.events.len() > MAX_SIMULATED {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadBody,
+            format!("at most {MAX_SIMULATED} events at a time"),
+        ));
+    }
+    let events = asked
+        .events
+        .into_iter()
+        .map(|e| event_of(&app, e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let candidate = asked.policy.map(|p| (p, asked.files));
+    let decided = blocking("simulating", move || tenant.simulate(candidate, &events)).await?;
+    let decisions = decided.map_err(|e| match e {
+        CandidateError::DoesNotCheck(diagnostics) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::PolicyDoesNotCheck,
+            diagnostics,
+        ),
+        CandidateError::Store(e) => error(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::NotRead, e),
+    })?;
+    Ok(Json(json!({ "decisions": decisions })).into_response())
+}
+
+/// The scenario files beside the tenant's policy, with their events.
+async fn scenarios(
+    Shared(app): Shared<App>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Answer {
+    let tenant = tenant(&app, &headers, &name)?;
+    let found = blocking("reading scenarios", move || tenant.scenarios()).await?;
+    Ok(Json(json!({ "scenarios": found })).into_response())
 }
 
 /// The open conversations, latest customer message first: who owns each,

@@ -104,6 +104,19 @@ try {
   const answered = await page.locator('#results').innerHTML();
   assert.match(answered, /data-outcome="routed"/, answered);
   assert.ok(answered.includes(plan.candidate_says), answered);
+  // A scenario file beside the policy, played in order from an empty
+  // tenant: as many decisions as it has events.
+  await page.check('input[name=against][value=serving]');
+  const option = page.locator(`#scenario option:has-text("${plan.scenario}")`);
+  await page.selectOption('#scenario', await option.getAttribute('value'));
+  assert.ok(await page.isChecked('#in-order'));
+  const lines = (await page.inputValue('#events')).split('\n').length;
+  await page.evaluate(() => { document.getElementById('results').innerHTML = ''; });
+  await page.click('#decide');
+  await page.locator('#results .decision').first().waitFor();
+  assert.equal(await page.locator('#results .decision').count(), lines);
+  assert.equal(await page.locator('#results .decision.error').count(), 0);
+
   // Nothing was stored: the tenant's state still has no reply.
   const conversation = await api(`/conversations/${decided.conversation}`, plan.token);
   assert.equal(conversation.outbound, 0, JSON.stringify(conversation));

@@ -264,6 +264,23 @@ async function decide() {
   const lines = $('events').value.split('\n').map((l) => l.trim()).filter(Boolean);
   const candidate = document.querySelector('input[name=against]:checked').value === 'candidate';
   const out = [];
+  if ($('in-order').checked) {
+    try {
+      const events = lines.map((line, i) => {
+        try {
+          return JSON.parse(line);
+        } catch (e) {
+          throw new Error(`line ${i + 1}: not JSON: ${e.message}`);
+        }
+      });
+      const body = candidate ? { policy: $('candidate').value, events } : { events };
+      const { decisions } = await api('/policy/simulate', { method: 'POST', body: JSON.stringify(body) });
+      $('results').innerHTML = decisions.map(describe).join('');
+    } catch (e) {
+      $('results').innerHTML = `<div class="decision error"><pre>${esc(e.message)}</pre></div>`;
+    }
+    return;
+  }
   for (const [i, line] of lines.entries()) {
     let event;
     try {
@@ -285,6 +302,21 @@ async function decide() {
 }
 
 // ------------------------------------------------------------------ policy
+
+async function loadScenarios() {
+  const { scenarios } = await api('/scenarios');
+  session.scenarios = scenarios;
+  $('scenario').innerHTML =
+    '<option value="">(type events below)</option>' +
+    scenarios.map((s, i) => `<option value="${i}"${s.error ? ' disabled' : ''}>${esc(s.file)}${s.error ? ' (does not read)' : ''}</option>`).join('');
+}
+
+$('scenario').addEventListener('change', () => {
+  const picked = session.scenarios && session.scenarios[$('scenario').value];
+  if (!picked || picked.error) return;
+  $('events').value = picked.events.map((e) => JSON.stringify(e)).join('\n');
+  $('in-order').checked = true;
+});
 
 async function drawPolicy() {
   const p = await api('/policy');
@@ -316,7 +348,7 @@ async function open(tenant, token) {
   if (session.stream) session.stream.abort();
   status('loading…');
   try {
-    await Promise.all([load(), drawPolicy(), drawConversations()]);
+    await Promise.all([load(), drawPolicy(), drawConversations(), loadScenarios()]);
     sessionStorage.setItem('switchboard', JSON.stringify({ tenant, token }));
     $('tabs').hidden = false;
     status(`${session.overview.tenant.display_name || tenant}: ${session.overview.inboxes.length} inboxes`);
