@@ -17,14 +17,7 @@ impl Checker<'_> {
         for inbox in &ast.inboxes {
             used_teams.extend(inbox.teams.iter().map(|t| t.value.as_str()));
             used_numbers.extend(inbox.numbers.iter().map(|n| n.value.as_str()));
-            for m in [
-                &inbox.after_hours,
-                &inbox.autoresponder,
-                &inbox.initiation_message,
-                &inbox.initiation_needed,
-                &inbox.termination_message,
-                &inbox.no_agents,
-            ] {
+            for m in inbox.messages() {
                 note_message(m, &mut used_templates);
             }
             if let Some(hours) = &inbox.hours {

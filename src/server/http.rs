@@ -777,14 +777,7 @@ async fn diff_policy(
         tenant.diff(candidate.policy, candidate.files, candidate.since, examples)
     })
     .await?;
-    let diff = found.map_err(|e| match e {
-        CandidateError::DoesNotCheck(diagnostics) => error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::PolicyDoesNotCheck,
-            diagnostics,
-        ),
-        CandidateError::Store(e) => error(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::NotRead, e),
-    })?;
+    let diff = found.map_err(refused_candidate)?;
     let mut answer = serde_json::to_value(&diff).map_err(|e| {
         error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -794,6 +787,19 @@ async fn diff_policy(
     })?;
     answer["serving"] = Value::String(serving);
     Ok(Json(answer).into_response())
+}
+
+/// A candidate that could not be asked: 422 with its diagnostics, or 503
+/// when the serving revision's files could not be read.
+fn refused_candidate(e: CandidateError) -> ApiError {
+    match e {
+        CandidateError::DoesNotCheck(diagnostics) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::PolicyDoesNotCheck,
+            diagnostics,
+        ),
+        CandidateError::Store(e) => error(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::NotRead, e),
+    }
 }
 
 /// A candidate policy and one event for it to decide.
@@ -828,14 +834,7 @@ async fn dry_run_candidate(
         tenant.dry_run_candidate(policy, files, &event)
     })
     .await?;
-    let decision = decided.map_err(|e| match e {
-        CandidateError::DoesNotCheck(diagnostics) => error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::PolicyDoesNotCheck,
-            diagnostics,
-        ),
-        CandidateError::Store(e) => error(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::NotRead, e),
-    })?;
+    let decision = decided.map_err(refused_candidate)?;
     Ok(Json(decision).into_response())
 }
 
@@ -883,14 +882,7 @@ async fn simulate(
         .collect::<Result<Vec<_>, _>>()?;
     let candidate = asked.policy.map(|p| (p, asked.files));
     let decided = blocking("simulating", move || tenant.simulate(candidate, &events)).await?;
-    let decisions = decided.map_err(|e| match e {
-        CandidateError::DoesNotCheck(diagnostics) => error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::PolicyDoesNotCheck,
-            diagnostics,
-        ),
-        CandidateError::Store(e) => error(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::NotRead, e),
-    })?;
+    let decisions = decided.map_err(refused_candidate)?;
     Ok(Json(json!({ "decisions": decisions })).into_response())
 }
 

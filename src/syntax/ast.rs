@@ -217,6 +217,20 @@ pub struct Inbox {
     pub span: Span,
 }
 
+impl Inbox {
+    /// Every message setting of the inbox, set or not.
+    pub fn messages(&self) -> [&Option<Message>; 6] {
+        [
+            &self.after_hours,
+            &self.autoresponder,
+            &self.initiation_message,
+            &self.initiation_needed,
+            &self.termination_message,
+            &self.no_agents,
+        ]
+    }
+}
+
 /// A length of time, in seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Duration(pub u64);

@@ -112,14 +112,7 @@ pub fn references(ast: &Policy) -> Vec<NameUse<'_>> {
         if let Some(hours) = &inbox.hours {
             out.one(NameKind::Hours, hours);
         }
-        for message in [
-            &inbox.after_hours,
-            &inbox.autoresponder,
-            &inbox.initiation_message,
-            &inbox.initiation_needed,
-            &inbox.termination_message,
-            &inbox.no_agents,
-        ] {
+        for message in inbox.messages() {
             out.message(message.as_ref());
         }
     }
