@@ -141,6 +141,7 @@ fn the_console_in_a_real_browser() {
         "candidate": candidate,
         "candidate_says": says,
         "scenario": "B1-billing-gold-clients-must-claim.scenario.yaml",
+        "policy_file": policies.join("everything/everything.policy"),
         "new_customer": {"type": "inbound", "at": at, "from": "+14155550001", "to": "+14155550500", "body": "Hello"},
         "examples": examples,
         "large": {"tenant": "synth", "token": "synth-token", "inboxes": inboxes("synth").len()},

@@ -7,6 +7,7 @@
 // large tenant's first render is timed. Prints one JSON line of results.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const plan = JSON.parse(process.argv[2]);
 const { base, shots } = plan;
@@ -125,7 +126,15 @@ try {
   await page.click('#tabs button[data-tab=policy]');
   const serving = (await api('/policy', plan.token)).revision;
   assert.equal(await page.locator('#serving').textContent(), serving.slice(0, 12));
+  // A policy file saved with an error: the reload refuses it, the stream
+  // says so and the page shows its diagnostics, the old revision serving.
+  const saved = readFileSync(plan.policy_file, 'utf8');
+  writeFileSync(plan.policy_file, `${saved}\ninbox broken shared {\n  numbers +1\n}\n`);
+  await page.waitForSelector('#refused', { timeout: 20_000 });
+  assert.match(await page.locator('#refused').textContent(), /error/);
+  assert.equal(await page.locator('#serving').textContent(), serving.slice(0, 12));
   await shot(page, 'console-policy');
+  writeFileSync(plan.policy_file, saved);
   assert.deepEqual(errors, []);
 
   // Every example tenant: its map holds each of its inboxes.

@@ -162,7 +162,8 @@ async function drawConversations() {
     parts.push(`<h3>${esc(inbox)}</h3><table data-inbox="${esc(inbox)}"><tr><th>conversation</th><th>customer</th><th>owner</th><th>lock</th><th>alerts</th></tr>`);
     for (const c of list) {
       const lock = c.lock ? `${esc(c.lock.holder)} until ${esc(c.lock.until)}` : '';
-      const alerts = c.alerts ? esc(JSON.stringify(c.alerts)) : '';
+      const alerted = c.alerts && Array.isArray(c.alerts.agents) ? c.alerts.agents : [];
+      const alerts = alerted.length ? `${esc(alerted.join(', '))} until ${esc(c.alerts.until)}` : '';
       parts.push(`<tr data-conversation="${esc(c.id)}"><td>${esc(c.id)}</td><td>${esc(c.customer)}</td><td>${esc(c.owner)}</td><td>${lock}</td><td>${alerts}</td></tr>`);
     }
     parts.push('</table>');
@@ -326,7 +327,7 @@ async function drawPolicy() {
     : '<p>No revision has been refused since this one loaded.</p>';
   $('revision').innerHTML =
     `<h2>Serving revision <code id="serving">${esc(p.revision.slice(0, 12))}</code></h2>` +
-    `<p>tenant ${esc(p.tenant)} · loaded ${esc(p.loaded_at)} · status ${esc(typeof p.status === 'string' ? p.status : JSON.stringify(p.status))} · ${p.inboxes.length} inboxes</p>` +
+    `<p>tenant ${esc(p.tenant)} · loaded ${esc(p.loaded_at)} · status ${esc(typeof p.status === 'string' ? p.status : `${p.status.status}${p.status.reason ? `: ${p.status.reason}` : ''}`)} · ${p.inboxes.length} inboxes</p>` +
     (warnings ? `<h3>Warnings</h3><ul>${warnings}</ul>` : '') +
     refused;
 }
