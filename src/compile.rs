@@ -40,11 +40,22 @@ pub fn compile(source: &str) -> Result<Policy, Diagnostics> {
 /// assert!(missing.render("a.policy", policy).contains("hooks.rhai"));
 /// ```
 pub fn compile_sources(source: &str, sources: &dyn Sources) -> Result<Policy, Diagnostics> {
-    let (ast, mut diagnostics) = syntax::parse(source);
+    let (ast, diagnostics) = syntax::parse(source);
+    compile_parsed(&ast, diagnostics, sources)
+}
+
+/// Compiles a policy already parsed (its AST and the parse's
+/// diagnostics): for a caller that keeps the AST too, as the editor server
+/// does, so the text is parsed once.
+pub(crate) fn compile_parsed(
+    ast: &syntax::ast::Policy,
+    mut diagnostics: Diagnostics,
+    sources: &dyn Sources,
+) -> Result<Policy, Diagnostics> {
     if diagnostics.items.iter().any(|d| d.code.is_fatal()) {
         return Err(diagnostics);
     }
-    let (policy, checked) = check::check(&ast, sources);
+    let (policy, checked) = check::check(ast, sources);
     // A statement that could not be read is missing from the AST, which
     // would make warnings about it (hours never open, a team unused) wrong.
     let read_cleanly = !diagnostics.has_errors();

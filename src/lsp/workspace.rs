@@ -2,7 +2,7 @@
 //! editor shows: its unsaved text, and the hook script and tables it names
 //! from their unsaved buffers where they are open, else from disk.
 
-use crate::compile_sources;
+use crate::compile::compile_parsed;
 use crate::diag::Diagnostics;
 use crate::policy::Policy;
 use crate::sources::{Folder, NoFolder, Sources, Unreadable};
@@ -90,16 +90,17 @@ impl Workspace {
             p.parent()
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
         });
-        let (ast, _) = syntax::parse(&text);
+        let (ast, parsed) = syntax::parse(&text);
         let compiled = match &folder {
-            Some(folder) => compile_sources(
-                &text,
+            Some(folder) => compile_parsed(
+                &ast,
+                parsed,
                 &Overlay {
                     workspace: self,
                     folder,
                 },
             ),
-            None => compile_sources(&text, &NoFolder),
+            None => compile_parsed(&ast, parsed, &NoFolder),
         };
         let (policy, diagnostics) = match compiled {
             Ok(mut policy) => {
