@@ -731,3 +731,58 @@ fn a_twilio_webhook_to_any_node_is_checked_and_decided_by_the_owner() {
         conversation.body
     );
 }
+
+#[test]
+fn a_stream_from_any_node_follows_the_tenant_across_a_failover() {
+    let (tenant, token, number) = BRIGHTSIDE;
+    let (mut nodes, owner, other) = Nodes::pair("stream", tenant);
+    let path = format!("/v1/tenants/{tenant}/stream");
+    // Opened on the node that does not decide the tenant: forwarded from
+    // the owner as it comes.
+    let (status, events) = common::sse::listen(&nodes.server(other).base, &path, token, &[]);
+    assert_eq!(status, 200);
+    let events_url = |i: usize| nodes.server(i).url(&format!("/v1/tenants/{tenant}/events"));
+    let first = inbound(AT, "+14155556001", number, "Hi", "SMstream1");
+    let decided = try_request("POST", &events_url(other), Some(token), Some(&first)).unwrap();
+    assert_eq!(decided.status, 200, "{}", decided.body);
+    let heard = events
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a decision");
+    assert_eq!((heard.event.as_str(), heard.id), ("decision", Some(1)));
+    assert_eq!(
+        heard.json()["decision"]["conversation"],
+        decided.body["conversation"]
+    );
+
+    // The owner dies: the forwarded stream ends with it.
+    nodes.kill(owner);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match events.recv_timeout(Duration::from_millis(500)) {
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            _ if Instant::now() > deadline => panic!("the stream outlived its owner"),
+            _ => {}
+        }
+    }
+    // The survivor takes the tenant; a client resuming there with
+    // Last-Event-ID misses nothing and sees nothing twice.
+    nodes.settled(&[tenant]);
+    let second = inbound(AT, "+14155556002", number, "Hello?", "SMstream2");
+    let answered = until_acknowledged(&nodes.bases, other, tenant, token, &second);
+    let (status, resumed) = common::sse::listen(
+        &nodes.server(other).base,
+        &path,
+        token,
+        &[("Last-Event-ID", "0")],
+    );
+    assert_eq!(status, 200);
+    let replayed: Vec<Option<u64>> = (0..2)
+        .map(|_| {
+            resumed
+                .recv_timeout(Duration::from_secs(20))
+                .expect("a decision")
+                .id
+        })
+        .collect();
+    assert_eq!(replayed, [Some(1), Some(2)], "{answered}");
+}

@@ -4,6 +4,7 @@
 
 pub mod postgres;
 pub mod service;
+pub mod sse;
 
 use serde_json::Value;
 use std::path::PathBuf;
