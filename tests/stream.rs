@@ -219,6 +219,11 @@ fn timers_resumes_filters_and_revisions() {
         }
     });
 
+    // Resuming after the largest sequence number there can be is a stream
+    // with nothing to catch up on, not a fault.
+    let (status, _) = listen(&server, "?after=18446744073709551615", &[]);
+    assert_eq!(status, 200);
+
     // Bad requests are answered as every route answers them.
     let url = |q: &str| server.url(&format!("/v1/tenants/brightside/stream{q}"));
     let reply = request("GET", &url("?after=soon"), Some(TOKEN), None);

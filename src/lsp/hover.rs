@@ -84,9 +84,8 @@ fn agent(policy: &Policy, name: &str) -> Option<String> {
     let accepts = policy
         .statuses()
         .iter()
-        .enumerate()
-        .filter(|(i, _)| agent.accepts & (1 << i) != 0)
-        .map(|(_, s)| format!("`{s}`"));
+        .filter(|s| policy.status_id(s).is_some_and(|id| agent.accepts(id)))
+        .map(|s| format!("`{s}`"));
     let _ = writeln!(out, "- takes new conversations when {}", list(accepts));
     if let Some(direct) = policy
         .inboxes()

@@ -350,6 +350,22 @@ fn tenant(app: &App, headers: &HeaderMap, name: &str) -> Result<Arc<Tenant>, Api
     }
 }
 
+/// A JSON request body of type `T`; `what` names it in the 400
+/// `bad_body` answer when it does not read.
+fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    what: &str,
+) -> Result<T, ApiError> {
+    let body = read_body(body)?;
+    serde_json::from_slice(&body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadBody,
+            format!("{what}: {e}"),
+        )
+    })
+}
+
 fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
         let status = e.status();
@@ -763,14 +779,7 @@ async fn diff_policy(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
-    let body = read_body(body)?;
-    let candidate: Candidate = serde_json::from_slice(&body).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadBody,
-            format!("not a candidate policy: {e}"),
-        )
-    })?;
+    let candidate: Candidate = json_body(body, "not a candidate policy")?;
     let examples = candidate.examples.unwrap_or(3).min(100);
     let serving = tenant.revision().id.clone();
     let found = blocking("comparing policies", move || {
@@ -820,14 +829,7 @@ async fn dry_run_candidate(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
-    let body = read_body(body)?;
-    let asked: CandidateEvent = serde_json::from_slice(&body).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadBody,
-            format!("not a candidate policy and an event: {e}"),
-        )
-    })?;
+    let asked: CandidateEvent = json_body(body, "not a candidate policy and an event")?;
     let event = event_of(&app, asked.event)?;
     let (policy, files) = (asked.policy, asked.files);
     let decided = blocking("deciding", move || {
@@ -860,14 +862,7 @@ async fn simulate(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let tenant = tenant(&app, &headers, &name)?;
-    let body = read_body(body)?;
-    let asked: Simulation = serde_json::from_slice(&body).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::BadBody,
-            format!("not a list of events (and a candidate policy): {e}"),
-        )
-    })?;
+    let asked: Simulation = json_body(body, "not a list of events (and a candidate policy)")?;
     if asked.events.len() > MAX_SIMULATED {
         return Err(error(
             StatusCode::BAD_REQUEST,

@@ -169,9 +169,10 @@ async fn catch_up(
         };
         if first_page {
             first_page = false;
-            if let Some(oldest) = page.first().filter(|d| d.seq > from + 1) {
+            let wanted = from.saturating_add(1);
+            if let Some(oldest) = page.first().filter(|d| d.seq > wanted) {
                 let note = json!({
-                    "from": from + 1,
+                    "from": wanted,
                     "to": oldest.seq - 1,
                     "reason": "no longer stored (past the retention window)",
                 });
