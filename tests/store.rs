@@ -564,3 +564,92 @@ fn a_node_whose_lease_was_taken_over_writes_nothing() {
         schema.name
     ));
 }
+
+#[test]
+fn a_statement_the_database_refuses_fails_its_transaction_and_the_connection_serves_on() {
+    let schema = Schema::new("refused_statement");
+    let store = PostgresStore::open(&schema.url).unwrap();
+    store.append(record("acme", 1, Some("m1"))).unwrap();
+    // A row the store did not write takes the place of event 2, so the
+    // insert of the store's own event 2 is refused by the database.
+    common::postgres::execute(&format!(
+        "INSERT INTO {0}.events (tenant, seq, revision, event, decision, stored_at)
+         VALUES ('acme', 2, 'r1', '{{}}', '{{}}', 0)",
+        schema.name
+    ));
+    let refused = write_all(
+        &store,
+        vec![record("acme", 2, Some("m2")), record("acme", 3, Some("m3"))],
+    )
+    .unwrap_err();
+    assert!(refused.contains("duplicate key"), "{refused}");
+    assert_eq!(
+        store.decision_for("acme", "m3").unwrap(),
+        None,
+        "nothing of the batch"
+    );
+    // Every pooled connection is out of the failed transaction: writes and
+    // reads go on as ever.
+    store.probe("acme").unwrap();
+    for seq in 3..=12 {
+        store.append(record("acme", seq, None)).unwrap();
+        assert!(store.latest_snapshot("acme").unwrap().is_none());
+    }
+    store.snapshot("acme", 12, "{}".into()).unwrap();
+    assert_eq!(store.latest_snapshot("acme").unwrap().unwrap().0, 12);
+    let history = store.history("acme").unwrap();
+    assert!(history.events.is_empty(), "all covered by the snapshot");
+    let mut seqs = Vec::new();
+    store
+        .replay("acme", 0, &mut |stored| {
+            seqs.push(stored.seq);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(seqs, (1..=12).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_write_that_fails_before_its_commit_is_sent_leaves_no_transaction_open() {
+    let schema = Schema::new("failed_before_commit");
+    // The store's connections name themselves after the schema, so this
+    // test sees its own and no other test's.
+    let url = format!("{}&application_name={}", schema.url, schema.name);
+    let store = PostgresStore::open(&url).unwrap();
+    store.append(record("acme", 1, None)).unwrap();
+    // Without its table, the statement that archives a conversation cannot
+    // be prepared: the transaction fails after it began, before its
+    // `COMMIT` is sent.
+    common::postgres::execute(&format!(
+        "ALTER TABLE {0}.archive RENAME TO archive_away",
+        schema.name
+    ));
+    let archiving = Record {
+        archived: vec![("c1".into(), "{}".into())],
+        ..record("acme", 2, Some("m2"))
+    };
+    let failed = store.append(archiving).unwrap_err().to_string();
+    assert!(failed.contains("archive"), "{failed}");
+    let open = common::postgres::value(
+        &schema.url,
+        &format!(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE application_name = '{}' AND state LIKE 'idle in transaction%'",
+            schema.name
+        ),
+    );
+    assert_eq!(
+        open, "0",
+        "a pooled connection was left in the failed transaction"
+    );
+    common::postgres::execute(&format!(
+        "ALTER TABLE {0}.archive_away RENAME TO archive",
+        schema.name
+    ));
+    store.probe("acme").unwrap();
+    store.append(record("acme", 2, Some("m2"))).unwrap();
+    assert_eq!(
+        store.decision_for("acme", "m2").unwrap().as_deref(),
+        Some(json!({"seq": 2}).to_string().as_str())
+    );
+}

@@ -12,11 +12,11 @@ use super::super::lease::{Lease, Leases, Member, Node, Round};
 use super::super::queue::Job;
 use super::{database, PostgresStore, StoreError};
 use chrono::{DateTime, Utc};
+use deadpool_postgres::ClientWrapper;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio_postgres::Transaction;
 
 /// The epochs of the leases this node holds, by tenant.
 #[derive(Debug, Default)]
@@ -50,10 +50,11 @@ impl Fences {
 }
 
 /// Why each job of a batch is refused by its lease, if it is: the lease's
-/// epoch is no longer the one the job was queued under. Locks the leases
-/// read until the transaction ends.
+/// epoch is no longer the one the job was queued under. Inside the
+/// writer's transaction, it locks the leases read until the transaction
+/// ends.
 pub(super) async fn fence(
-    tx: &Transaction<'_>,
+    client: &ClientWrapper,
     batch: &[Job],
     epochs: &[Option<i64>],
 ) -> Result<Vec<Option<String>>, tokio_postgres::Error> {
@@ -69,11 +70,13 @@ pub(super) async fn fence(
     tenants.sort_unstable();
     tenants.dedup();
     // In one order, so two writers never wait on each other's locks.
-    let current: HashMap<String, i64> = tx
-        .query(
+    let statement = client
+        .prepare_cached(
             "SELECT tenant, epoch FROM leases WHERE tenant = ANY($1) ORDER BY tenant FOR SHARE",
-            &[&tenants],
         )
+        .await?;
+    let current: HashMap<String, i64> = client
+        .query(&statement, &[&tenants])
         .await?
         .iter()
         .map(|row| (row.get(0), row.get(1)))
