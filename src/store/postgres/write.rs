@@ -237,11 +237,12 @@ async fn in_order(
         .collect())
 }
 
-fn records_of(job: &Job) -> Vec<&Record> {
+/// The records a job appends, none for any other job.
+fn records_of(job: &Job) -> &[Record] {
     match job {
-        Job::Append(record) => vec![record],
-        Job::Batch(records) => records.iter().collect(),
-        _ => Vec::new(),
+        Job::Append(record) => std::slice::from_ref(record),
+        Job::Batch(records) => records,
+        _ => &[],
     }
 }
 
