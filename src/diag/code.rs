@@ -108,6 +108,7 @@ codes! {
     HookTimeoutIgnored = "W0009", "a hook `timeout`, which no longer limits anything";
     ZoneWithoutRegion = "W0010", "a time zone that names no region (`MST`, `US/Mountain`, `EST5EDT`)";
     UnusedHolidays = "W0011", "a holidays calendar no hours use";
+    NameWithoutFallback = "W0012", "`{customer_name}` with no fallback, empty for a customer no event names";
 }
 
 impl Code {

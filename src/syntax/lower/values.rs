@@ -165,7 +165,19 @@ impl Lowerer {
             };
             let inside = &rest[open + 1..open + close];
             // `{customer_name|there}`: the fallback is any text but braces.
-            let name = inside.split_once('|').map_or(inside, |(name, _)| name);
+            let (name, fallback) = inside
+                .split_once('|')
+                .map_or((inside, None), |(n, f)| (n, Some(f)));
+            if name == "customer_name" && fallback.is_none() {
+                self.push(
+                    Diagnostic::new(
+                        Code::NameWithoutFallback,
+                        placeholder_span(text, offset + open, close + 1),
+                        "`{customer_name}` is empty for a customer no event names",
+                    )
+                    .hint("give it a fallback, as in `{customer_name|there}`, or write `{customer_name|}` to keep it empty"),
+                );
+            }
             if !PLACEHOLDERS.contains(&name) {
                 let mut d = Diagnostic::new(
                     Code::UnknownPlaceholder,
