@@ -544,3 +544,48 @@ proptest! {
         }
     }
 }
+
+/// A closed keyword queue tells a customer once until it opens, with no
+/// conversation to hold that: the state keeps it, in its JSON too (so a
+/// recovery from a snapshot does not tell them twice), and forgets it once
+/// the opening comes.
+#[test]
+fn a_closed_queue_remembers_whom_it_told_until_it_opens() {
+    let engine = ENGINES
+        .iter()
+        .find(|e| e.policy().tenant().name == "bayline_fiber")
+        .expect("the call-queue example");
+    let inbound = |at: &str| -> Event {
+        serde_json::from_value(serde_json::json!({
+            "type": "inbound", "at": at, "from": "+14155553902", "to": "+14155550410", "body": "SUPPORT"
+        }))
+        .unwrap()
+    };
+    let told = |d: &Decision| {
+        d.messages
+            .iter()
+            .filter(|m| m.why == switchboard::engine::Why::AfterHours)
+            .count()
+    };
+    let mut state = State::new();
+    // Tech support is closed 23:00-07:00 Pacific (07:00-15:00 UTC).
+    assert_eq!(
+        told(&engine.step(&mut state, &inbound("2026-03-03T07:30:00Z"))),
+        1
+    );
+    let json = serde_json::to_string(&state).unwrap();
+    assert!(json.contains(r#""told_closed":[{"number":"+14155550410","customer":"+14155553902","until":"2026-03-03T15:00:00Z"}]"#), "{json}");
+    let mut recovered: State = serde_json::from_str(&json).unwrap();
+    assert_eq!(recovered, state);
+    assert_eq!(
+        told(&engine.step(&mut recovered, &inbound("2026-03-03T08:00:00Z"))),
+        0
+    );
+
+    let tick: Event =
+        serde_json::from_value(serde_json::json!({"type": "tick", "at": "2026-03-03T15:00:00Z"}))
+            .unwrap();
+    engine.step(&mut state, &tick);
+    let json = serde_json::to_string(&state).unwrap();
+    assert!(!json.contains("told_closed"), "{json}");
+}

@@ -15,7 +15,7 @@
 //! corrected for what the draft changed.
 
 use super::ids::{slot_of, ConversationId, Slot};
-use super::state::{AgentState, Changes, Conversation, Counters, State};
+use super::state::{AgentState, Changes, Conversation, Counters, Pair, State};
 use chrono::{DateTime, Utc};
 use smallvec::SmallVec;
 use smol_str::SmolStr;
@@ -33,6 +33,8 @@ pub(crate) struct Draft<'s> {
     counted: SmallVec<[(SmolStr, Counters); 2]>,
     /// Customers whose opt-out changed: whether they are opted out now.
     opted_out: SmallVec<[(SmolStr, bool); 1]>,
+    /// Customers a closed keyword queue told so, until its next opening.
+    told_closed: Vec<(Pair, DateTime<Utc>)>,
     next_id: u64,
     clock: Option<DateTime<Utc>>,
     /// The state's answer to the last "which conversation is open between
@@ -50,6 +52,7 @@ impl<'s> Draft<'s> {
             agents: SmallVec::new(),
             counted: SmallVec::new(),
             opted_out: SmallVec::new(),
+            told_closed: Vec::new(),
             next_id: base.next_id,
             clock: base.clock,
             open_asked: RefCell::new(None),
@@ -62,6 +65,7 @@ impl<'s> Draft<'s> {
             agents: self.agents,
             counted: self.counted,
             opted_out: self.opted_out,
+            told_closed: self.told_closed,
             next_id: self.next_id,
             clock: self.clock,
         }
@@ -216,6 +220,22 @@ impl<'s> Draft<'s> {
             None => self.opted_out.push((customer.clone(), out)),
         }
         true
+    }
+
+    /// Until when a closed keyword queue's customer has been told so.
+    pub fn told_closed(&self, pair: &Pair) -> Option<DateTime<Utc>> {
+        match self.told_closed.iter().find(|(p, _)| p == pair) {
+            Some((_, until)) => Some(*until),
+            None => self.base.told_closed(pair),
+        }
+    }
+
+    /// Notes that a closed keyword queue told its customer so, until `until`.
+    pub fn tell_closed(&mut self, pair: Pair, until: DateTime<Utc>) {
+        match self.told_closed.iter_mut().find(|(p, _)| *p == pair) {
+            Some(entry) => entry.1 = until,
+            None => self.told_closed.push((pair, until)),
+        }
     }
 
     /// Notes that a customer opted out; false if they already had.

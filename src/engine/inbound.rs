@@ -628,10 +628,14 @@ fn closed(
 }
 
 /// For a keyword queue with no session: if the inbox is closed, sends its
-/// after-hours reply (when it has one); true if it is closed.
+/// after-hours reply (when it has one) once per closed period, as a
+/// conversation's goes; true if it is closed. With no conversation to
+/// remember it, the state keeps who was told until the next opening (a day,
+/// for hours with no opening in sight, so a queue that never opens does not
+/// keep every customer who ever texted it).
 fn closed_reply(
     cx: &Cx<'_>,
-    state: &Draft<'_>,
+    state: &mut Draft<'_>,
     e: &Inbound,
     inbox: &Inbox,
     d: &mut Decision,
@@ -642,12 +646,20 @@ fn closed_reply(
     let Some(next) = closed(cx, schedule, inbox.after_hours.is_some(), d) else {
         return false;
     };
-    if let Some(text) = &inbox.after_hours {
-        let fill = Fill {
-            next_open: next.map(|n| (n, cx.policy.schedule(schedule).zone)),
-            ..Fill::reply(cx.policy, e, Some(inbox))
-        };
-        answer(state, d, e, fill.render(text), Why::AfterHours);
+    let Some(text) = &inbox.after_hours else {
+        return true;
+    };
+    let pair = (e.to.clone(), e.from.clone());
+    if state.told_closed(&pair).is_some_and(|until| cx.at < until) {
+        return true;
+    }
+    let fill = Fill {
+        next_open: next.map(|n| (n, cx.policy.schedule(schedule).zone)),
+        ..Fill::reply(cx.policy, e, Some(inbox))
+    };
+    if answer(state, d, e, fill.render(text), Why::AfterHours) {
+        let until = next.unwrap_or_else(|| cx.at + chrono::Duration::days(1));
+        state.tell_closed(pair, until);
     }
     true
 }

@@ -51,9 +51,13 @@ pub(crate) struct Changes {
     pub agents: SmallVec<[(SmolStr, AgentState); 1]>,
     pub counted: SmallVec<[(SmolStr, Counters); 2]>,
     pub opted_out: SmallVec<[(SmolStr, bool); 1]>,
+    pub told_closed: Vec<(Pair, DateTime<Utc>)>,
     pub next_id: u64,
     pub clock: Option<DateTime<Utc>>,
 }
+
+/// A business number and a customer.
+pub(crate) type Pair = (SmolStr, SmolStr);
 
 /// Everything the engine remembers for one tenant.
 #[derive(Clone, Debug, Default)]
@@ -65,6 +69,12 @@ pub struct State {
     pub(crate) opted_out: HashSet<SmolStr>,
     /// Reporting counters per inbox.
     pub(crate) counters: HashMap<SmolStr, Counters>,
+    /// Customers a closed keyword queue sent its after-hours reply, with no
+    /// conversation to remember it by (a conversation's own is its
+    /// `away_until`): by business number and customer, until the next
+    /// opening. Kept only while it holds: each decision drops those whose
+    /// opening has come.
+    pub(crate) told_closed: HashMap<Pair, DateTime<Utc>>,
     /// The number the next conversation id takes.
     pub(crate) next_id: u64,
     /// The latest time the engine has seen.
@@ -79,6 +89,9 @@ pub struct State {
     pub(crate) pending: HashMap<SmolStr, u32>,
     /// Derived: archived conversations still in memory.
     pub(crate) archived: OrdSet<Slot>,
+    /// Derived: `told_closed` in time order, so the ones whose opening has
+    /// come are found without a walk over them all.
+    pub(crate) told_closed_until: OrdSet<(DateTime<Utc>, Pair)>,
 }
 
 /// The open conversation of each business number and customer, by number
@@ -416,6 +429,32 @@ impl State {
         self.counters.get(inbox)
     }
 
+    /// Until when a closed keyword queue's customer has been told so.
+    pub(crate) fn told_closed(&self, pair: &Pair) -> Option<DateTime<Utc>> {
+        if self.told_closed.is_empty() {
+            return None;
+        }
+        self.told_closed.get(pair).copied()
+    }
+
+    fn tell_closed(&mut self, pair: Pair, until: DateTime<Utc>) {
+        if let Some(was) = self.told_closed.insert(pair.clone(), until) {
+            self.told_closed_until.remove(&(was, pair.clone()));
+        }
+        self.told_closed_until.insert((until, pair));
+    }
+
+    /// Forgets who was told a queue is closed once it has opened.
+    fn forget_told_closed(&mut self, now: DateTime<Utc>) {
+        while let Some((until, pair)) = self.told_closed_until.get_min().cloned() {
+            if until > now {
+                break;
+            }
+            self.told_closed_until.remove(&(until, pair.clone()));
+            self.told_closed.remove(&pair);
+        }
+    }
+
     pub fn clock(&self) -> Option<DateTime<Utc>> {
         self.clock
     }
@@ -516,8 +555,14 @@ impl State {
                 self.opted_out.remove(&customer);
             }
         }
+        for (pair, until) in changes.told_closed {
+            self.tell_closed(pair, until);
+        }
         self.next_id = changes.next_id;
         self.clock = changes.clock;
+        if let Some(now) = self.clock.filter(|_| !self.told_closed.is_empty()) {
+            self.forget_told_closed(now);
+        }
     }
 
     /// Puts a conversation at its slot, in place of the one there, keeping
@@ -629,6 +674,7 @@ impl PartialEq for State {
         self.conversations.values().eq(other.conversations.values())
             && self.agents == other.agents
             && self.opted_out == other.opted_out
+            && self.told_closed == other.told_closed
             && self.counters == other.counters
             && self.next_id == other.next_id
             && self.clock == other.clock
@@ -651,6 +697,17 @@ struct StateData {
     opted_out: BTreeSet<SmolStr>,
     #[serde(default)]
     counters: BTreeMap<SmolStr, Counters>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    told_closed: Vec<ToldClosed>,
+}
+
+/// One customer a closed keyword queue told so, as a state stores it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToldClosed {
+    number: SmolStr,
+    customer: SmolStr,
+    until: DateTime<Utc>,
 }
 
 impl Serialize for State {
@@ -658,7 +715,7 @@ impl Serialize for State {
         use serde::ser::SerializeStruct;
         let agents: BTreeMap<_, _> = self.agents.iter().collect();
         let opted_out: BTreeSet<_> = self.opted_out.iter().collect();
-        let mut s = serializer.serialize_struct("State", 6)?;
+        let mut s = serializer.serialize_struct("State", 7)?;
         s.serialize_field("next_id", &self.next_id)?;
         if let Some(clock) = &self.clock {
             s.serialize_field("clock", clock)?;
@@ -669,6 +726,21 @@ impl Serialize for State {
         s.serialize_field("opted_out", &opted_out)?;
         let counters: BTreeMap<_, _> = self.counters.iter().collect();
         s.serialize_field("counters", &counters)?;
+        // Written only when some customer is told, so a state with none
+        // reads in a release from before it.
+        if !self.told_closed.is_empty() {
+            let mut told: Vec<ToldClosed> = self
+                .told_closed
+                .iter()
+                .map(|((number, customer), until)| ToldClosed {
+                    number: number.clone(),
+                    customer: customer.clone(),
+                    until: *until,
+                })
+                .collect();
+            told.sort_by(|a, b| (&a.number, &a.customer).cmp(&(&b.number, &b.customer)));
+            s.serialize_field("told_closed", &told)?;
+        }
         s.end()
     }
 }
@@ -687,6 +759,9 @@ impl<'de> Deserialize<'de> for State {
         state
             .rebuild_indexes(data.conversations)
             .map_err(serde::de::Error::custom)?;
+        for told in data.told_closed {
+            state.tell_closed((told.number, told.customer), told.until);
+        }
         Ok(state)
     }
 }
